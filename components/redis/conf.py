@@ -1,0 +1,132 @@
+"""redis.conf renderer shared by the cluster and sentinel modes.
+
+Pure: no Pulumi import. The text it returns is what the pod mounts from its
+ConfigMap and what the integration tests feed to a real redis-server.
+
+Secrets and per-pod values (password, announced hostname) are never rendered
+here: the file ends with an ``include`` of a runtime file that the pod's start
+script writes from environment variables into an in-memory emptyDir.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Share of the container memory limit handed to redis as maxmemory. The rest
+# covers what maxmemory does not count: copy-on-write pages while a fork
+# writes the RDB or rewrites the AOF, replication and client output buffers,
+# the AOF rewrite buffer and allocator fragmentation. 0.7 keeps a node that
+# is full and forking under its cgroup limit, so the kernel does not OOM-kill
+# it in the middle of a save.
+DEFAULT_MAXMEMORY_FRACTION = 0.7
+
+# Paths as the pod sees them. Tests map them to a temporary directory.
+DATA_DIR = "/data"
+CONF_DIR = "/usr/local/etc/redis"
+RUNTIME_DIR = "/run/redis"
+RUNTIME_CONF = f"{RUNTIME_DIR}/runtime.conf"
+SCRIPTS_DIR = "/scripts"
+
+REDIS_PORT = 6379
+CLUSTER_BUS_PORT = 16379
+SENTINEL_PORT = 26379
+EXPORTER_PORT = 9121
+
+# Environment variable names shared by containers, scripts and probes.
+# REDISCLI_AUTH is what redis-cli reads, so the password never needs -a.
+PASSWORD_ENV = "REDIS_PASSWORD"
+REDISCLI_AUTH_ENV = "REDISCLI_AUTH"
+
+
+def maxmemory_bytes(memory_limit_bytes: int, fraction: float = DEFAULT_MAXMEMORY_FRACTION) -> int:
+    """maxmemory for a container whose memory limit is ``memory_limit_bytes``."""
+    if memory_limit_bytes <= 0:
+        raise ValueError("memory limit must be positive")
+    if not 0 < fraction < 1:
+        raise ValueError("maxmemory fraction must be between 0 and 1")
+    return int(memory_limit_bytes * fraction)
+
+
+@dataclass(frozen=True)
+class RedisConfSpec:
+    """Everything redis.conf depends on; built by the components from stack config."""
+
+    maxmemory_bytes: int
+    maxmemory_policy: str = "noeviction"
+    cluster_enabled: bool = False
+    cluster_node_timeout_ms: int = 5000
+    appendonly: bool = True
+    appendfsync: str = "everysec"
+    # (seconds, changes) pairs; empty disables RDB snapshots.
+    save_rules: tuple[tuple[int, int], ...] = ((900, 1), (300, 10), (60, 10000))
+    port: int = REDIS_PORT
+    bind: str = "0.0.0.0"
+    data_dir: str = DATA_DIR
+    include: str | None = RUNTIME_CONF
+    # Extra directives appended verbatim (name -> value), for settings the
+    # typed fields do not cover. Values are strings exactly as redis expects.
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = [
+        ("bind", spec.bind),
+        ("port", str(spec.port)),
+        # With requirepass set (runtime include) protected mode does not block
+        # authenticated clients; it stays on as a second guard should the
+        # include ever be missing.
+        ("protected-mode", "yes"),
+        ("dir", spec.data_dir),
+        ("tcp-keepalive", "60"),
+        ("timeout", "0"),
+        ("loglevel", "notice"),
+        ("logfile", '""'),
+        ("maxmemory", str(spec.maxmemory_bytes)),
+        ("maxmemory-policy", spec.maxmemory_policy),
+        ("appendonly", "yes" if spec.appendonly else "no"),
+        ("appendfsync", spec.appendfsync),
+        ("appendfilename", '"appendonly.aof"'),
+        ("aof-use-rdb-preamble", "yes"),
+        # A slow disk must not stall the event loop during a rewrite.
+        ("no-appendfsync-on-rewrite", "no"),
+        ("auto-aof-rewrite-percentage", "100"),
+        ("auto-aof-rewrite-min-size", "64mb"),
+        ("dbfilename", "dump.rdb"),
+    ]
+    if spec.save_rules:
+        out.append(("save", " ".join(f"{s} {c}" for s, c in spec.save_rules)))
+    else:
+        out.append(("save", '""'))
+    # A replica keeps serving (possibly stale) reads while it resyncs; a
+    # cache-style platform prefers that to errors.
+    out.append(("replica-serve-stale-data", "yes"))
+    out.append(("replica-read-only", "yes"))
+    # Diskless sync avoids writing a full RDB to the volume on every
+    # full resync.
+    out.append(("repl-diskless-sync", "yes"))
+    if spec.cluster_enabled:
+        out += [
+            ("cluster-enabled", "yes"),
+            ("cluster-config-file", f"{spec.data_dir}/nodes.conf"),
+            ("cluster-node-timeout", str(spec.cluster_node_timeout_ms)),
+            # Clients are redirected to hostnames, which survive pod rescheduling.
+            ("cluster-preferred-endpoint-type", "hostname"),
+            # A shard without a master stops the whole keyspace only if
+            # clients would otherwise read inconsistent data.
+            ("cluster-require-full-coverage", "yes"),
+            ("cluster-allow-reads-when-down", "no"),
+            ("cluster-replica-validity-factor", "10"),
+            ("cluster-migration-barrier", "1"),
+        ]
+    out += sorted(spec.extra.items())
+    return out
+
+
+def render_redis_conf(spec: RedisConfSpec) -> str:
+    """redis.conf text for ``spec``."""
+    lines = ["# Generated by redis-platform; edit the stack config, not this file."]
+    lines += [f"{name} {value}" for name, value in _directives(spec)]
+    if spec.include:
+        # Last, so per-pod values (auth, announced hostname) win.
+        lines.append(f"include {spec.include}")
+    return "\n".join(lines) + "\n"
