@@ -1,0 +1,103 @@
+"""Rule data types, the tunables they read, and the rule-file renderer.
+
+Alert annotations use only two template forms, ``{{ $labels.<name> }}`` and
+``{{ $value | printf "<fmt>" }}``, so a reader (and the rule unit tests) can
+tell exactly what a notification will say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import yaml
+
+SEVERITIES = ("critical", "warning", "info")
+TEMPLATE = re.compile(r"\{\{ (\$labels\.[a-zA-Z_][a-zA-Z0-9_]*|\$value \| printf \"%[^\"]+\") \}\}")
+
+
+@dataclass(frozen=True)
+class RulesSpec:
+    """Thresholds and durations the rule data reads."""
+
+    # alert name -> `for` duration; e.g. a short RedisDown in a test.
+    for_overrides: Mapping[str, str] = field(default_factory=dict)
+    group_interval: str | None = None
+    redis_memory_warning_ratio: float = 0.90
+    redis_memory_critical_ratio: float = 0.97
+    # Evictions per second tolerated; 0 suits noeviction/persistent data.
+    redis_eviction_rate: float = 0.0
+    cpu_throttled_ratio: float = 0.25
+    fs_predict_window: str = "6h"
+    fs_predict_horizon_hours: int = 24
+    fs_almost_full_ratio: float = 0.05
+    node_memory_available_ratio: float = 0.10
+    # Scrape job names of the lower Prometheus servers on the global one.
+    federate_job_regex: str = "federate-.+"
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.name}: severity {self.severity!r} not in {SEVERITIES}")
+        for text in (self.summary, self.description):
+            leftover = TEMPLATE.sub("", text)
+            if "{{" in leftover:
+                raise ValueError(f"{self.name}: unsupported template in {text!r}")
+
+
+@dataclass(frozen=True)
+class Record:
+    record: str
+    expr: str
+
+    def __post_init__(self) -> None:
+        # level:metric:operations
+        if self.record.count(":") != 2:
+            raise ValueError(f"recording rule {self.record!r} is not named level:metric:operation")
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple[Alert | Record, ...]
+
+
+def alerts(groups: tuple[RuleGroup, ...]) -> list[Alert]:
+    return [r for g in groups for r in g.rules if isinstance(r, Alert)]
+
+
+def _rule_dict(rule: Alert | Record, spec: RulesSpec) -> dict:
+    if isinstance(rule, Record):
+        return {"record": rule.record, "expr": rule.expr}
+    out: dict = {"alert": rule.name, "expr": rule.expr}
+    duration = spec.for_overrides.get(rule.name, rule.for_)
+    if duration not in ("", "0s", "0m"):
+        out["for"] = duration
+    out["labels"] = {"severity": rule.severity}
+    out["annotations"] = {"summary": rule.summary, "description": rule.description}
+    return out
+
+
+def build_rule_file(groups: tuple[RuleGroup, ...], spec: RulesSpec) -> dict:
+    out = []
+    for g in groups:
+        group: dict = {"name": g.name}
+        if spec.group_interval:
+            group["interval"] = spec.group_interval
+        group["rules"] = [_rule_dict(r, spec) for r in g.rules]
+        out.append(group)
+    return {"groups": out}
+
+
+def render_rule_file(groups: tuple[RuleGroup, ...], spec: RulesSpec) -> str:
+    return yaml.safe_dump(build_rule_file(groups, spec), sort_keys=False, width=1000)

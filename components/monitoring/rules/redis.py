@@ -1,0 +1,92 @@
+"""Redis alerts and the recording rules federation pulls.
+
+Metric names are those of oliver006/redis_exporter (Debian's
+prometheus-redis-exporter is the same program). Aggregations keep
+``deployment`` and ``team`` so Alertmanager can route and inhibit by them.
+"""
+
+from __future__ import annotations
+
+from components.monitoring.labels import DEPLOYMENT, TEAM
+from components.monitoring.rules.model import Alert, Record, RuleGroup, RulesSpec
+
+BY = f"by ({DEPLOYMENT}, {TEAM})"
+WHERE = "{{ $labels.pod }} of deployment {{ $labels.deployment }} (team {{ $labels.team }})"
+DEP = "deployment {{ $labels.deployment }} (team {{ $labels.team }})"
+
+
+def recording_rules() -> RuleGroup:
+    return RuleGroup(
+        "redis-recording",
+        (
+            Record("job:redis_up:sum", f"sum {BY} (redis_up)"),
+            Record("job:redis_up:count", f"count {BY} (redis_up)"),
+            Record("job:redis_commands_processed:rate5m", f"sum {BY} (rate(redis_commands_processed_total[5m]))"),
+            Record("job:redis_memory_used_bytes:sum", f"sum {BY} (redis_memory_used_bytes)"),
+            # The fullest node of a deployment; maxmemory 0 (unlimited) is left out.
+            Record(
+                "job:redis_memory_used:ratio_maxmemory",
+                f"max {BY} (redis_memory_used_bytes / (redis_memory_max_bytes > 0))",
+            ),
+            Record("job:redis_connected_clients:sum", f"sum {BY} (redis_connected_clients)"),
+            Record(
+                "job:redis_keyspace_hits:ratio_rate5m",
+                f"sum {BY} (rate(redis_keyspace_hits_total[5m])) / "
+                f"(sum {BY} (rate(redis_keyspace_hits_total[5m])) + sum {BY} (rate(redis_keyspace_misses_total[5m])))",
+            ),
+            Record("job:redis_evicted_keys:rate5m", f"sum {BY} (rate(redis_evicted_keys_total[5m]))"),
+        ),
+    )
+
+
+def alert_rules(spec: RulesSpec) -> RuleGroup:
+    # Sentinel sets run redis in standalone mode; cluster shards report
+    # redis_mode="cluster" and legitimately have many masters.
+    standalone = 'redis_instance_info{redis_mode="standalone"}'
+    masters = 'redis_instance_info{redis_mode="standalone", role="master"}'
+    warn, crit = spec.redis_memory_warning_ratio, spec.redis_memory_critical_ratio
+    return RuleGroup(
+        "redis-alerts",
+        (
+            Alert("RedisDown", "redis_up == 0", "1m", "critical",
+                  "Redis is down on {{ $labels.pod }}",
+                  f"The exporter cannot reach Redis on {WHERE}."),
+            Alert("RedisClusterStateNotOk", "redis_cluster_state == 0", "1m", "critical",
+                  "Redis Cluster state is fail ({{ $labels.deployment }})",
+                  f"{WHERE} reports cluster_state:fail; the cluster refuses queries."),
+            Alert("RedisClusterSlotsFailing", "redis_cluster_slots_fail > 0 or redis_cluster_slots_pfail > 0", "1m",
+                  "critical", "Redis Cluster slots failing ({{ $labels.deployment }})",
+                  f"{WHERE} sees {{{{ $value | printf \"%.0f\" }}}} slots in fail or pfail state."),
+            Alert("RedisClusterSlotsUnassigned", "redis_cluster_slots_assigned < 16384", "5m", "critical",
+                  "Redis Cluster slots not all assigned ({{ $labels.deployment }})",
+                  f"{WHERE} has only {{{{ $value | printf \"%.0f\" }}}} of 16384 slots assigned."),
+            Alert("RedisNoMaster", f"count {BY} ({standalone}) unless count {BY} ({masters})", "1m", "critical",
+                  "No Redis master in {{ $labels.deployment }}",
+                  f"Every node of {DEP} is a replica; writes fail until Sentinel promotes one."),
+            Alert("RedisMultipleMasters", f"count {BY} ({masters}) > 1", "1m", "critical",
+                  "More than one Redis master in {{ $labels.deployment }}",
+                  f"{{{{ $value | printf \"%.0f\" }}}} nodes of {DEP} call themselves master (split brain or "
+                  "an old master back after failover)."),
+            Alert("RedisReplicationBroken", "redis_master_link_up == 0", "2m", "warning",
+                  "Redis replica lost its master link on {{ $labels.pod }}",
+                  f"Replica {WHERE} is not connected to master {{{{ $labels.master_host }}}}."),
+            Alert("RedisMemoryNearMaxmemory",
+                  f"job:redis_memory_used:ratio_maxmemory > {warn} and job:redis_memory_used:ratio_maxmemory <= {crit}",
+                  "5m", "warning", "Redis memory near maxmemory ({{ $labels.deployment }})",
+                  f"The fullest node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory."),
+            Alert("RedisMemoryNearMaxmemory", f"job:redis_memory_used:ratio_maxmemory > {crit}", "2m", "critical",
+                  "Redis memory at maxmemory ({{ $labels.deployment }})",
+                  f"The fullest node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory; "
+                  "writes are about to be refused or keys evicted."),
+            Alert("RedisRejectedConnections", "increase(redis_rejected_connections_total[5m]) > 0", "0m", "warning",
+                  "Redis rejected connections on {{ $labels.pod }}",
+                  f"{WHERE} rejected {{{{ $value | printf \"%.0f\" }}}} connections in 5m (maxclients reached)."),
+            Alert("RedisEvictingKeys", f"rate(redis_evicted_keys_total[5m]) > {spec.redis_eviction_rate}", "5m",
+                  "warning", "Redis is evicting keys on {{ $labels.pod }}",
+                  f"{WHERE} evicts {{{{ $value | printf \"%.2f\" }}}} keys/s because it reached maxmemory."),
+        ),
+    )
+
+
+def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
+    return (recording_rules(), alert_rules(spec))

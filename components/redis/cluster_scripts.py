@@ -1,0 +1,150 @@
+"""Pod scripts of the Redis Cluster mode and the values the pods hand them.
+
+Pure: no Pulumi import. The scripts are real POSIX sh files in ``scripts/``
+(they run under busybox sh in redis:*-alpine and under dash in the tests);
+this module only reads them and says which environment they expect, so the
+RedisCluster component can build its ConfigMap, StatefulSet and Job from it.
+
+Start script (StatefulSet container command ``START_COMMAND``): writes the
+runtime include with the password and ``cluster-announce-hostname``
+(``<pod>.<headless service>.<namespace>.svc.<cluster domain>``), rewrites the
+addresses in a stale ``nodes.conf`` from the peers' hostnames, then execs
+redis-server. Its environment: ``start_env(topology)`` as plain values,
+``FIELD_ENV`` from the downward API, ``REDIS_PASSWORD`` from the Secret.
+
+Bootstrap script (Job container command ``BOOTSTRAP_COMMAND``): creates the
+cluster, or adds the nodes a bigger topology brings (masters first, then a
+rebalance onto them, then replicas on the masters with fewest replicas). It
+never flushes or resets a node holding data. The Job is named by
+``bootstrap_job_name``, which changes exactly when the topology or the script
+changes: Kubernetes Jobs are immutable and run once, so a new name is what
+makes a topology change run the script again, while an unchanged stack keeps
+the finished Job and runs nothing. Its environment: ``bootstrap_env`` plus
+``REDISCLI_AUTH`` from the Secret.
+
+The StatefulSet should use ``podManagementPolicy: Parallel`` and a headless
+Service with ``publishNotReadyAddresses: true``: after a full restart every
+pod must start and resolve its peers before any of them can be ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.redis.conf import (
+    CONF_DIR,
+    DATA_DIR,
+    PASSWORD_ENV,
+    REDIS_PORT,
+    REDISCLI_AUTH_ENV,
+    RUNTIME_CONF,
+    SCRIPTS_DIR,
+)
+
+_SCRIPTS = Path(__file__).parent / "scripts"
+START_SCRIPT = "cluster-start.sh"
+BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT)
+
+# Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
+REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
+
+START_COMMAND = ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
+BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
+
+# Start-script variables filled by the downward API (env name -> fieldPath).
+FIELD_ENV = {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}
+# Variables filled from the password Secret: start script, bootstrap Job.
+START_SECRET_ENV = PASSWORD_ENV
+BOOTSTRAP_SECRET_ENV = REDISCLI_AUTH_ENV
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_JOB_NAME_MAX = 63
+
+
+@dataclass(frozen=True)
+class ClusterTopology:
+    """Names and sizes the scripts need; built by the component from stack config."""
+
+    statefulset_name: str
+    headless_service: str
+    namespace: str
+    shards: int = 3
+    replicas_per_shard: int = 1
+    cluster_domain: str = "cluster.local"
+    port: int = REDIS_PORT
+
+    def __post_init__(self) -> None:
+        for label, value in (
+            ("statefulset_name", self.statefulset_name),
+            ("headless_service", self.headless_service),
+            ("namespace", self.namespace),
+        ):
+            if not _DNS_LABEL.match(value) or len(value) > 63:
+                raise ValueError(f"{label} {value!r} is not a DNS label (lower-case letters, digits, '-')")
+        if self.shards < 3:
+            raise ValueError(f"a Redis Cluster needs at least 3 shards, got {self.shards}")
+        if self.replicas_per_shard < 0:
+            raise ValueError(f"replicas_per_shard must be >= 0, got {self.replicas_per_shard}")
+
+    @property
+    def node_count(self) -> int:
+        """StatefulSet replicas: every shard's master plus its replicas."""
+        return self.shards * (1 + self.replicas_per_shard)
+
+
+def _read(name: str) -> str:
+    return (_SCRIPTS / name).read_text(encoding="utf-8")
+
+
+def cluster_scripts() -> dict[str, str]:
+    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``."""
+    return {name: _read(name) for name in SCRIPT_NAMES}
+
+
+def pod_hostname(topology: ClusterTopology, ordinal: int) -> str:
+    """Stable DNS name of StatefulSet pod ``ordinal``, as the start script announces it."""
+    t = topology
+    return f"{t.statefulset_name}-{ordinal}.{t.headless_service}.{t.namespace}.svc.{t.cluster_domain}"
+
+
+def node_hostnames(topology: ClusterTopology) -> list[str]:
+    """Every pod's DNS name in ordinal order, as the bootstrap script builds them."""
+    return [pod_hostname(topology, i) for i in range(topology.node_count)]
+
+
+def start_env(topology: ClusterTopology) -> dict[str, str]:
+    """Plain (non-secret) env of the start script; paths default to conf.py's."""
+    return {
+        "HEADLESS_SERVICE": topology.headless_service,
+        "CLUSTER_DOMAIN": topology.cluster_domain,
+        "REDIS_CONF": REDIS_CONF_PATH,
+        "RUNTIME_CONF": RUNTIME_CONF,
+        "DATA_DIR": DATA_DIR,
+    }
+
+
+def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
+    """Plain (non-secret) env of the bootstrap Job."""
+    return {
+        "SHARDS": str(topology.shards),
+        "REPLICAS_PER_SHARD": str(topology.replicas_per_shard),
+        "STATEFULSET_NAME": topology.statefulset_name,
+        "HEADLESS_SERVICE": topology.headless_service,
+        "NAMESPACE": topology.namespace,
+        "CLUSTER_DOMAIN": topology.cluster_domain,
+        "REDIS_PORT": str(topology.port),
+    }
+
+
+def bootstrap_job_name(topology: ClusterTopology) -> str:
+    """``<statefulset>-bootstrap-<hash>``; the hash covers the topology and the script."""
+    digest = hashlib.sha256()
+    for key, value in sorted(bootstrap_env(topology).items()):
+        digest.update(f"{key}={value}\n".encode())
+    digest.update(_read(BOOTSTRAP_SCRIPT).encode())
+    suffix = f"-bootstrap-{digest.hexdigest()[:10]}"
+    return topology.statefulset_name[: _JOB_NAME_MAX - len(suffix)].rstrip("-") + suffix

@@ -1,0 +1,181 @@
+#!/bin/sh
+# Creates or grows the Redis Cluster; run by a Kubernetes Job:
+#   sh /scripts/cluster-bootstrap.sh
+# The Job's name carries a hash of the topology (see cluster_scripts.py), so a
+# change of SHARDS or REPLICAS_PER_SHARD makes a new Job that runs this again.
+# Running it on a cluster that already matches changes nothing.
+#
+# It never flushes, resets or re-creates a node that holds data or belongs to
+# a cluster: in those cases it stops, says why, and leaves it to a person.
+# Removing shards or replicas is not automatic either.
+#
+# Environment:
+#   SHARDS, REPLICAS_PER_SHARD   required; wanted topology
+#   REDISCLI_AUTH                required; the password (read by redis-cli)
+#   CLUSTER_NODES                space-separated host names, ordinal order; or, when
+#                                empty, built from STATEFULSET_NAME, HEADLESS_SERVICE,
+#                                NAMESPACE, CLUSTER_DOMAIN (default cluster.local):
+#                                <sts>-<i>.<svc>.<ns>.svc.<domain>, i < SHARDS*(1+REPLICAS_PER_SHARD)
+#   REDIS_PORT                   default 6379
+#   WAIT_TIMEOUT_SECONDS         bound on each wait (nodes up, cluster agreement), default 300
+set -eu
+
+log() { printf '%s cluster-bootstrap: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
+die() { log "STOPPED: $*"; exit 1; }
+
+PORT="${REDIS_PORT:-6379}"
+WAIT_TIMEOUT_SECONDS="${WAIT_TIMEOUT_SECONDS:-300}"
+CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
+[ -n "${REDISCLI_AUTH:-}" ] || die "REDISCLI_AUTH is empty"
+export REDISCLI_AUTH
+case "${SHARDS:-}" in '' | *[!0-9]*) die "SHARDS must be a number, got '${SHARDS:-}'" ;; esac
+case "${REPLICAS_PER_SHARD:-}" in '' | *[!0-9]*) die "REPLICAS_PER_SHARD must be a number, got '${REPLICAS_PER_SHARD:-}'" ;; esac
+[ "$SHARDS" -ge 3 ] || die "Redis Cluster needs at least 3 shards, got $SHARDS"
+WANTED=$((SHARDS * (1 + REPLICAS_PER_SHARD)))
+
+if [ -z "${CLUSTER_NODES:-}" ]; then
+    for v in STATEFULSET_NAME HEADLESS_SERVICE NAMESPACE; do
+        eval "[ -n \"\${$v:-}\" ]" || die "set CLUSTER_NODES or $v"
+    done
+    i=0
+    CLUSTER_NODES=""
+    while [ "$i" -lt "$WANTED" ]; do
+        CLUSTER_NODES="$CLUSTER_NODES $STATEFULSET_NAME-$i.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
+        i=$((i + 1))
+    done
+fi
+set -- $CLUSTER_NODES
+[ "$#" -ge "$WANTED" ] || die "$SHARDS shards x (1 + $REPLICAS_PER_SHARD) need $WANTED nodes, CLUSTER_NODES names $#"
+NODES="$*"
+
+DEADLINE=0
+start_clock() { DEADLINE=$(($(date +%s) + WAIT_TIMEOUT_SECONDS)); }
+expired() { [ "$(date +%s)" -ge "$DEADLINE" ]; }
+
+# Short queries are bounded so a node that black-holes packets cannot hang the Job.
+cli() { h="$1"; shift; timeout 10 redis-cli -h "$h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
+# CLUSTER NODES lines without failed or handshake entries.
+live_nodes() { cli "$1" cluster nodes | awk '$3 !~ /(^|,)(fail|handshake|noaddr)(,|$)/'; }
+
+wait_for_ping() {
+    log "waiting up to ${WAIT_TIMEOUT_SECONDS}s for every node to answer PING"
+    start_clock
+    for n in $NODES; do
+        until [ "$(cli "$n" ping)" = "PONG" ]; do
+            expired && die "$n:$PORT did not answer PING within ${WAIT_TIMEOUT_SECONDS}s"
+            sleep 2
+        done
+        log "$n answers PING"
+    done
+}
+
+# Waits until the cluster seen from $1 is ok and every node agrees on slots.
+wait_cluster_agrees() {
+    log "waiting for every node to agree on the slot map (via $1)"
+    start_clock
+    until [ "$(info "$1" cluster_state)" = "ok" ] &&
+        timeout 30 redis-cli --cluster check "$1:$PORT" >/dev/null 2>&1; do
+        expired && die "the cluster seen from $1 is not healthy after ${WAIT_TIMEOUT_SECONDS}s; changing nothing"
+        sleep 2
+    done
+    log "cluster is ok and all nodes agree"
+}
+
+in_cluster() { [ "$(info "$1" cluster_known_nodes)" -gt 1 ] || [ "$(info "$1" cluster_slots_assigned)" -gt 0 ]; }
+keys_of() { cli "$1" dbsize; }
+
+create_cluster() {
+    for n in $NODES; do
+        k="$(keys_of "$n")"
+        [ "$k" = "0" ] || die "$n is in no cluster but holds ${k:-unknown} keys; creating a cluster would need it empty and this script never flushes data. Empty or remove it by hand."
+    done
+    args=""
+    for n in $NODES; do args="$args $n:$PORT"; done
+    log "no cluster yet: creating $SHARDS shards with $REPLICAS_PER_SHARD replica(s) each from:$args"
+    # shellcheck disable=SC2086
+    redis-cli --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes
+    set -- $NODES
+    wait_cluster_agrees "$1"
+}
+
+# Master IDs of the cluster seen from $1 sorted by replica count, fewest first.
+masters_by_replicas() {
+    live_nodes "$1" | awk '
+        $3 ~ /(^|,)master(,|$)/ { if (!($1 in count)) count[$1] = 0 }
+        $3 ~ /(^|,)slave(,|$)/ && $4 != "-" { count[$4]++ }
+        END { for (id in count) print count[id], id }' | sort -n | awk '{ print $2 }'
+}
+
+grow_cluster() {
+    ref="$1"
+    wait_cluster_agrees "$ref"
+    members="$(live_nodes "$ref" | awk '{ print $1 }')"
+    new=""
+    for n in $NODES; do
+        id="$(cli "$n" cluster myid)"
+        if printf '%s\n' "$members" | grep -qx "$id"; then
+            continue
+        fi
+        in_cluster "$n" && die "$n ($id) is in a cluster but not the one $ref belongs to; not touching it"
+        k="$(keys_of "$n")"
+        [ "$k" = "0" ] || die "$n is outside the cluster and holds ${k:-unknown} keys; this script never flushes data. Empty it by hand to let it join."
+        new="$new $n"
+    done
+    masters="$(live_nodes "$ref" | awk '$3 ~ /(^|,)master(,|$)/' | wc -l)"
+    need=$((SHARDS - masters))
+    [ "$need" -ge 0 ] || log "the cluster has $masters masters, more than SHARDS=$SHARDS; removing shards is not automatic, nothing removed"
+    if [ -z "$new" ]; then
+        log "every node is already in the cluster"
+    fi
+    for n in $new; do
+        [ "$need" -gt 0 ] || break
+        log "adding $n as a new master"
+        redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT"
+        need=$((need - 1))
+        new="$(printf '%s\n' $new | grep -vx "$n" || true)"
+        wait_cluster_agrees "$ref"
+    done
+    empty="$(live_nodes "$ref" | awk '$3 ~ /(^|,)master(,|$)/ && NF < 9 { print $1 }')"
+    if [ -n "$empty" ]; then
+        log "masters without slots: $(echo $empty); moving slots to them with rebalance"
+        redis-cli --cluster rebalance "$ref:$PORT" --cluster-use-empty-masters
+        wait_cluster_agrees "$ref"
+    fi
+    for n in $new; do
+        master="$(masters_by_replicas "$ref" | head -n 1)"
+        log "adding $n as a replica of master $master (the one with fewest replicas)"
+        redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master"
+        wait_replica_attached "$ref" "$n"
+    done
+}
+
+wait_replica_attached() {
+    start_clock
+    id="$(cli "$2" cluster myid)"
+    until live_nodes "$1" | awk -v id="$id" '$1 == id && $3 ~ /slave/ && $4 != "-" { ok = 1 } END { exit !ok }'; do
+        expired && die "$2 did not show up as a replica within ${WAIT_TIMEOUT_SECONDS}s"
+        sleep 1
+    done
+    wait_cluster_agrees "$1"
+}
+
+wait_for_ping
+ref=""
+for n in $NODES; do
+    if in_cluster "$n"; then
+        ref="$n"
+        break
+    fi
+done
+if [ -z "$ref" ]; then
+    create_cluster
+else
+    log "a cluster exists ($ref is a member); checking it against $SHARDS shards x $REPLICAS_PER_SHARD replica(s)"
+    grow_cluster "$ref"
+    ref_final="$ref"
+fi
+set -- $NODES
+log "final state:"
+redis-cli --cluster check "${ref_final:-$1}:$PORT" || die "the final check failed"
+log "done"

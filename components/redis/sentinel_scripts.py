@@ -1,0 +1,58 @@
+"""Pod scripts of the Sentinel mode, shipped as real .sh files in this package.
+
+Pure: no Pulumi import. ``sentinel_scripts()`` returns the ConfigMap data
+(file name -> text) to mount at ``SCRIPTS_DIR`` (the scripts source
+``sentinel-lib.sh`` from their own directory, so all files go in one mount,
+with defaultMode 0555).
+
+Pod conventions (all paths and names overridable by env, which the tests do):
+
+Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
+  REDIS_PASSWORD        from the Secret
+  MASTER_SET            the Sentinel master set name
+  REDIS_ANNOUNCE_HOST   this pod's stable DNS name
+                        ($(POD_NAME).<headless svc>.<ns>.svc.<cluster domain>)
+  INITIAL_MASTER_HOST   stable DNS name of pod 0
+  SENTINEL_HOSTS        space-separated stable DNS names of the Sentinels
+  REDIS_PORT, SENTINEL_PORT, REDIS_CONF, RUNTIME_CONF,
+  SENTINEL_QUERY_TRIES, SENTINEL_QUERY_INTERVAL, SENTINEL_QUERY_TIMEOUT,
+  REDIS_SERVER_BIN      optional (see the script header)
+Data node preStop: ``sh /scripts/sentinel-redis-prestop.sh <seconds>`` with the
+  same env plus optional LOCAL_REDIS_HOST (127.0.0.1).
+Sentinel container, command ``sh /scripts/sentinel-start.sh``:
+  REDIS_PASSWORD, optional SENTINEL_ANNOUNCE_HOST (its own stable DNS name),
+  SENTINEL_CONF_SRC (the ConfigMap file), SENTINEL_WORK_DIR (a medium: Memory
+  emptyDir), SENTINEL_BIN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.redis.conf import SCRIPTS_DIR
+
+_SCRIPT_DIR = Path(__file__).with_name("scripts")
+
+LIB = "sentinel-lib.sh"
+SENTINEL_START = "sentinel-start.sh"
+REDIS_START = "sentinel-redis-start.sh"
+REDIS_PRESTOP = "sentinel-redis-prestop.sh"
+SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP)
+
+
+def script_path(name: str) -> Path:
+    """Where ``name`` lives in this package (tests run it from here)."""
+    if name not in SCRIPT_NAMES:
+        raise KeyError(f"unknown sentinel script {name!r}")
+    return _SCRIPT_DIR / name
+
+
+def sentinel_scripts() -> dict[str, str]:
+    """ConfigMap data: every Sentinel-mode script by file name."""
+    return {name: script_path(name).read_text() for name in SCRIPT_NAMES}
+
+
+def pod_command(name: str, *args: str) -> list[str]:
+    """Container command running script ``name`` from the scripts mount."""
+    script_path(name)
+    return ["sh", f"{SCRIPTS_DIR}/{name}", *args]

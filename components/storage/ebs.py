@@ -1,0 +1,122 @@
+"""EBS gp3 through the aws-ebs-csi-driver EKS add-on, with IRSA (seed 003).
+
+EBS volumes are zonal: the StorageClass waits for the first consumer so the
+volume is created in the zone the scheduler picked for the pod, instead of a
+random zone that would strand the pod.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import labels, metadata
+
+CSI_DRIVER = "ebs.csi.aws.com"
+ADDON_NAME = "aws-ebs-csi-driver"
+# The add-on's controller runs under this ServiceAccount; IRSA trusts exactly it.
+CONTROLLER_SA = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+
+
+@dataclass(frozen=True)
+class EbsCsiStorageArgs:
+    eks_cluster_name: str
+    oidc_provider_arn: str
+    oidc_issuer: str
+    storage_class_name: str
+    iops: int
+    throughput: int
+    fs_type: str
+    reclaim_policy: str
+    default_class: bool
+    addon_version: str | None = None
+    kms_key_id: str | None = None
+
+
+def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
+    """IRSA trust: only the EBS CSI controller's ServiceAccount may assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{oidc_issuer}:sub": CONTROLLER_SA,
+                            f"{oidc_issuer}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def _partition(arn: str) -> str:
+    return arn.split(":")[1]
+
+
+class EbsCsiStorage(pulumi.ComponentResource):
+    storage_class_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EbsCsiStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:storage:EbsCsiStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-ebs-csi-role",
+            assume_role_policy=trust_policy(args.oidc_provider_arn, args.oidc_issuer),
+            description=f"IRSA role of the EBS CSI controller on {args.eks_cluster_name}",
+            tags={"managed-by": "redis-platform", "eks-cluster": args.eks_cluster_name},
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi-policy",
+            role=role.name,
+            policy_arn=f"arn:{_partition(args.oidc_provider_arn)}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+            opts=child,
+        )
+        addon = aws.eks.Addon(
+            f"{name}-ebs-csi-addon",
+            cluster_name=args.eks_cluster_name,
+            addon_name=ADDON_NAME,
+            addon_version=args.addon_version,
+            service_account_role_arn=role.arn,
+            # Keep settings an operator changed by hand on the add-on.
+            resolve_conflicts_on_update="PRESERVE",
+            tags={"managed-by": "redis-platform"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+        )
+        parameters = {
+            "type": "gp3",
+            "iops": str(args.iops),
+            "throughput": str(args.throughput),
+            "encrypted": "true",
+            "csi.storage.k8s.io/fstype": args.fs_type,
+        }
+        if args.kms_key_id:
+            parameters["kmsKeyId"] = args.kms_key_id
+        sc_annotations = {}
+        if args.default_class:
+            sc_annotations["storageclass.kubernetes.io/is-default-class"] = "true"
+        sc = k8s.storage.v1.StorageClass(
+            f"{name}-class",
+            metadata=metadata(args.storage_class_name, None, labels("ebs-gp3", name, "storage"), sc_annotations or None),
+            provisioner=CSI_DRIVER,
+            parameters=parameters,
+            reclaim_policy=args.reclaim_policy,
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[addon]),
+        )
+        self.storage_class_name = sc.metadata["name"]
+        self.role_arn = role.arn
+        self.register_outputs({"storage_class_name": self.storage_class_name, "role_arn": self.role_arn})

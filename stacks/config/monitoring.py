@@ -1,0 +1,109 @@
+"""Monitoring stack settings: Prometheus, Alertmanager, Grafana, exporters, Pushgateway."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, SecretStr, field_validator
+
+from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.quantities import Memory
+
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+
+
+def _check_duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a Prometheus duration (examples: 30s, 15d, 1h30m)")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+class RemoteWrite(StrictModel):
+    url: str
+    username: str | None = None
+    # Name of an existing Kubernetes Secret (key "password") in the monitoring namespace.
+    password_secret: DnsLabel | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must be an http(s) URL")
+        return value
+
+
+class StaticTarget(StrictModel):
+    """An application's /metrics outside the annotated pods (the seed's Django app)."""
+
+    job: DnsLabel
+    targets: tuple[str, ...] = Field(min_length=1)
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Prometheus(StrictModel):
+    image: str = "prom/prometheus:v2.54.1"
+    retention: Duration = "15d"
+    retention_size: str = "40GB"
+    storage_size: Memory = "50Gi"
+    scrape_interval: Duration = "30s"
+    evaluation_interval: Duration = "30s"
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    remote_write: tuple[RemoteWrite, ...] = ()
+    static_targets: tuple[StaticTarget, ...] = ()
+
+
+class TeamRoute(StrictModel):
+    team: DnsLabel
+    slack_channel: str
+
+
+class Alertmanager(StrictModel):
+    image: str = "prom/alertmanager:v0.27.0"
+    storage_size: Memory = "2Gi"
+    slack_channel: str = "#redis-alerts"
+    slack_webhook_url: SecretStr | None = None
+    team_routes: tuple[TeamRoute, ...] = ()
+
+
+class Grafana(StrictModel):
+    image: str = "grafana/grafana:11.2.0"
+    storage_size: Memory = "5Gi"
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    # The seed publishes Grafana on 3231.
+    port: int = Field(default=3231, ge=1, le=65535)
+    load_balancer_source_ranges: tuple[str, ...] = ()
+
+
+class NodeExporter(StrictModel):
+    enabled: bool = True
+    image: str = "prom/node-exporter:v1.8.2"
+
+
+class Cadvisor(StrictModel):
+    enabled: bool = True
+    image: str = "gcr.io/cadvisor/cadvisor:v0.49.1"
+    housekeeping_interval: Duration = "10s"
+    storage_duration: Duration = "1m"
+
+
+class Pushgateway(StrictModel):
+    enabled: bool = True
+    image: str = "prom/pushgateway:v1.9.0"
+
+
+class Monitoring(StrictModel):
+    enabled: bool = True
+    namespace: DnsLabel = "monitoring"
+    prometheus: Prometheus = Field(default_factory=Prometheus)
+    alertmanager: Alertmanager = Field(default_factory=Alertmanager)
+    grafana: Grafana = Field(default_factory=Grafana)
+    node_exporter: NodeExporter = Field(default_factory=NodeExporter)
+    cadvisor: Cadvisor = Field(default_factory=Cadvisor)
+    pushgateway: Pushgateway = Field(default_factory=Pushgateway)

@@ -1,0 +1,148 @@
+"""Redis deployments: one entry per team's Redis, cluster or sentinel mode."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from stacks.config.base import DeploymentName, DnsLabel, StrictModel
+from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
+
+REDIS_IMAGE = "redis:7.2-alpine"
+EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
+HAPROXY_IMAGE = "haproxy:2.8-alpine"
+
+
+class Resources(StrictModel):
+    """Explicit container size. Memory request equals the limit: Redis memory is
+    not elastic, and a node evicted for overcommit loses its cache."""
+
+    cpu: Cpu
+    memory: Memory
+    cpu_limit: Cpu | None = None
+
+    @model_validator(mode="after")
+    def _limit_not_below_request(self) -> "Resources":
+        if self.cpu_limit and cpu_millicores(self.cpu_limit) < cpu_millicores(self.cpu):
+            raise ValueError(f"cpuLimit {self.cpu_limit} is below cpu {self.cpu}")
+        return self
+
+    @property
+    def memory_bytes(self) -> int:
+        return memory_bytes(self.memory)
+
+
+# Sizes a team picks from; the seed's Sentinel deployments hold 2-10 GB.
+PRESETS: dict[str, Resources] = {
+    "small": Resources(cpu="250m", memory="1Gi", cpu_limit="1"),
+    "medium": Resources(cpu="500m", memory="4Gi", cpu_limit="2"),
+    "large": Resources(cpu="1", memory="12Gi", cpu_limit="4"),
+}
+
+
+class Persistence(StrictModel):
+    enabled: bool = True
+    size: Memory = "5Gi"
+    storage_class_name: DnsLabel | None = None
+    # (seconds, changes) RDB rules, as in the seed: save 900 1, 300 10, 60 10000.
+    save_rules: tuple[tuple[int, int], ...] = ((900, 1), (300, 10), (60, 10000))
+    appendfsync: Literal["everysec", "always", "no"] = "everysec"
+
+
+class ClusterTopology(StrictModel):
+    shards: int = Field(default=3, ge=3, le=100)
+    replicas_per_shard: int = Field(default=1, ge=0, le=5)
+    node_timeout_ms: int = Field(default=5000, ge=1000, le=60000)
+
+
+class SentinelTopology(StrictModel):
+    replicas: int = Field(default=2, ge=1, le=9)
+    sentinels: int = Field(default=3, ge=3, le=9)
+    quorum: int | None = None
+    down_after_ms: int = Field(default=5000, ge=1000, le=60000)
+    failover_timeout_ms: int = Field(default=60000, ge=5000)
+    parallel_syncs: int = Field(default=1, ge=1)
+    master_set: DnsLabel = "mymaster"
+
+    @model_validator(mode="after")
+    def _odd_and_quorum(self) -> "SentinelTopology":
+        if self.sentinels % 2 == 0:
+            raise ValueError(f"sentinels must be odd so a majority exists, got {self.sentinels}")
+        if self.quorum is not None and not (self.sentinels // 2 + 1 <= self.quorum <= self.sentinels):
+            raise ValueError(
+                f"quorum {self.quorum} must be between a majority ({self.sentinels // 2 + 1}) and {self.sentinels}"
+            )
+        return self
+
+    @property
+    def effective_quorum(self) -> int:
+        return self.quorum if self.quorum is not None else self.sentinels // 2 + 1
+
+
+class HAProxyFront(StrictModel):
+    replicas: int = Field(default=2, ge=1, le=10)
+    image: str = HAPROXY_IMAGE
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    write_node_port: int | None = Field(default=None, ge=30000, le=32767)
+    read_node_port: int | None = Field(default=None, ge=30000, le=32767)
+
+    @model_validator(mode="after")
+    def _lb_needs_ranges(self) -> "HAProxyFront":
+        if self.service_type == "LoadBalancer" and not self.load_balancer_source_ranges:
+            raise ValueError("serviceType LoadBalancer needs loadBalancerSourceRanges (a Redis open to the internet is a breach)")
+        if self.service_type != "NodePort" and (self.write_node_port or self.read_node_port):
+            raise ValueError("writeNodePort/readNodePort need serviceType NodePort")
+        return self
+
+
+class Placement(StrictModel):
+    anti_affinity: Literal["preferred", "required"] = "preferred"
+    # The seed's weights: spread over zones first, then hosts.
+    zone_weight: int = Field(default=100, ge=1, le=100)
+    host_weight: int = Field(default=99, ge=1, le=100)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: tuple[dict[str, str], ...] = ()
+
+
+class Clients(StrictModel):
+    """Who may connect: pods with these labels, in namespaces with these labels."""
+
+    pod_selector: dict[str, str] = Field(default_factory=dict)
+    namespace_selector: dict[str, str] = Field(default_factory=dict)
+
+
+class RedisDeployment(StrictModel):
+    name: DeploymentName
+    team: DnsLabel
+    mode: Literal["cluster", "sentinel"]
+    namespace: DnsLabel | None = None
+    size: Literal["small", "medium", "large"] | None = None
+    resources: Resources | None = None
+    image: str = REDIS_IMAGE
+    exporter_image: str = EXPORTER_IMAGE
+    maxmemory_policy: Literal[
+        "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    ] = "noeviction"
+    maxmemory_fraction: float = Field(default=0.7, gt=0.1, lt=0.95)
+    persistence: Persistence = Field(default_factory=Persistence)
+    cluster: ClusterTopology = Field(default_factory=ClusterTopology)
+    sentinel: SentinelTopology = Field(default_factory=SentinelTopology)
+    haproxy: HAProxyFront = Field(default_factory=HAProxyFront)
+    placement: Placement = Field(default_factory=Placement)
+    clients: Clients = Field(default_factory=Clients)
+    host_network: bool = False
+
+    @model_validator(mode="after")
+    def _one_size(self) -> "RedisDeployment":
+        if self.size is None and self.resources is None:
+            raise ValueError("set either size (small, medium, large) or resources (cpu, memory)")
+        if self.size is not None and self.resources is not None:
+            raise ValueError("set size or resources, not both")
+        return self
+
+    @property
+    def effective_resources(self) -> Resources:
+        return self.resources if self.resources is not None else PRESETS[self.size]  # type: ignore[index]

@@ -1,0 +1,135 @@
+"""Run the real program under Pulumi's mock runtime and record what it registers.
+
+Used by the offline render and by the unit tests. Each run gets its own event
+loop and leaves the global runtime settings as it found them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+
+from stacks.config import PROJECT
+
+
+@dataclass
+class Recorded:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return self.typ.startswith("kubernetes:")
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The Kubernetes object as it would be applied."""
+        return self.inputs
+
+
+@dataclass
+class Run:
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    # Every value the mocks generated for a random secret; none may leak.
+    generated_secrets: list[str] = field(default_factory=list)
+
+    def kubernetes(self) -> list[dict[str, Any]]:
+        return [r.manifest for r in self.resources if r.is_kubernetes]
+
+    def of_type(self, typ: str) -> list[Recorded]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def k8s(self, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m for m in self.kubernetes()
+            if m.get("kind") == kind and (name is None or m.get("metadata", {}).get("name") == name)
+        ]
+
+
+def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], generated: list[str]) -> dict[str, Any]:
+    out = dict(inputs)
+    if typ == "random:index/randomPassword:RandomPassword":
+        # Distinct per run and per resource, so a leak can be searched for.
+        value = "mock-" + secrets.token_hex(16)
+        generated.append(value)
+        out["result"] = value
+    elif typ.startswith("aws:iam/role:Role"):
+        out["arn"] = f"arn:aws:iam::123456789012:role/{name}"
+        out["name"] = name
+    elif typ.startswith("aws:s3/bucket"):
+        bucket = inputs.get("bucket") or name
+        out["bucket"] = bucket
+        out["arn"] = f"arn:aws:s3:::{bucket}"
+    return out
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[Recorded] = []
+        self.generated_secrets: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        return f"{args.name}-id", _fake_outputs(args.typ, args.name, dict(args.inputs), self.generated_secrets)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+SECRET_OUTPUT = "[secret]"
+
+
+async def _resolve(value: Any) -> Any:
+    """Plain values of stack outputs; a Pulumi secret shows as SECRET_OUTPUT."""
+    if isinstance(value, pulumi.Output):
+        if await value.is_secret():
+            return SECRET_OUTPUT
+        return await _resolve(await value.future())
+    if isinstance(value, dict):
+        return {k: await _resolve(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [await _resolve(v) for v in value]
+    return value
+
+
+def _run(program: Callable[[], dict[str, Any]], config: dict[str, str], secret_keys: set[str], stack: str) -> Run:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = RecordingMocks()
+    outputs: dict[str, Any] = {}
+    try:
+        pulumi.runtime.set_all_config(config, sorted(secret_keys))
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+
+        async def body() -> None:
+            raw = program()
+            outputs.update(await _resolve(raw or {}))
+
+        loop.run_until_complete(run_pulumi_func(body))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return Run(mocks.resources, outputs, mocks.generated_secrets)
+
+
+def run_program(
+    program: Callable[[], dict[str, Any]],
+    config: dict[str, str],
+    secret_keys: set[str] | None = None,
+    stack: str = "test",
+) -> Run:
+    """Run ``program`` (which returns its outputs) with ``config`` (``project:key`` -> str).
+
+    The runtime keeps its settings, config and root resource in context
+    variables; running in a copied context leaves the caller's untouched.
+    """
+    return contextvars.copy_context().run(_run, program, config, set(secret_keys or ()), stack)

@@ -1,0 +1,39 @@
+"""Composition: one validated StackConfig in, the whole platform's resources out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import labels, metadata
+from stacks.config import StackConfig
+from stacks.storage import build_storage
+
+
+def _namespace(name: str, cfg: StackConfig, purpose: str) -> k8s.core.v1.Namespace:
+    ns_labels = labels("redis-platform", cfg.environment, purpose)
+    # Pod Security Admission: everything here runs restricted except what
+    # needs host access (node-exporter, cAdvisor) in the monitoring namespace.
+    level = "privileged" if purpose == "monitoring" else "restricted"
+    ns_labels |= {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "kubernetes.io/metadata.name": name,
+    }
+    return k8s.core.v1.Namespace(f"ns-{name}", metadata=metadata(name, None, ns_labels))
+
+
+def build_platform(cfg: StackConfig) -> dict[str, Any]:
+    """Register every resource of the stack; return the stack outputs."""
+    storage = build_storage(cfg.storage)
+    namespaces = {cfg.redis_namespace} | {cfg.namespace_of(d) for d in cfg.deployments}
+    for ns in sorted(namespaces):
+        _namespace(ns, cfg, "redis")
+    if cfg.monitoring.enabled:
+        _namespace(cfg.monitoring.namespace, cfg, "monitoring")
+    return {
+        "environment": cfg.environment,
+        "storageClassName": storage.storage_class_name,
+    }
