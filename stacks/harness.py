@@ -101,10 +101,11 @@ async def _resolve(value: Any) -> Any:
     return value
 
 
-def _run(program: Callable[[], dict[str, Any]], config: dict[str, str], secret_keys: set[str], stack: str) -> Run:
+def _run(
+    program: Callable[[], dict[str, Any]], config: dict[str, str], secret_keys: set[str], stack: str, mocks: RecordingMocks
+) -> Run:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = RecordingMocks()
     outputs: dict[str, Any] = {}
     try:
         pulumi.runtime.set_all_config(config, sorted(secret_keys))
@@ -126,10 +127,13 @@ def run_program(
     config: dict[str, str],
     secret_keys: set[str] | None = None,
     stack: str = "test",
+    mocks: RecordingMocks | None = None,
 ) -> Run:
     """Run ``program`` (which returns its outputs) with ``config`` (``project:key`` -> str).
 
     The runtime keeps its settings, config and root resource in context
     variables; running in a copied context leaves the caller's untouched.
     """
-    return contextvars.copy_context().run(_run, program, config, set(secret_keys or ()), stack)
+    return contextvars.copy_context().run(
+        _run, program, config, set(secret_keys or ()), stack, mocks or RecordingMocks()
+    )

@@ -1,0 +1,35 @@
+# Quick start targets. Each sets up what it needs first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := redis-server redis-sentinel redis-tools haproxy prometheus \
+	prometheus-alertmanager prometheus-node-exporter prometheus-redis-exporter \
+	prometheus-pushgateway iproute2
+
+.PHONY: venv system-packages preview preview-prod test unit
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+# Debian programs the integration tests run (needs root or sudo).
+system-packages:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBIAN_PACKAGES)
+
+# Offline render of the dev stack: no cluster, cloud or Pulumi CLI needed.
+preview: venv
+	$(BIN)/python -m stacks.render dev --out build/dev
+
+preview-prod: venv
+	$(BIN)/python -m stacks.render prod --out build/prod
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit -q
+
+# Every test: unit (mocks) and integration (real programs on loopback).
+test: venv system-packages
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -1,0 +1,188 @@
+"""Runs Redis Cluster pods on loopback the way Kubernetes would.
+
+Each "pod" is the real cluster-start.sh under dash, fed the exact redis.conf
+from render_redis_conf; only what differs per pod is mapped: bind (a pod binds
+0.0.0.0 on its own IP; here each node has its own 127.0.0.x so all can use
+6379/16379), the data/run/conf paths, and DNS. DNS is a hosts file that every
+script process sees as /etc/hosts through a private mount namespace, so the
+scripts resolve the pod hostnames with their normal getent calls. Moving a
+pod to a new address rewrites that file in place, as cluster DNS would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from redis.cluster import RedisCluster
+
+from components.redis.cluster_scripts import (
+    BOOTSTRAP_SCRIPT,
+    START_SCRIPT,
+    ClusterTopology,
+    bootstrap_env,
+    cluster_scripts,
+    pod_hostname,
+    start_env,
+)
+from components.redis.conf import REDIS_PORT, RedisConfSpec, render_redis_conf
+from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
+
+PASSWORD = "cluster-test-Pw\"with\\quotes"
+# Addresses assigned to this suite: 127.0.0.10 - 127.0.0.49.
+ADDRESS_POOL = [f"127.0.0.{i}" for i in range(10, 50)]
+MAXMEMORY = 64 * 1024 * 1024
+
+
+class ClusterHarness:
+    def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology):
+        for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
+            require(binary)
+        self.root = root
+        self.group = group
+        self.topology = topology
+        self.scripts = root / "scripts"
+        self.scripts.mkdir(parents=True)
+        for name, text in cluster_scripts().items():
+            (self.scripts / name).write_text(text)
+        self.hosts = root / "hosts"
+        self.hosts.write_text("127.0.0.1 localhost\n")
+        self._free = list(ADDRESS_POOL)
+        self.addr: dict[int, str] = {}
+        self.pods: dict[int, Proc] = {}
+
+    # -- addresses and DNS ------------------------------------------------
+    def hostname(self, ordinal: int) -> str:
+        return pod_hostname(self.topology, ordinal)
+
+    def move(self, ordinals: list[int]) -> None:
+        """Give pods new addresses and publish them in DNS (the hosts file)."""
+        for i in ordinals:
+            self.addr[i] = self._free.pop(0)
+        lines = ["127.0.0.1 localhost"] + [f"{ip} {self.hostname(i)}" for i, ip in sorted(self.addr.items())]
+        # Same inode: the bind mounts in running namespaces see the change.
+        with open(self.hosts, "r+") as fh:
+            fh.truncate(0)
+            fh.write("\n".join(lines) + "\n")
+
+    def in_dns_namespace(self, argv: list[str]) -> list[str]:
+        wrapper = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", wrapper, str(self.hosts), *argv]
+
+    def remap(self, address: tuple[str, int]) -> tuple[str, int]:
+        """redis-py address_remap: pod hostname -> its current loopback address."""
+        host, port = address
+        for i, ip in self.addr.items():
+            if host == self.hostname(i):
+                return ip, port
+        return host, port
+
+    # -- pods -------------------------------------------------------------
+    def start(self, ordinal: int, wait: bool = True) -> Proc:
+        if ordinal not in self.addr:
+            self.move([ordinal])
+        ip = self.addr[ordinal]
+        pod = self.root / f"pod-{ordinal}"
+        conf, run, data = pod / "conf" / "redis.conf", pod / "run", pod / "data"
+        for d in (conf.parent, run, data):
+            d.mkdir(parents=True, exist_ok=True)
+        runtime = run / "runtime.conf"
+        spec = RedisConfSpec(maxmemory_bytes=MAXMEMORY, cluster_enabled=True, bind=ip, data_dir=str(data), include=str(runtime))
+        conf.write_text(render_redis_conf(spec))
+        env = start_env(self.topology) | {
+            "REDIS_CONF": str(conf),
+            "RUNTIME_CONF": str(runtime),
+            "DATA_DIR": str(data),
+            "POD_NAME": f"{self.topology.statefulset_name}-{ordinal}",
+            "NAMESPACE": self.topology.namespace,
+            "POD_IP": ip,
+            "REDIS_PASSWORD": PASSWORD,
+        }
+        argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
+        proc = self.group.start(argv, self.root / f"pod-{ordinal}.log", env=env)
+        self.pods[ordinal] = proc
+        if wait:
+            self.wait_up(ordinal)
+        return proc
+
+    def wait_up(self, ordinal: int, timeout: float = 30) -> None:
+        proc, ip = self.pods[ordinal], self.addr[ordinal]
+        try:
+            wait_for(lambda: port_open(ip, REDIS_PORT) and self.node(ordinal).ping(), timeout, what=f"pod {ordinal} on {ip}")
+        except TimeoutError:
+            raise AssertionError(f"pod {ordinal} did not come up:\n{proc.tail()}") from None
+
+    def stop(self, ordinals: list[int], sig: int = signal.SIGTERM) -> None:
+        """Signal all first, then wait: the pods go down together."""
+        for i in ordinals:
+            if self.pods[i].alive():
+                os.kill(self.pods[i].pid, sig)
+        for i in ordinals:
+            self.pods[i].stop()
+
+    def log(self, ordinal: int) -> str:
+        return (self.root / f"pod-{ordinal}.log").read_text(errors="replace")
+
+    def runtime_conf(self, ordinal: int) -> Path:
+        return self.root / f"pod-{ordinal}" / "run" / "runtime.conf"
+
+    # -- bootstrap Job ----------------------------------------------------
+    def bootstrap(self, topology: ClusterTopology) -> subprocess.CompletedProcess:
+        env = dict(os.environ) | bootstrap_env(topology) | {"REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60"}
+        argv = self.in_dns_namespace(["dash", str(self.scripts / BOOTSTRAP_SCRIPT)])
+        started = time.monotonic()
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
+        print(f"--- bootstrap {topology.shards}x{topology.replicas_per_shard} "
+              f"({time.monotonic() - started:.1f}s, rc={result.returncode}) ---\n{result.stdout}{result.stderr}")
+        return result
+
+    # -- clients and cluster views ---------------------------------------
+    def node(self, ordinal: int) -> redis.Redis:
+        return redis.Redis(host=self.addr[ordinal], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
+                           socket_timeout=2, socket_connect_timeout=1)
+
+    def cluster_client(self) -> RedisCluster:
+        first = min(i for i, p in self.pods.items() if p.alive())
+        return RedisCluster(host=self.addr[first], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
+                            address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1)
+
+    def view(self, ordinal: int) -> dict[str, dict]:
+        """CLUSTER NODES as seen by one pod: node id -> address, hostname, flags, master, slots."""
+        out = {}
+        for line in self.node(ordinal).execute_command("CLUSTER", "NODES").splitlines():
+            f = line.split()
+            addr, _, rest = f[1].partition("@")
+            out[f[0]] = {
+                "ip": addr.rsplit(":", 1)[0],
+                "hostname": (rest.split(",") + [""])[1],
+                "flags": set(f[2].split(",")),
+                "master": f[3],
+                "slots": f[8:],
+            }
+        return out
+
+    def roles(self, ordinal: int = 0) -> dict[str, tuple[str, str]]:
+        """node id -> (role, master id) from one pod's view."""
+        return {nid: ("master" if "master" in v["flags"] else "slave", v["master"])
+                for nid, v in self.view(ordinal).items()}
+
+    def healthy(self, ordinals: list[int]) -> bool:
+        """Every pod says ok, knows every pod, flags none failed, and has its current address."""
+        ip_of = {self.hostname(i): self.addr[i] for i in ordinals}
+        for i in ordinals:
+            info = self.node(i).cluster_info()
+            if info["cluster_state"] != "ok" or int(info["cluster_known_nodes"]) != len(ordinals):
+                return False
+            for v in self.view(i).values():
+                if v["flags"] & {"fail", "fail?", "handshake", "noaddr"} or ip_of.get(v["hostname"]) != v["ip"]:
+                    return False
+        return True
+
+    def wait_healthy(self, ordinals: list[int], timeout: float) -> float:
+        started = time.monotonic()
+        wait_for(lambda: self.healthy(ordinals), timeout, interval=0.25, what="cluster healthy on every pod")
+        return time.monotonic() - started

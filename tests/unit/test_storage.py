@@ -1,0 +1,73 @@
+"""Storage components registered by the real program for each storage choice."""
+
+from __future__ import annotations
+
+import json
+
+from components.storage.nfs import NFS_RISK, PROVISIONER
+from tests.unit.conftest import BASE_CONFIG, run_with
+
+OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-northeast-2.amazonaws.com/id/ABCDEF"
+
+
+def test_nfs_provisioner_mounts_the_export_and_class_names_the_risk():
+    run = run_with(BASE_CONFIG | {"storage": {"kind": "nfs", "server": "10.0.0.20", "path": "/storage/redis-vol"}})
+    (dep,) = run.k8s("Deployment", "nfs-subdir-external-provisioner")
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "nfs-root", "nfs": {"server": "10.0.0.20", "path": "/storage/redis-vol"}}]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env == {"PROVISIONER_NAME": PROVISIONER, "NFS_SERVER": "10.0.0.20", "NFS_PATH": "/storage/redis-vol"}
+    assert dep["spec"]["strategy"]["type"] == "Recreate"
+    (sc,) = run.k8s("StorageClass", "nfs-client")
+    assert sc["provisioner"] == PROVISIONER
+    assert sc["metadata"]["annotations"]["redis-platform/warning"] == NFS_RISK
+    assert "NFS" in NFS_RISK and "not support" in NFS_RISK
+    # RBAC: the provisioner can manage PVs and read PVCs, nothing broader.
+    (role,) = run.k8s("ClusterRole")
+    verbs = {r["resources"][0]: set(r["verbs"]) for r in role["rules"]}
+    assert "delete" in verbs["persistentvolumes"] and "delete" not in verbs["persistentvolumeclaims"]
+    (binding,) = run.k8s("ClusterRoleBinding")
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
+    assert run.outputs["storageClassName"] == "nfs-client"
+
+
+def test_ebs_gp3_class_with_irsa_role_and_addon():
+    run = run_with(BASE_CONFIG | {"storage": {"kind": "ebs", "eksClusterName": "prod", "oidcProviderArn": OIDC, "iops": 4000, "throughput": 500}})
+    (sc,) = run.k8s("StorageClass", "gp3")
+    assert sc["provisioner"] == "ebs.csi.aws.com"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert sc["allowVolumeExpansion"] is True
+    assert sc["parameters"] | {} == {
+        "type": "gp3", "iops": "4000", "throughput": "500", "encrypted": "true", "csi.storage.k8s.io/fstype": "xfs",
+    }
+    (role,) = run.of_type("aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    (stmt,) = trust["Statement"]
+    assert stmt["Principal"] == {"Federated": OIDC}
+    assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
+    issuer = "oidc.eks.ap-northeast-2.amazonaws.com/id/ABCDEF"
+    assert stmt["Condition"]["StringEquals"] == {
+        f"{issuer}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
+    (attach,) = run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attach.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    (addon,) = run.of_type("aws:eks/addon:Addon")
+    assert addon.inputs["addonName"] == "aws-ebs-csi-driver"
+    assert addon.inputs["clusterName"] == "prod"
+    assert addon.inputs["serviceAccountRoleArn"].endswith(role.name)
+
+
+def test_ebs_throughput_must_fit_iops():
+    from stacks.config import ConfigError, load_stack_config
+    import pytest
+
+    with pytest.raises(ConfigError, match=r"storage: throughput 1000 MiB/s needs at least 4000 iops"):
+        load_stack_config(BASE_CONFIG | {"storage": {"kind": "ebs", "eksClusterName": "p", "oidcProviderArn": OIDC, "throughput": 1000}})
+
+
+def test_existing_class_creates_no_storage_resources():
+    run = run_with(BASE_CONFIG)
+    assert run.k8s("StorageClass") == []
+    assert not [r for r in run.resources if r.typ.startswith("aws:")]
+    assert run.outputs["storageClassName"] == "standard"
