@@ -72,14 +72,34 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], generated: list[s
     return out
 
 
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def plain(value: Any) -> Any:
+    """Inputs as the API server would see them: secret wrappers removed, the
+    protobuf doubles that stand for integers turned back into ints, keys sorted
+    so that a render is byte-for-byte repeatable."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == _SECRET_SIG_VALUE:
+            return plain(value.get("value"))
+        return {k: plain(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
         self.generated_secrets: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
-        return f"{args.name}-id", _fake_outputs(args.typ, args.name, dict(args.inputs), self.generated_secrets)
+        inputs = plain(dict(args.inputs))
+        self.resources.append(Recorded(args.typ, args.name, inputs))
+        return f"{args.name}-id", _fake_outputs(args.typ, args.name, inputs, self.generated_secrets)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}

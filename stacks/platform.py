@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from stacks.config import StackConfig
+from stacks.redis import build_deployment, output_key
 from stacks.storage import build_storage
 
 
@@ -29,11 +30,15 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack; return the stack outputs."""
     storage = build_storage(cfg.storage)
     namespaces = {cfg.redis_namespace} | {cfg.namespace_of(d) for d in cfg.deployments}
-    for ns in sorted(namespaces):
-        _namespace(ns, cfg, "redis")
+    namespace_objs = {ns: _namespace(ns, cfg, "redis") for ns in sorted(namespaces)}
     if cfg.monitoring.enabled:
         _namespace(cfg.monitoring.namespace, cfg, "monitoring")
-    return {
+    outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "storageClassName": storage.storage_class_name,
     }
+    depends = [storage.resource] if storage.resource is not None else []
+    for dep in cfg.deployments:
+        opts = pulumi.ResourceOptions(depends_on=depends + [namespace_objs[cfg.namespace_of(dep)]])
+        outputs[output_key(dep)] = build_deployment(cfg, dep, storage.storage_class_name, opts)
+    return outputs

@@ -26,6 +26,7 @@ class StackConfig(StrictModel):
     cluster_name: DnsLabel
     kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = "1.31"
     redis_namespace: DnsLabel = "redis"
+    cluster_domain: str = "cluster.local"
     storage: StorageConfig
     deployments: tuple[RedisDeployment, ...] = ()
     monitoring: Monitoring = Field(default_factory=Monitoring)

@@ -61,6 +61,7 @@ def test_files_are_named_like_render_yaml_to_directory(rendered):
 def test_no_generated_secret_in_any_file(rendered):
     _, run, out = rendered
     texts = [p.read_text() for p in out.rglob("*") if p.is_file()]
+    assert run.generated_secrets, "the stack generates passwords; the check must see them"
     for secret in run.generated_secrets:
         assert not any(secret in t for t in texts), "a generated secret was written in clear text"
     for path, doc in manifests(out):

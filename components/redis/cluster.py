@@ -1,0 +1,216 @@
+"""RedisCluster: a sharded Redis Cluster as a StatefulSet, bootstrapped by a Job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.redis import cluster_scripts as scripts
+from components.redis.common import RedisCommonArgs, auth_secret_name, config_map, password_secret
+from components.redis.conf import CLUSTER_BUS_PORT, REDIS_PORT, SCRIPTS_DIR, RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.pod import (
+    REDIS_UID,
+    ClientsArgs,
+    PlacementArgs,
+    exec_probe,
+    field_env,
+    network_policy_spec,
+    password_env,
+    pdb_spec,
+    plain_env,
+    secret_env,
+)
+from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
+
+APP = "redis"
+CONF_KEY = "redis.conf"
+# Ready = answers PING, has joined a cluster, and that cluster serves all slots.
+READY_CHECK = (
+    'redis-cli -h 127.0.0.1 ping | grep -qx PONG && '
+    'info="$(redis-cli -h 127.0.0.1 cluster info | tr -d "\\r")" && '
+    'echo "$info" | grep -qx "cluster_state:ok" && '
+    '[ "$(echo "$info" | sed -n "s/^cluster_known_nodes://p")" -gt 1 ]'
+)
+
+
+@dataclass(frozen=True)
+class RedisClusterArgs(RedisCommonArgs):
+    shards: int = 3
+    replicas_per_shard: int = 1
+    node_timeout_ms: int = 5000
+    placement: PlacementArgs = field(default_factory=PlacementArgs)
+
+
+class RedisCluster(pulumi.ComponentResource):
+    """Headless + client Services, StatefulSet, PDB, NetworkPolicy, password
+    Secret, config, and the bootstrap Job for one Redis Cluster deployment."""
+
+    outputs: dict
+
+    def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:redis:RedisCluster", name, None, opts)
+        ns, dep = args.namespace, args.name
+        team = {"redis-platform/team": args.team}
+        node_selector = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "cluster-node"}
+        node_labels = labels(APP, dep, "cluster-node", team)
+        peers = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep}
+        child = pulumi.ResourceOptions(parent=self)
+
+        secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
+        topology = scripts.ClusterTopology(
+            statefulset_name=dep,
+            headless_service=f"{dep}-headless",
+            namespace=ns,
+            shards=args.shards,
+            replicas_per_shard=args.replicas_per_shard,
+            cluster_domain=args.cluster_domain,
+        )
+        conf = render_redis_conf(
+            RedisConfSpec(
+                maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
+                maxmemory_policy=args.maxmemory_policy,
+                cluster_enabled=True,
+                cluster_node_timeout_ms=args.node_timeout_ms,
+                appendonly=args.persistence_enabled,
+                appendfsync=args.appendfsync,
+                save_rules=args.save_rules if args.persistence_enabled else (),
+            )
+        )
+        data = {CONF_KEY: conf, **scripts.cluster_scripts()}
+        cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
+
+        sa = k8s.core.v1.ServiceAccount(
+            f"{dep}-sa",
+            metadata=metadata(dep, ns, node_labels),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        headless = k8s.core.v1.Service(
+            f"{dep}-headless",
+            metadata=metadata(topology.headless_service, ns, node_labels),
+            spec={
+                "clusterIP": "None",
+                # Peers must resolve each other before any is ready (bootstrap, full restart).
+                "publishNotReadyAddresses": True,
+                "selector": node_selector,
+                "ports": [
+                    {"name": "redis", "port": REDIS_PORT, "targetPort": "redis"},
+                    {"name": "bus", "port": CLUSTER_BUS_PORT, "targetPort": "bus"},
+                ],
+            },
+            opts=child,
+        )
+        client = k8s.core.v1.Service(
+            f"{dep}-client",
+            metadata=metadata(dep, ns, node_labels),
+            spec={
+                "type": "ClusterIP",
+                "selector": node_selector,
+                "ports": [{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
+            },
+            opts=child,
+        )
+        pod = RedisPodSpec(
+            command=scripts.START_COMMAND,
+            env=tuple(
+                field_env(scripts.FIELD_ENV)
+                + plain_env(scripts.start_env(topology))
+                + password_env(auth_secret_name(dep))
+            ),
+            ports=(
+                {"name": "redis", "containerPort": REDIS_PORT},
+                {"name": "bus", "containerPort": CLUSTER_BUS_PORT},
+            ),
+            readiness=exec_probe(READY_CHECK),
+            config_map=f"{dep}-config",
+            conf_key=CONF_KEY,
+            script_keys=scripts.SCRIPT_NAMES,
+        )
+        sts = k8s.apps.v1.StatefulSet(
+            f"{dep}-statefulset",
+            metadata=metadata(dep, ns, node_labels),
+            spec=statefulset_spec(
+                args, pod, topology.node_count, topology.headless_service, node_selector, node_labels,
+                args.placement, dep, config_hash(data),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, headless]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{dep}-netpol",
+            metadata=metadata(dep, ns, node_labels),
+            spec=network_policy_spec(
+                node_selector,
+                peers,
+                ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
+                args.monitoring_namespace,
+                peer_ports=(REDIS_PORT, CLUSTER_BUS_PORT),
+            ),
+            opts=child,
+        )
+        job_name = scripts.bootstrap_job_name(topology)
+        # Not depending on the StatefulSet: its pods only become ready once
+        # this Job has formed the cluster, and the script waits for them itself.
+        k8s.batch.v1.Job(
+            f"{dep}-bootstrap",
+            metadata=metadata(job_name, ns, labels(APP, dep, "bootstrap", team)),
+            spec={
+                "backoffLimit": 6,
+                "activeDeadlineSeconds": 1800,
+                "template": {
+                    "metadata": {"labels": labels(APP, dep, "bootstrap", team)},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,
+                        "securityContext": pod_security_context(REDIS_UID),
+                        "containers": [
+                            {
+                                "name": "bootstrap",
+                                "image": args.image,
+                                "command": list(scripts.BOOTSTRAP_COMMAND),
+                                "env": plain_env(scripts.bootstrap_env(topology))
+                                + [secret_env(scripts.BOOTSTRAP_SECRET_ENV, auth_secret_name(dep))],
+                                "resources": resources("50m", "64Mi", "500m", "128Mi"),
+                                "volumeMounts": [{"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True}],
+                                "securityContext": container_security_context(REDIS_UID),
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "scripts",
+                                "configMap": {
+                                    "name": f"{dep}-config",
+                                    "items": [{"key": scripts.BOOTSTRAP_SCRIPT, "path": scripts.BOOTSTRAP_SCRIPT}],
+                                    "defaultMode": 0o555,
+                                },
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, headless], delete_before_replace=True),
+        )
+        domain = f"{ns}.svc.{args.cluster_domain}"
+        # A plain dict, not one Output: only the password is secret, the
+        # endpoints stay readable in `pulumi stack output`.
+        self.outputs = {
+            "mode": "cluster",
+            "port": REDIS_PORT,
+            "seedEndpoints": [f"{h}:{REDIS_PORT}" for h in scripts.node_hostnames(topology)],
+            "clientService": f"{dep}.{domain}",
+            "headlessService": f"{topology.headless_service}.{domain}",
+            "shards": args.shards,
+            "replicasPerShard": args.replicas_per_shard,
+            "secretName": secret.metadata["name"],
+            "secretKey": "password",
+            "password": password,
+            "statefulSet": sts.metadata["name"],
+            "bootstrapJob": job_name,
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,76 @@
+"""Resources both Redis modes create the same way: the generated password
+and its Secret, the config ConfigMap, the PodDisruptionBudget and NetworkPolicy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.common.k8s import metadata
+from components.redis.pod import PASSWORD_KEY
+
+
+@dataclass(frozen=True)
+class RedisCommonArgs:
+    """Args every Redis deployment has, whatever its mode."""
+
+    name: str
+    namespace: str
+    team: str
+    image: str
+    exporter_image: str
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_bytes: int
+    maxmemory_policy: str
+    maxmemory_fraction: float
+    persistence_enabled: bool
+    volume_size: str
+    storage_class_name: str
+    save_rules: tuple[tuple[int, int], ...]
+    appendfsync: str
+    monitoring_namespace: str
+    client_pod_selector: dict[str, str]
+    client_namespace_selector: dict[str, str] = field(default_factory=dict)
+    cluster_domain: str = "cluster.local"
+
+
+def auth_secret_name(deployment: str) -> str:
+    return f"{deployment}-auth"
+
+
+def password_secret(
+    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str]
+) -> tuple[k8s.core.v1.Secret, pulumi.Output[str]]:
+    """A generated password kept in a Secret; the value is a Pulumi secret everywhere."""
+    password = random.RandomPassword(
+        f"{name}-password",
+        length=32,
+        # Only URL- and shell-safe characters: the password travels in redis
+        # URLs and in redis.conf quoting.
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result"]),
+    )
+    secret = k8s.core.v1.Secret(
+        f"{name}-auth",
+        metadata=metadata(auth_secret_name(name), namespace, labels),
+        type="Opaque",
+        string_data={PASSWORD_KEY: password.result},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return secret, pulumi.Output.secret(password.result)
+
+
+def config_map(
+    parent: pulumi.Resource, resource_name: str, name: str, namespace: str, labels: dict[str, str], data: dict[str, str]
+) -> k8s.core.v1.ConfigMap:
+    return k8s.core.v1.ConfigMap(
+        resource_name,
+        metadata=metadata(name, namespace, labels),
+        data=data,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

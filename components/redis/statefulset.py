@@ -1,0 +1,132 @@
+"""The Redis StatefulSet both modes run: redis container, exporter sidecar,
+config and script mounts, a PVC per pod (or an emptyDir without persistence)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from components.common.k8s import container_security_context, pod_security_context, resources
+from components.redis.common import RedisCommonArgs, auth_secret_name
+from components.redis.conf import CONF_DIR, DATA_DIR, RUNTIME_DIR, SCRIPTS_DIR
+from components.redis.pod import (
+    REDIS_UID,
+    PlacementArgs,
+    exporter_container,
+    placement,
+    scrape_annotations,
+    startup_probe,
+    liveness_probe,
+)
+
+
+@dataclass(frozen=True)
+class RedisPodSpec:
+    """What differs between the modes' Redis pods."""
+
+    command: tuple[str, ...]
+    env: tuple[dict[str, Any], ...]
+    ports: tuple[dict[str, Any], ...]
+    readiness: dict[str, Any]
+    config_map: str
+    conf_key: str
+    script_keys: tuple[str, ...]
+    pre_stop: tuple[str, ...] | None = None
+    termination_grace_seconds: int = 60
+
+
+def config_hash(data: dict[str, str]) -> str:
+    """Changes whenever the ConfigMap text changes, so the pods roll."""
+    digest = hashlib.sha256()
+    for key in sorted(data):
+        digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def statefulset_spec(
+    args: RedisCommonArgs,
+    pod: RedisPodSpec,
+    replicas: int,
+    service_name: str,
+    selector: dict[str, str],
+    pod_labels: dict[str, str],
+    placement_args: PlacementArgs,
+    service_account: str,
+    conf_hash: str,
+) -> dict[str, Any]:
+    redis: dict[str, Any] = {
+        "name": "redis",
+        "image": args.image,
+        "command": list(pod.command),
+        "ports": list(pod.ports),
+        "env": list(pod.env),
+        "resources": resources(args.cpu, args.memory, args.cpu_limit, args.memory),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "conf", "mountPath": CONF_DIR, "readOnly": True},
+            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+            {"name": "run", "mountPath": RUNTIME_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "startupProbe": startup_probe(),
+        "livenessProbe": liveness_probe(),
+        "readinessProbe": pod.readiness,
+        "securityContext": container_security_context(REDIS_UID),
+    }
+    if pod.pre_stop:
+        redis["lifecycle"] = {"preStop": {"exec": {"command": list(pod.pre_stop)}}}
+    volumes: list[dict[str, Any]] = [
+        {"name": "conf", "configMap": {"name": pod.config_map, "items": [{"key": pod.conf_key, "path": pod.conf_key}]}},
+        {
+            "name": "scripts",
+            "configMap": {
+                "name": pod.config_map,
+                "items": [{"key": k, "path": k} for k in pod.script_keys],
+                "defaultMode": 0o555,
+            },
+        },
+        # The runtime include holds the password: memory only, never on disk.
+        {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ]
+    spec: dict[str, Any] = {
+        "serviceName": service_name,
+        "replicas": replicas,
+        "podManagementPolicy": "Parallel",
+        "updateStrategy": {"type": "RollingUpdate"},
+        "selector": {"matchLabels": selector},
+        "template": {
+            "metadata": {
+                "labels": pod_labels,
+                "annotations": scrape_annotations() | {"redis-platform/config-hash": conf_hash},
+            },
+            "spec": {
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": pod.termination_grace_seconds,
+                "securityContext": pod_security_context(REDIS_UID),
+                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name))],
+                "volumes": volumes,
+                **placement(selector, placement_args),
+            },
+        },
+    }
+    if args.persistence_enabled:
+        spec["volumeClaimTemplates"] = [
+            {
+                "metadata": {"name": "data", "labels": pod_labels},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": args.storage_class_name,
+                    "resources": {"requests": {"storage": args.volume_size}},
+                },
+            }
+        ]
+        # Volumes outlive a scale-in and a deleted StatefulSet: data is kept
+        # until a person decides otherwise.
+        spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    else:
+        volumes.append({"name": "data", "emptyDir": {}})
+    return spec
