@@ -1,0 +1,260 @@
+"""RedisCluster as the real program registers it, property by property."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.redis import cluster_scripts
+from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION
+from tests.unit.conftest import BASE_CONFIG, run_with
+
+GI = 2**30
+
+
+def cluster_run(**dep):
+    entry = {"name": "sessions", "team": "web", "mode": "cluster", "size": "small"} | dep
+    return run_with(BASE_CONFIG | {"redisNamespace": "redis", "deployments": [entry]})
+
+
+@pytest.fixture(scope="module")
+def run():
+    return cluster_run()
+
+
+def pod_spec(run):
+    (sts,) = run.k8s("StatefulSet", "sessions")
+    return sts, sts["spec"]["template"]["spec"]
+
+
+def container(run, name):
+    _, pod = pod_spec(run)
+    return next(c for c in pod["containers"] if c["name"] == name)
+
+
+def conf_text(run) -> str:
+    (cm,) = run.k8s("ConfigMap", "sessions-config")
+    return cm["data"]["redis.conf"]
+
+
+def conf_values(run) -> dict[str, str]:
+    out = {}
+    for line in conf_text(run).splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            out[key] = value
+    return out
+
+
+def test_default_topology_is_three_masters_three_replicas(run):
+    sts, _ = pod_spec(run)
+    assert sts["spec"]["replicas"] == 6
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    (job,) = run.k8s("Job")
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SHARDS"] == "3" and env["REPLICAS_PER_SHARD"] == "1"
+
+
+def test_topology_from_config_and_job_name_follows_it():
+    small = cluster_run()
+    big = cluster_run(cluster={"shards": 4, "replicasPerShard": 2})
+    assert pod_spec(big)[0]["spec"]["replicas"] == 12
+    (job_small,), (job_big,) = small.k8s("Job"), big.k8s("Job")
+    assert job_small["metadata"]["name"] != job_big["metadata"]["name"]
+    assert job_small["metadata"]["name"] == cluster_run().k8s("Job")[0]["metadata"]["name"]
+
+
+def test_default_image_is_official_redis_72_alpine(run):
+    assert container(run, "redis")["image"] == "redis:7.2-alpine"
+    assert cluster_run(image="redis:7.4.1-alpine").k8s("StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.4.1-alpine"
+
+
+def test_headless_and_client_services(run):
+    (headless,) = run.k8s("Service", "sessions-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["publishNotReadyAddresses"] is True
+    assert {p["port"] for p in headless["spec"]["ports"]} == {6379, 16379}
+    (client,) = run.k8s("Service", "sessions")
+    assert [p["port"] for p in client["spec"]["ports"]] == [6379]
+    sts, _ = pod_spec(run)
+    assert sts["spec"]["serviceName"] == "sessions-headless"
+    for svc in (headless, client):
+        assert svc["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+
+
+def test_pvc_per_pod_from_stack_storage_class(run):
+    sts, pod = pod_spec(run)
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "standard"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    other = cluster_run(persistence={"size": "20Gi", "storageClassName": "fast"})
+    (claim2,) = other.k8s("StatefulSet")[0]["spec"]["volumeClaimTemplates"]
+    assert claim2["spec"]["storageClassName"] == "fast" and claim2["spec"]["resources"]["requests"]["storage"] == "20Gi"
+
+
+def test_redis_conf_from_spec(run):
+    conf = conf_values(run)
+    assert conf["cluster-enabled"] == "yes"
+    assert conf["cluster-node-timeout"] == "5000"
+    assert conf["appendonly"] == "yes" and conf["appendfsync"] == "everysec"
+    assert conf["save"] == "900 1 300 10 60 10000"
+    assert conf["maxmemory"] == str(int(1 * GI * DEFAULT_MAXMEMORY_FRACTION))
+    assert conf["maxmemory-policy"] == "noeviction"
+    assert conf["protected-mode"] == "yes"
+    assert conf["cluster-preferred-endpoint-type"] == "hostname"
+    assert conf["include"] == "/run/redis/runtime.conf"
+    tuned = conf_values(cluster_run(
+        size=None, resources={"cpu": "1", "memory": "10Gi"}, maxmemoryPolicy="allkeys-lru", maxmemoryFraction=0.5,
+        cluster={"nodeTimeoutMs": 8000}, persistence={"saveRules": [[3600, 1]]},
+    ))
+    assert tuned["maxmemory"] == str(5 * GI)
+    assert tuned["maxmemory-policy"] == "allkeys-lru"
+    assert tuned["cluster-node-timeout"] == "8000"
+    assert tuned["save"] == "3600 1"
+
+
+def test_announced_hostname_is_the_stable_pod_dns_name(run):
+    env = {e["name"]: e for e in container(run, "redis")["env"]}
+    assert env["HEADLESS_SERVICE"]["value"] == "sessions-headless"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    start = cluster_scripts.cluster_scripts()[cluster_scripts.START_SCRIPT]
+    assert "cluster-announce-hostname" in start
+
+
+def test_password_only_by_secret_reference(run):
+    (secret,) = run.k8s("Secret", "sessions-auth")
+    (password,) = run.generated_secrets
+    assert secret["stringData"]["password"] == password
+    for cm in run.k8s("ConfigMap"):
+        assert all(password not in text for text in cm["data"].values())
+    _, pod = pod_spec(run)
+    for c in pod["containers"]:
+        assert password not in " ".join(c.get("command", []) + c.get("args", []))
+        for e in c["env"]:
+            assert e.get("value") != password
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container(run, "redis")["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert refs["REDIS_PASSWORD"] == {"name": "sessions-auth", "key": "password"}
+    assert refs["REDISCLI_AUTH"] == {"name": "sessions-auth", "key": "password"}
+    assert run.outputs["redis-sessions"]["password"] == "[secret]"
+
+
+def test_probes_do_not_kill_a_slow_node(run):
+    redis = container(run, "redis")
+    live = redis["livenessProbe"]
+    assert live["timeoutSeconds"] >= 5
+    assert live["periodSeconds"] * live["failureThreshold"] >= 60
+    assert "LOADING" in live["exec"]["command"][-1]
+    assert redis["startupProbe"]["periodSeconds"] * redis["startupProbe"]["failureThreshold"] >= 300
+    ready = redis["readinessProbe"]["exec"]["command"][-1]
+    assert "ping" in ready and "cluster_state:ok" in ready and "cluster_known_nodes" in ready
+
+
+def test_placement_defaults_to_seed_weights():
+    _, pod = pod_spec(cluster_run())
+    anti = pod["affinity"]["podAntiAffinity"]
+    weights = {t["podAffinityTerm"]["topologyKey"]: t["weight"] for t in anti["preferredDuringSchedulingIgnoredDuringExecution"]}
+    assert weights == {"topology.kubernetes.io/zone": 100, "kubernetes.io/hostname": 99}
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+
+
+def test_required_anti_affinity_selector_tolerations():
+    _, pod = pod_spec(cluster_run(placement={
+        "antiAffinity": "required", "nodeSelector": {"role": "redis"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "redis", "effect": "NoSchedule"}],
+    }))
+    (req,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert req["topologyKey"] == "kubernetes.io/hostname"
+    assert pod["nodeSelector"] == {"role": "redis"}
+    assert pod["tolerations"][0]["key"] == "dedicated"
+
+
+def test_host_network_forces_host_anti_affinity():
+    _, pod = pod_spec(cluster_run(hostNetwork=True))
+    assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+
+
+def test_pdb_allows_one_pod_down(run):
+    (pdb,) = run.k8s("PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == pod_spec(run)[0]["spec"]["selector"]["matchLabels"]
+
+
+def test_network_policy_bus_only_from_peers():
+    run = cluster_run(clients={"podSelector": {"app": "web"}, "namespaceSelector": {"team": "web"}})
+    (pol,) = run.k8s("NetworkPolicy")
+    rules = pol["spec"]["ingress"]
+    ports_by_rule = [{p["port"] for p in r["ports"]} for r in rules]
+    client_rule = next(r for r in rules if "podSelector" in r["from"][0] and r["from"][0]["podSelector"]["matchLabels"] == {"app": "web"})
+    assert {p["port"] for p in client_rule["ports"]} == {6379}
+    assert client_rule["from"][0]["namespaceSelector"]["matchLabels"] == {"team": "web"}
+    bus_rules = [r for r, ports in zip(rules, ports_by_rule) if 16379 in ports]
+    assert len(bus_rules) == 1
+    assert bus_rules[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "sessions"
+    mon = next(r for r in rules if "namespaceSelector" in r["from"][0] and "podSelector" not in r["from"][0])
+    assert mon["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    assert 9121 in {p["port"] for p in mon["ports"]}
+
+
+def test_default_clients_opt_in_by_label(run):
+    (pol,) = run.k8s("NetworkPolicy")
+    selectors = [r["from"][0].get("podSelector", {}).get("matchLabels") for r in pol["spec"]["ingress"]]
+    assert {"redis-platform/client-of": "sessions"} in selectors
+
+
+def test_exporter_sidecar_and_scrape_annotations(run):
+    sts, _ = pod_spec(run)
+    ann = sts["spec"]["template"]["metadata"]["annotations"]
+    assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9121"
+    exporter = container(run, "exporter")
+    assert exporter["image"].startswith("oliver006/redis_exporter:v")
+    assert exporter["ports"][0]["containerPort"] == 9121
+
+
+def test_security_context_restrictive(run):
+    _, pod = pod_spec(run)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
+    for c in pod["containers"]:
+        ctx = c["securityContext"]
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["capabilities"]["drop"] == ["ALL"]
+        assert ctx["runAsNonRoot"] is True
+        assert "limits" in c["resources"] and "requests" in c["resources"]
+
+
+def test_bootstrap_job_runs_shipped_script(run):
+    (job,) = run.k8s("Job")
+    pod = job["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["command"] == list(cluster_scripts.BOOTSTRAP_COMMAND)
+    (cm,) = run.k8s("ConfigMap", "sessions-config")
+    assert cm["data"][cluster_scripts.BOOTSTRAP_SCRIPT] == cluster_scripts.cluster_scripts()[cluster_scripts.BOOTSTRAP_SCRIPT]
+    assert pod["volumes"][0]["configMap"]["name"] == "sessions-config"
+    assert pod["restartPolicy"] == "Never"
+
+
+def test_config_change_rolls_pods():
+    a = pod_spec(cluster_run())[0]["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
+    b = pod_spec(cluster_run(maxmemoryPolicy="allkeys-lru"))[0]["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
+    assert a != b
+
+
+def test_stack_output_shape(run):
+    out = run.outputs["redis-sessions"]
+    assert out["mode"] == "cluster" and out["port"] == 6379 and out["schemaVersion"] == 1
+    assert out["seedEndpoints"][0] == "sessions-0.sessions-headless.redis.svc.cluster.local:6379"
+    assert len(out["seedEndpoints"]) == 6
+    assert out["clientService"] == "sessions.redis.svc.cluster.local"
+    assert out["secretName"] == "sessions-auth" and out["secretKey"] == "password"
+
+
+def test_no_persistence_uses_empty_dir_and_no_aof():
+    run = cluster_run(persistence={"enabled": False})
+    sts, pod = pod_spec(run)
+    assert "volumeClaimTemplates" not in sts["spec"]
+    assert {"name": "data", "emptyDir": {}} in pod["volumes"]
+    conf = conf_values(run)
+    assert conf["appendonly"] == "no" and conf["save"] == '""'
