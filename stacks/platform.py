@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from stacks.config import StackConfig
+from stacks.monitoring import build_monitoring
 from stacks.redis import build_deployment, output_key
 from stacks.storage import build_storage
 
@@ -32,7 +33,7 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
     namespaces = {cfg.redis_namespace} | {cfg.namespace_of(d) for d in cfg.deployments}
     namespace_objs = {ns: _namespace(ns, cfg, "redis") for ns in sorted(namespaces)}
     if cfg.monitoring.enabled:
-        _namespace(cfg.monitoring.namespace, cfg, "monitoring")
+        mon_ns = _namespace(cfg.monitoring.namespace, cfg, "monitoring")
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "storageClassName": storage.storage_class_name,
@@ -41,4 +42,9 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
     for dep in cfg.deployments:
         opts = pulumi.ResourceOptions(depends_on=depends + [namespace_objs[cfg.namespace_of(dep)]])
         outputs[output_key(dep)] = build_deployment(cfg, dep, storage.storage_class_name, opts)
+    if cfg.monitoring.enabled:
+        monitoring = build_monitoring(
+            cfg, storage.storage_class_name, pulumi.ResourceOptions(depends_on=depends + [mon_ns])
+        )
+        outputs["monitoring"] = monitoring.outputs
     return outputs

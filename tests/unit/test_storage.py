@@ -23,10 +23,10 @@ def test_nfs_provisioner_mounts_the_export_and_class_names_the_risk():
     assert sc["metadata"]["annotations"]["redis-platform/warning"] == NFS_RISK
     assert "NFS" in NFS_RISK and "not support" in NFS_RISK
     # RBAC: the provisioner can manage PVs and read PVCs, nothing broader.
-    (role,) = run.k8s("ClusterRole")
+    (role,) = [r for r in run.k8s("ClusterRole") if "nfs" in r["metadata"]["name"]]
     verbs = {r["resources"][0]: set(r["verbs"]) for r in role["rules"]}
     assert "delete" in verbs["persistentvolumes"] and "delete" not in verbs["persistentvolumeclaims"]
-    (binding,) = run.k8s("ClusterRoleBinding")
+    (binding,) = [b for b in run.k8s("ClusterRoleBinding") if "nfs" in b["metadata"]["name"]]
     assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
     assert run.outputs["storageClassName"] == "nfs-client"
 

@@ -1,0 +1,107 @@
+"""Alertmanager: a StatefulSet whose config and Slack webhook live in a Secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.monitoring import labels as L
+from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
+from components.monitoring.prometheus import NOBODY
+from components.redis.statefulset import config_hash
+
+WEBHOOK_KEY = DEFAULT_WEBHOOK_FILE.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class AlertmanagerArgs:
+    namespace: str
+    image: str
+    config_yaml: str
+    # The Slack incoming-webhook URL, a Pulumi secret; None sends nowhere (logged).
+    slack_webhook_url: pulumi.Input[str] | None
+    storage_size: str
+    storage_class_name: str
+    component_labels: dict[str, str] = field(default_factory=dict)
+    name: str = "alertmanager"
+
+
+class Alertmanager(pulumi.ComponentResource):
+    def __init__(self, name: str, args: AlertmanagerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:Alertmanager", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns, app = args.namespace, args.name
+        lbl = labels("alertmanager", app, "alerting", args.component_labels)
+        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        if args.slack_webhook_url is None:
+            pulumi.log.warn("monitoring.alertmanager.slackWebhookUrl is not set: alerts are routed but not delivered", self)
+        webhook = pulumi.Output.secret(args.slack_webhook_url if args.slack_webhook_url is not None else "")
+        k8s.core.v1.Secret(
+            f"{name}-config",
+            metadata=metadata(f"{app}-config", ns, lbl),
+            type="Opaque",
+            # The config names the webhook by file (api_url_file), never inline.
+            string_data={"alertmanager.yml": args.config_yaml, WEBHOOK_KEY: webhook},
+            opts=child,
+        )
+        probe = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=metadata(app, ns, lbl),
+            spec={
+                "serviceName": app,
+                "replicas": 1,
+                "selector": {"matchLabels": sel},
+                "template": {
+                    # Alertmanager does not watch its file: a new config rolls the pod.
+                    "metadata": {"labels": lbl, "annotations": {"redis-platform/config-hash": config_hash({"c": args.config_yaml})}},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(NOBODY),
+                        "containers": [
+                            {
+                                "name": "alertmanager",
+                                "image": args.image,
+                                "args": [
+                                    f"--config.file={L.ALERTMANAGER_SECRETS_DIR}/alertmanager.yml",
+                                    "--storage.path=/alertmanager",
+                                    "--cluster.listen-address=",
+                                ],
+                                "ports": [{"name": "http", "containerPort": L.ALERTMANAGER_PORT}],
+                                "resources": resources("50m", "64Mi", "200m", "256Mi"),
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": L.ALERTMANAGER_SECRETS_DIR, "readOnly": True},
+                                    {"name": "data", "mountPath": "/alertmanager"},
+                                ],
+                                "readinessProbe": probe,
+                                "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30},
+                                "securityContext": container_security_context(NOBODY),
+                            }
+                        ],
+                        "volumes": [{"name": "config", "secret": {"secretName": f"{app}-config", "defaultMode": 0o440}}],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data", "labels": lbl},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": args.storage_class_name,
+                            "resources": {"requests": {"storage": args.storage_size}},
+                        },
+                    }
+                ],
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(app, ns, lbl),
+            spec={"selector": sel, "ports": [{"name": L.HTTP_PORT_NAME, "port": L.ALERTMANAGER_PORT, "targetPort": "http"}]},
+            opts=child,
+        )
+        self.service_host = f"{app}.{ns}.svc"
+        self.register_outputs({"service_host": self.service_host})

@@ -1,0 +1,137 @@
+"""Grafana: a Deployment with a PVC, a generated admin password in a Secret,
+the provisioned Prometheus datasource and the dashboards built as code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.monitoring import labels as L
+from components.monitoring.prometheus import service_spec
+from components.redis.statefulset import config_hash
+
+GRAFANA_UID = 472  # the grafana user in the official image
+
+
+@dataclass(frozen=True)
+class GrafanaArgs:
+    namespace: str
+    image: str
+    datasources_yaml: str
+    provider_yaml: str
+    dashboards: dict[str, str]
+    storage_size: str
+    storage_class_name: str
+    service_type: str = "ClusterIP"
+    port: int = 3231
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    component_labels: dict[str, str] = field(default_factory=dict)
+    name: str = "grafana"
+
+
+class Grafana(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:Grafana", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns, app = args.namespace, args.name
+        lbl = labels("grafana", app, "dashboards", args.component_labels)
+        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        password = random.RandomPassword(
+            f"{name}-admin-password", length=24, special=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
+        k8s.core.v1.Secret(
+            f"{name}-admin",
+            metadata=metadata(f"{app}-admin", ns, lbl),
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": password.result},
+            opts=child,
+        )
+        k8s.core.v1.ConfigMap(
+            f"{name}-provisioning",
+            metadata=metadata(f"{app}-provisioning", ns, lbl),
+            data={"datasources.yaml": args.datasources_yaml, "dashboards.yaml": args.provider_yaml},
+            opts=child,
+        )
+        k8s.core.v1.ConfigMap(f"{name}-dashboards", metadata=metadata(f"{app}-dashboards", ns, lbl), data=args.dashboards, opts=child)
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-data",
+            metadata=metadata(f"{app}-data", ns, lbl),
+            spec={
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": args.storage_class_name,
+                "resources": {"requests": {"storage": args.storage_size}},
+            },
+            opts=child,
+        )
+        secret_env = lambda env, key: {"name": env, "valueFrom": {"secretKeyRef": {"name": f"{app}-admin", "key": key}}}  # noqa: E731
+        health = {"httpGet": {"path": "/api/health", "port": "http"}}
+        prov = L.GRAFANA_PROVISIONING_DIR
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata(app, ns, lbl),
+            spec={
+                "replicas": 1,
+                # One ReadWriteOnce volume: the old pod must let go before the new one starts.
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": sel},
+                "template": {
+                    "metadata": {
+                        "labels": lbl,
+                        "annotations": {"redis-platform/config-hash": config_hash(
+                            {"ds": args.datasources_yaml, "prov": args.provider_yaml, **args.dashboards})},
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(GRAFANA_UID),
+                        "containers": [
+                            {
+                                "name": "grafana",
+                                "image": args.image,
+                                "env": [
+                                    secret_env("GF_SECURITY_ADMIN_USER", "admin-user"),
+                                    secret_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
+                                    {"name": "GF_SERVER_HTTP_PORT", "value": str(L.GRAFANA_PORT)},
+                                    {"name": "GF_PATHS_PROVISIONING", "value": prov},
+                                    {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
+                                    {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
+                                    {"name": "GF_USERS_ALLOW_SIGN_UP", "value": "false"},
+                                ],
+                                "ports": [{"name": "http", "containerPort": L.GRAFANA_PORT}],
+                                "resources": resources("100m", "256Mi", "1", "512Mi"),
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/var/lib/grafana"},
+                                    {"name": "provisioning", "mountPath": f"{prov}/datasources/datasources.yaml", "subPath": "datasources.yaml", "readOnly": True},
+                                    {"name": "provisioning", "mountPath": f"{prov}/dashboards/dashboards.yaml", "subPath": "dashboards.yaml", "readOnly": True},
+                                    {"name": "dashboards", "mountPath": L.GRAFANA_DASHBOARDS_DIR, "readOnly": True},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                                "readinessProbe": {**health, "periodSeconds": 10},
+                                "livenessProbe": {**health, "periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 5},
+                                "securityContext": container_security_context(GRAFANA_UID),
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "data", "persistentVolumeClaim": {"claimName": f"{app}-data"}},
+                            {"name": "provisioning", "configMap": {"name": f"{app}-provisioning"}},
+                            {"name": "dashboards", "configMap": {"name": f"{app}-dashboards"}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(app, ns, lbl),
+            spec=service_spec(sel, args.port, "http", args.service_type, args.load_balancer_source_ranges),
+            opts=child,
+        )
+        self.service_host = f"{app}.{ns}.svc"
+        self.port = args.port
+        self.register_outputs({"service_host": self.service_host})

@@ -1,0 +1,167 @@
+"""Prometheus server: RBAC for Kubernetes service discovery, rendered config
+and rules, a StatefulSet with its TSDB on a PVC, a reloader sidecar, a Service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.monitoring import labels as L
+
+NOBODY = 65534
+RELOADER = (Path(__file__).parent / "scripts" / "config-reloader.sh").read_text()
+
+
+@dataclass(frozen=True)
+class PrometheusArgs:
+    namespace: str
+    image: str
+    config_yaml: str
+    rule_files: dict[str, str]
+    retention: str
+    retention_size: str
+    storage_size: str
+    storage_class_name: str
+    service_type: str = "ClusterIP"
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    # Secret names mounted under PROMETHEUS_SECRETS_DIR/<name>/ (remote_write passwords).
+    secret_mounts: tuple[str, ...] = ()
+    component_labels: dict[str, str] = field(default_factory=dict)
+    name: str = "prometheus"
+
+
+def discovery_rules() -> list[dict]:
+    """What kubernetes_sd_configs and the kubelet/cAdvisor paths need, read-only."""
+    return [
+        {"apiGroups": [""], "resources": ["nodes", "nodes/metrics", "services", "endpoints", "pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+        {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+    ]
+
+
+def service_spec(selector: dict, port: int, target: str, service_type: str, ranges: tuple[str, ...]) -> dict:
+    spec = {"type": service_type, "selector": selector, "ports": [{"name": "http", "port": port, "targetPort": target}]}
+    if service_type == "LoadBalancer":
+        spec["loadBalancerSourceRanges"] = list(ranges)
+    return spec
+
+
+class Prometheus(pulumi.ComponentResource):
+    service_host: str
+
+    def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:Prometheus", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns, app = args.namespace, args.name
+        lbl = labels("prometheus", app, "server", args.component_labels)
+        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+
+        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata(app, ns, lbl), opts=child)
+        role = k8s.rbac.v1.ClusterRole(f"{name}-discovery", metadata=metadata(f"{ns}-{app}-discovery", None, lbl), rules=discovery_rules(), opts=child)
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-discovery",
+            metadata=metadata(f"{ns}-{app}-discovery", None, lbl),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role.metadata["name"]},
+            subjects=[{"kind": "ServiceAccount", "name": app, "namespace": ns}],
+            opts=child,
+        )
+        config = {"prometheus.yml": args.config_yaml, "config-reloader.sh": RELOADER}
+        k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata(f"{app}-config", ns, lbl), data=config, opts=child)
+        k8s.core.v1.ConfigMap(f"{name}-rules", metadata=metadata(f"{app}-rules", ns, lbl), data=dict(args.rule_files), opts=child)
+
+        mounts = [
+            {"name": "config", "mountPath": L.PROMETHEUS_CONFIG_DIR, "readOnly": True},
+            {"name": "rules", "mountPath": L.PROMETHEUS_RULES_DIR, "readOnly": True},
+        ]
+        volumes = [
+            {"name": "config", "configMap": {"name": f"{app}-config", "defaultMode": 0o555}},
+            {"name": "rules", "configMap": {"name": f"{app}-rules"}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+        ]
+        for secret in args.secret_mounts:
+            mounts.append({"name": f"secret-{secret}", "mountPath": f"{L.PROMETHEUS_SECRETS_DIR}/{secret}", "readOnly": True})
+            volumes.append({"name": f"secret-{secret}", "secret": {"secretName": secret, "defaultMode": 0o440}})
+        http = {"httpGet": {"path": "/-/ready", "port": "http"}}
+        server = {
+            "name": "prometheus",
+            "image": args.image,
+            "args": [
+                f"--config.file={L.PROMETHEUS_CONFIG_DIR}/prometheus.yml",
+                "--storage.tsdb.path=/prometheus",
+                f"--storage.tsdb.retention.time={args.retention}",
+                f"--storage.tsdb.retention.size={args.retention_size}",
+                # /-/reload for the sidecar; only reachable inside the pod and
+                # from the monitoring namespace.
+                "--web.enable-lifecycle",
+                "--web.route-prefix=/",
+            ],
+            "ports": [{"name": "http", "containerPort": L.PROMETHEUS_PORT}],
+            "resources": resources("500m", "2Gi", "2", "4Gi"),
+            "volumeMounts": mounts + [{"name": "data", "mountPath": "/prometheus"}],
+            "readinessProbe": {**http, "periodSeconds": 10, "timeoutSeconds": 5},
+            # WAL replay after a restart can take minutes on a big TSDB.
+            "startupProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 15, "failureThreshold": 60},
+            "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 4},
+            "securityContext": container_security_context(NOBODY),
+        }
+        reloader = {
+            "name": "config-reloader",
+            "image": args.image,
+            "command": ["sh", f"{L.PROMETHEUS_CONFIG_DIR}/config-reloader.sh"],
+            "env": [
+                {"name": "CONFIG_FILE", "value": f"{L.PROMETHEUS_CONFIG_DIR}/prometheus.yml"},
+                {"name": "WATCH_DIRS", "value": f"{L.PROMETHEUS_CONFIG_DIR} {L.PROMETHEUS_RULES_DIR}"},
+                {"name": "RELOAD_URL", "value": f"http://127.0.0.1:{L.PROMETHEUS_PORT}/-/reload"},
+            ],
+            "resources": resources("10m", "32Mi", "100m", "64Mi"),
+            "volumeMounts": mounts + [{"name": "tmp", "mountPath": "/tmp"}],
+            # The loop touches a heartbeat file each round; a hung loop goes stale.
+            "livenessProbe": {"exec": {"command": ["sh", "-c", "find /tmp/heartbeat -mmin -2 | grep -q ."]}, "initialDelaySeconds": 30, "periodSeconds": 60},
+            "securityContext": container_security_context(NOBODY),
+        }
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=metadata(app, ns, lbl),
+            spec={
+                "serviceName": app,
+                "replicas": 1,
+                "selector": {"matchLabels": sel},
+                "template": {
+                    # No config-hash annotation: config changes reach the running
+                    # server through the reloader, without a restart.
+                    "metadata": {"labels": lbl},
+                    "spec": {
+                        "serviceAccountName": app,
+                        "securityContext": pod_security_context(NOBODY),
+                        "terminationGracePeriodSeconds": 120,
+                        "containers": [server, reloader],
+                        "volumes": volumes,
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data", "labels": lbl},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": args.storage_class_name,
+                            "resources": {"requests": {"storage": args.storage_size}},
+                        },
+                    }
+                ],
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(app, ns, lbl),
+            spec=service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges),
+            opts=child,
+        )
+        self.service_host = f"{app}.{ns}.svc"
+        self.register_outputs({"service_host": self.service_host})

@@ -1,0 +1,167 @@
+"""Monitoring: the whole per-environment monitoring stack in its namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.monitoring import labels as L
+from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs
+from components.monitoring.alertmanager_config import AlertmanagerSpec, TeamRoute, render_alertmanager_config
+from components.monitoring.dashboards import DashboardSpec, render_dashboards
+from components.monitoring.exporters import Exporters, ExportersArgs
+from components.monitoring.grafana import Grafana, GrafanaArgs
+from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
+from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus_config import PrometheusSpec, RemoteWrite, StaticJob, render_prometheus_config
+from components.monitoring.rules import RulesSpec, render_rule_files
+
+
+@dataclass(frozen=True)
+class RemoteWriteArgs:
+    url: str
+    username: str | None = None
+    password_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    namespace: str
+    environment: str
+    cluster: str
+    storage_class_name: str
+    prometheus_image: str
+    retention: str
+    retention_size: str
+    prometheus_storage: str
+    scrape_interval: str
+    evaluation_interval: str
+    alertmanager_image: str
+    alertmanager_storage: str
+    slack_channel: str
+    grafana_image: str
+    grafana_storage: str
+    prometheus_service_type: str = "ClusterIP"
+    prometheus_lb_ranges: tuple[str, ...] = ()
+    remote_write: tuple[RemoteWriteArgs, ...] = ()
+    static_jobs: tuple[StaticJob, ...] = ()
+    slack_webhook_url: pulumi.Input[str] | None = None
+    team_routes: tuple[tuple[str, str], ...] = ()
+    grafana_service_type: str = "ClusterIP"
+    grafana_port: int = 3231
+    grafana_lb_ranges: tuple[str, ...] = ()
+    node_exporter_image: str | None = None
+    cadvisor_image: str | None = None
+    cadvisor_housekeeping_interval: str = "10s"
+    cadvisor_storage_duration: str = "1m"
+    pushgateway_image: str | None = None
+
+
+def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
+    return PrometheusSpec(
+        cluster=args.cluster,
+        environment=args.environment,
+        namespace=args.namespace,
+        scrape_interval=args.scrape_interval,
+        evaluation_interval=args.evaluation_interval,
+        static_jobs=args.static_jobs,
+        remote_write=tuple(
+            RemoteWrite(
+                url=rw.url,
+                username=rw.username,
+                password_file=f"{L.PROMETHEUS_SECRETS_DIR}/{rw.password_secret}/password" if rw.password_secret else None,
+            )
+            for rw in args.remote_write
+        ),
+    )
+
+
+class Monitoring(pulumi.ComponentResource):
+    outputs: dict
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns = args.namespace
+        extra = {"redis-platform/environment": args.environment}
+        prom = Prometheus(
+            "prometheus",
+            PrometheusArgs(
+                namespace=ns,
+                image=args.prometheus_image,
+                config_yaml=render_prometheus_config(prometheus_spec(args)),
+                rule_files=render_rule_files(RulesSpec()),
+                retention=args.retention,
+                retention_size=args.retention_size,
+                storage_size=args.prometheus_storage,
+                storage_class_name=args.storage_class_name,
+                service_type=args.prometheus_service_type,
+                load_balancer_source_ranges=args.prometheus_lb_ranges,
+                secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
+                component_labels=extra,
+            ),
+            opts=child,
+        )
+        am = Alertmanager(
+            "alertmanager",
+            AlertmanagerArgs(
+                namespace=ns,
+                image=args.alertmanager_image,
+                config_yaml=render_alertmanager_config(
+                    AlertmanagerSpec(
+                        default_channel=args.slack_channel,
+                        critical_channel=args.slack_channel,
+                        teams=tuple(TeamRoute(team, channel) for team, channel in args.team_routes),
+                    )
+                ),
+                slack_webhook_url=args.slack_webhook_url,
+                storage_size=args.alertmanager_storage,
+                storage_class_name=args.storage_class_name,
+                component_labels=extra,
+            ),
+            opts=child,
+        )
+        grafana_spec = GrafanaSpec(
+            prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.scrape_interval
+        )
+        graf = Grafana(
+            "grafana",
+            GrafanaArgs(
+                namespace=ns,
+                image=args.grafana_image,
+                datasources_yaml=render_datasources(grafana_spec),
+                provider_yaml=render_dashboard_provider(grafana_spec),
+                dashboards=render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
+                storage_size=args.grafana_storage,
+                storage_class_name=args.storage_class_name,
+                service_type=args.grafana_service_type,
+                port=args.grafana_port,
+                load_balancer_source_ranges=args.grafana_lb_ranges,
+                component_labels=extra,
+            ),
+            opts=child,
+        )
+        exporters = Exporters(
+            "exporters",
+            ExportersArgs(
+                namespace=ns,
+                node_exporter_image=args.node_exporter_image,
+                cadvisor_image=args.cadvisor_image,
+                pushgateway_image=args.pushgateway_image,
+                cadvisor_housekeeping_interval=args.cadvisor_housekeeping_interval,
+                cadvisor_storage_duration=args.cadvisor_storage_duration,
+                component_labels=extra,
+            ),
+            opts=child,
+        )
+        self.outputs = {
+            "namespace": ns,
+            "prometheusUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}",
+            "federateUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}/federate",
+            "alertmanagerUrl": f"http://{am.service_host}:{L.ALERTMANAGER_PORT}",
+            "grafanaUrl": f"http://{graf.service_host}:{graf.port}",
+            "pushgatewayUrl": f"http://{exporters.pushgateway_host}:{L.PUSHGATEWAY_PORT}" if exporters.pushgateway_host else None,
+            "externalLabels": {"cluster": args.cluster, "environment": args.environment},
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,53 @@
+"""Composition: the monitoring config section -> the Monitoring component."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.monitoring.prometheus_config import StaticJob
+from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs
+from stacks.config import StackConfig
+
+
+def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.ResourceOptions | None = None) -> Monitoring:
+    m = cfg.monitoring
+    p, am, g = m.prometheus, m.alertmanager, m.grafana
+    webhook = pulumi.Output.secret(am.slack_webhook_url.get_secret_value()) if am.slack_webhook_url else None
+    return Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            namespace=m.namespace,
+            environment=cfg.environment,
+            cluster=cfg.cluster_name,
+            storage_class_name=storage_class,
+            prometheus_image=p.image,
+            retention=p.retention,
+            retention_size=p.retention_size,
+            prometheus_storage=p.storage_size,
+            scrape_interval=p.scrape_interval,
+            evaluation_interval=p.evaluation_interval,
+            prometheus_service_type=p.service_type,
+            prometheus_lb_ranges=p.load_balancer_source_ranges,
+            remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in p.remote_write),
+            static_jobs=tuple(
+                StaticJob(name=t.job, targets=t.targets, metrics_path=t.metrics_path, scheme=t.scheme, labels=dict(t.labels))
+                for t in p.static_targets
+            ),
+            alertmanager_image=am.image,
+            alertmanager_storage=am.storage_size,
+            slack_channel=am.slack_channel,
+            slack_webhook_url=webhook,
+            team_routes=tuple((r.team, r.slack_channel) for r in am.team_routes),
+            grafana_image=g.image,
+            grafana_storage=g.storage_size,
+            grafana_service_type=g.service_type,
+            grafana_port=g.port,
+            grafana_lb_ranges=g.load_balancer_source_ranges,
+            node_exporter_image=m.node_exporter.image if m.node_exporter.enabled else None,
+            cadvisor_image=m.cadvisor.image if m.cadvisor.enabled else None,
+            cadvisor_housekeeping_interval=m.cadvisor.housekeeping_interval,
+            cadvisor_storage_duration=m.cadvisor.storage_duration,
+            pushgateway_image=m.pushgateway.image if m.pushgateway.enabled else None,
+        ),
+        opts=opts,
+    )
