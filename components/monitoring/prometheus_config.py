@@ -80,6 +80,8 @@ class ServiceJob:
     # cAdvisor reports other pods' containers: the pod/namespace labels of
     # the cAdvisor pod itself would collide with the ones it exports.
     pod_labels: bool = True
+    # Pushed series describe batch jobs, not the node the Pushgateway runs on.
+    node_label: bool = True
     metric_relabel_configs: tuple[Mapping, ...] = ()
 
 
@@ -117,7 +119,8 @@ def default_service_jobs() -> tuple[ServiceJob, ...]:
         ServiceJob("node-exporter", "node-exporter"),
         ServiceJob("cadvisor", "cadvisor", pod_labels=False, metric_relabel_configs=CADVISOR_METRIC_RELABEL),
         # Pushed series carry their own job/instance; keep them.
-        ServiceJob("pushgateway", "pushgateway", port_name=L.HTTP_PORT_NAME, honor_labels=True),
+        ServiceJob("pushgateway", "pushgateway", port_name=L.HTTP_PORT_NAME, honor_labels=True,
+                   pod_labels=False, node_label=False),
         ServiceJob("alertmanager", "alertmanager", port_name=L.HTTP_PORT_NAME),
     )
 
@@ -169,8 +172,9 @@ def _service_relabel(job: ServiceJob) -> list[dict]:
     rules = [
         {"source_labels": ["__meta_kubernetes_service_name"], "action": "keep", "regex": job.service},
         {"source_labels": ["__meta_kubernetes_endpoint_port_name"], "action": "keep", "regex": job.port_name},
-        {"source_labels": [f"{_POD_META}node_name"], "target_label": "node"},
     ]
+    if job.node_label:
+        rules.append({"source_labels": [f"{_POD_META}node_name"], "target_label": "node"})
     if job.pod_labels:
         rules += [
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},

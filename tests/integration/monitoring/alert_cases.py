@@ -1,0 +1,134 @@
+"""For every alert: input series that must trip it (with the labels and
+value the alert must carry) and series of a healthy system that must not.
+
+Written by hand from what each alert is meant to catch, not from the rule
+text; test_promtool.py turns them into `promtool test rules` files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Case:
+    alert: str
+    severity: str
+    eval_time: str
+    trip: dict[str, str]  # series -> promtool values notation
+    healthy: dict[str, str]
+    labels: dict[str, str]  # labels the alert carries, severity excluded
+    value: float = 0.0  # the alert's value, for {{ $value }} in annotations
+    interval: str = "1m"
+    extra: dict = field(default_factory=dict)
+
+
+def s(name: str, **labels: str) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+POD = dict(job="kubernetes-pods", instance="10.0.0.1:9121", namespace="redis", pod="cache-0",
+           deployment="cache", team="payments")
+POD2 = {**POD, "instance": "10.0.0.2:9121", "pod": "cache-1"}
+DEP = dict(deployment="cache", team="payments")
+NODE = dict(job="node-exporter", instance="10.1.0.1:9100", node="node-1")
+FSL = {**NODE, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/data"}
+CTR = dict(job="cadvisor", instance="10.1.0.1:8080", node="node-1", namespace="redis", pod="cache-0", container="redis")
+PROM = dict(job="prometheus", instance="localhost:9090")
+SA = dict(redis_mode="standalone")
+FED = dict(cluster="dev-cluster", environment="dev", source_prometheus="dev", **DEP)
+
+
+def _info(labels, role):
+    return s("redis_instance_info", **labels, **SA, role=role)
+
+
+LOWER_CASES = [
+    Case("RedisDown", "critical", "5m", {s("redis_up", **POD): "0x10"}, {s("redis_up", **POD): "1x10"}, POD),
+    Case("RedisClusterStateNotOk", "critical", "5m", {s("redis_cluster_state", **POD): "0x10"},
+         {s("redis_cluster_state", **POD): "1x10"}, POD),
+    Case("RedisClusterSlotsFailing", "critical", "5m",
+         {s("redis_cluster_slots_fail", **POD): "3x10", s("redis_cluster_slots_pfail", **POD): "0x10"},
+         {s("redis_cluster_slots_fail", **POD): "0x10", s("redis_cluster_slots_pfail", **POD): "0x10"}, POD, 3),
+    Case("RedisClusterSlotsUnassigned", "critical", "10m", {s("redis_cluster_slots_assigned", **POD): "16000x20"},
+         {s("redis_cluster_slots_assigned", **POD): "16384x20"}, POD, 16000),
+    Case("RedisNoMaster", "critical", "5m", {_info(POD, "slave"): "1x10", _info(POD2, "slave"): "1x10"},
+         {_info(POD, "master"): "1x10", _info(POD2, "slave"): "1x10"}, DEP, 2),
+    Case("RedisMultipleMasters", "critical", "5m", {_info(POD, "master"): "1x10", _info(POD2, "master"): "1x10"},
+         {_info(POD, "master"): "1x10", _info(POD2, "slave"): "1x10"}, DEP, 2),
+    Case("RedisReplicationBroken", "warning", "5m",
+         {s("redis_master_link_up", **POD2, master_host="10.0.0.1", master_port="6379"): "0x10"},
+         {s("redis_master_link_up", **POD2, master_host="10.0.0.1", master_port="6379"): "1x10"},
+         {**POD2, "master_host": "10.0.0.1", "master_port": "6379"}),
+    Case("RedisMemoryNearMaxmemory", "warning", "10m",
+         {s("redis_memory_used_bytes", **POD): "93x20", s("redis_memory_max_bytes", **POD): "100x20"},
+         {s("redis_memory_used_bytes", **POD): "50x20", s("redis_memory_max_bytes", **POD): "100x20"}, DEP, 0.93),
+    Case("RedisMemoryNearMaxmemory", "critical", "10m",
+         {s("redis_memory_used_bytes", **POD): "99x20", s("redis_memory_max_bytes", **POD): "100x20"},
+         # maxmemory 0 means unlimited: never "near" it.
+         {s("redis_memory_used_bytes", **POD): "99x20", s("redis_memory_max_bytes", **POD): "0x20"}, DEP, 0.99),
+    Case("RedisRejectedConnections", "warning", "10m", {s("redis_rejected_connections_total", **POD): "0+2x20"},
+         {s("redis_rejected_connections_total", **POD): "7x20"}, POD, 10),
+    Case("RedisEvictingKeys", "warning", "15m", {s("redis_evicted_keys_total", **POD): "0+60x20"},
+         {s("redis_evicted_keys_total", **POD): "100x20"}, POD, 1),
+    Case("HAProxyBackendNoServer", "critical", "5m",
+         {s("haproxy_backend_active_servers", **{**POD, "pod": "cache-haproxy-0"}, proxy="redis_master"): "0x10"},
+         {s("haproxy_backend_active_servers", **{**POD, "pod": "cache-haproxy-0"}, proxy="redis_master"): "1x10"},
+         {**POD, "pod": "cache-haproxy-0", "proxy": "redis_master"}),
+    Case("NodeFilesystemFillingUp", "warning", "2h",
+         {s("node_filesystem_avail_bytes", **FSL): "300-0.5x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
+          s("node_filesystem_readonly", **FSL): "0x200"},
+         {s("node_filesystem_avail_bytes", **FSL): "300x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
+          s("node_filesystem_readonly", **FSL): "0x200"}, FSL),
+    Case("NodeFilesystemAlmostFull", "critical", "1h",
+         {s("node_filesystem_avail_bytes", **FSL): "30x70", s("node_filesystem_size_bytes", **FSL): "1000x70",
+          s("node_filesystem_readonly", **FSL): "0x70"},
+         # A read-only filesystem cannot fill up further.
+         {s("node_filesystem_avail_bytes", **FSL): "30x70", s("node_filesystem_size_bytes", **FSL): "1000x70",
+          s("node_filesystem_readonly", **FSL): "1x70"}, FSL, 0.03),
+    Case("NodeMemoryPressure", "warning", "20m",
+         {s("node_memory_MemAvailable_bytes", **NODE): "5x30", s("node_memory_MemTotal_bytes", **NODE): "100x30"},
+         {s("node_memory_MemAvailable_bytes", **NODE): "50x30", s("node_memory_MemTotal_bytes", **NODE): "100x30"},
+         NODE, 0.05),
+    Case("ContainerOOMKilled", "warning", "10m", {s("container_oom_events_total", **CTR): "0+1x20"},
+         {s("container_oom_events_total", **CTR): "2x20"}, CTR, 5),
+    Case("ContainerCPUThrottled", "warning", "25m",
+         {s("container_cpu_cfs_throttled_periods_total", **CTR): "0+50x30", s("container_cpu_cfs_periods_total", **CTR): "0+100x30"},
+         {s("container_cpu_cfs_throttled_periods_total", **CTR): "0x30", s("container_cpu_cfs_periods_total", **CTR): "0+100x30"},
+         {k: CTR[k] for k in ("namespace", "pod", "container")}, 0.5),
+    Case("PrometheusTargetDown", "warning", "8m", {s("up", **POD): "0x10"}, {s("up", **POD): "1x10"}, POD),
+    Case("PrometheusConfigReloadFailed", "warning", "15m", {s("prometheus_config_last_reload_successful", **PROM): "0x20"},
+         {s("prometheus_config_last_reload_successful", **PROM): "1x20"}, PROM),
+    Case("PrometheusRuleEvaluationFailures", "critical", "25m",
+         {s("prometheus_rule_evaluation_failures_total", **PROM, rule_group="redis.yml;redis-alerts"): "0+1x30"},
+         {s("prometheus_rule_evaluation_failures_total", **PROM, rule_group="redis.yml;redis-alerts"): "4x30"},
+         {**PROM, "rule_group": "redis.yml;redis-alerts"}, 5),
+    Case("PrometheusAlertmanagerMissing", "critical", "15m",
+         {s("prometheus_notifications_alertmanagers_discovered", **PROM): "0x20"},
+         {s("prometheus_notifications_alertmanagers_discovered", **PROM): "1x20"}, PROM),
+]
+
+GLOBAL_CASES = [
+    Case("FederatedPrometheusDown", "critical", "8m",
+         {s("up", job="federate-dev", instance="prom-dev:9090", source_prometheus="dev"): "0x10"},
+         {s("up", job="federate-dev", instance="prom-dev:9090", source_prometheus="dev"): "1x10"},
+         dict(job="federate-dev", instance="prom-dev:9090", source_prometheus="dev")),
+    Case("RedisDeploymentDown", "critical", "5m", {s("job:redis_up:sum", **FED): "0x10"},
+         {s("job:redis_up:sum", **FED): "3x10"}, FED),
+    Case("RedisDeploymentDegraded", "warning", "8m",
+         {s("job:redis_up:sum", **FED): "2x10", s("job:redis_up:count", **FED): "3x10"},
+         {s("job:redis_up:sum", **FED): "3x10", s("job:redis_up:count", **FED): "3x10"}, FED, 2),
+    # On the global server only its own targets count; a lower server's
+    # federated up series is that server's business.
+    Case("PrometheusTargetDown", "warning", "8m", {s("up", **PROM): "0x10"},
+         {s("up", **PROM): "1x10", s("up", **POD, environment="dev", source_prometheus="dev"): "0x10"}, PROM),
+    Case("PrometheusAlertmanagerMissing", "critical", "15m",
+         {s("prometheus_notifications_alertmanagers_discovered", **PROM): "0x20"},
+         {s("prometheus_notifications_alertmanagers_discovered", **PROM): "1x20"}, PROM),
+    Case("PrometheusConfigReloadFailed", "warning", "15m", {s("prometheus_config_last_reload_successful", **PROM): "0x20"},
+         {s("prometheus_config_last_reload_successful", **PROM): "1x20"}, PROM),
+    Case("PrometheusRuleEvaluationFailures", "critical", "25m",
+         {s("prometheus_rule_evaluation_failures_total", **PROM, rule_group="g"): "0+1x30"},
+         {s("prometheus_rule_evaluation_failures_total", **PROM, rule_group="g"): "4x30"},
+         {**PROM, "rule_group": "g"}, 5),
+]
