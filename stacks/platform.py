@@ -16,9 +16,11 @@ from stacks.storage import build_storage
 
 def _namespace(name: str, cfg: StackConfig, purpose: str) -> k8s.core.v1.Namespace:
     ns_labels = labels("redis-platform", cfg.environment, purpose)
-    # Pod Security Admission: everything here runs restricted except what
-    # needs host access (node-exporter, cAdvisor) in the monitoring namespace.
-    level = "privileged" if purpose == "monitoring" else "restricted"
+    # Pod Security Admission: everything runs restricted except what needs
+    # host access: node-exporter and cAdvisor in the monitoring namespace, and
+    # Redis deployments that chose hostNetwork.
+    host_net = any(d.host_network and cfg.namespace_of(d) == name for d in cfg.deployments)
+    level = "privileged" if purpose == "monitoring" or host_net else "restricted"
     ns_labels |= {
         "pod-security.kubernetes.io/enforce": level,
         "pod-security.kubernetes.io/warn": "restricted",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataclasses import replace
+
+from components.haproxy.frontend import HAProxyFrontendArgs
 from components.redis.cluster import RedisCluster, RedisClusterArgs
+from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
 from components.redis.common import RedisCommonArgs
 from components.redis.pod import PlacementArgs
 from stacks.config import StackConfig
@@ -74,7 +78,38 @@ def build_deployment(cfg: StackConfig, dep: RedisDeployment, storage_class: str,
             opts=opts,
         )
     else:
-        return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "mode": dep.mode, "team": dep.team, "status": "sentinel mode not built yet"}
+        st, hp = dep.sentinel, dep.haproxy
+        component = RedisSentinel(
+            dep.name,
+            RedisSentinelArgs(
+                **base,
+                replicas=st.replicas,
+                sentinels=st.sentinels,
+                quorum=st.effective_quorum,
+                down_after_ms=st.down_after_ms,
+                failover_timeout_ms=st.failover_timeout_ms,
+                parallel_syncs=st.parallel_syncs,
+                master_set=st.master_set,
+                placement=placement_args(dep),
+                haproxy=HAProxyFrontendArgs(
+                    name=dep.name,
+                    namespace=base["namespace"],
+                    team=dep.team,
+                    image=hp.image,
+                    monitoring_namespace=base["monitoring_namespace"],
+                    client_pod_selector=base["client_pod_selector"],
+                    client_namespace_selector=base["client_namespace_selector"],
+                    replicas=hp.replicas,
+                    service_type=hp.service_type,
+                    load_balancer_source_ranges=hp.load_balancer_source_ranges,
+                    write_node_port=hp.write_node_port,
+                    read_node_port=hp.read_node_port,
+                    cluster_domain=cfg.cluster_domain,
+                    placement=replace(placement_args(dep), host_network=False),
+                ),
+            ),
+            opts=opts,
+        )
     return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs}
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 PART_OF = "redis-platform"
 MANAGED_BY = "pulumi"
+# Pod annotation the platform's policy pack requires on any hostNetwork pod:
+# host networking must be a visible, deliberate choice.
+ALLOW_HOST_NETWORK = "redis-platform/allow-host-network"
 
 
 def selector_labels(name: str, instance: str, component: str) -> dict[str, str]:

@@ -113,12 +113,32 @@ def _role_check(spec: HAProxySpec, expects: tuple[str, ...]) -> list[str]:
     lines.append('tcp-check send "INFO replication\\r\\nQUIT\\r\\n"')
     # One expect: after a match HAProxy drops the data it has read, so a
     # second expect could not look at the same reply.
-    lines.append("tcp-check expect rstring (?s)" + ".*".join(expects))
+    if len(expects) == 1:
+        lines.append(f"tcp-check expect string {expects[0]}")
+    else:
+        lines.append("tcp-check expect rstring (?s)" + ".*".join(expects))
     return lines
 
 
 def _global(spec: HAProxySpec) -> tuple[str, list[str]]:
-    return "global", ["log stdout format raw local0 info", f"maxconn {spec.maxconn}"]
+    return "global", [
+        "log stdout format raw local0 info",
+        f"maxconn {spec.maxconn}",
+        # Evaluated once at start; the frontends' warm-up gate counts from it.
+        "set-var proc.started_at date()",
+    ]
+
+
+def warmup_seconds(spec: HAProxySpec) -> int:
+    """How long after start the Redis frontends refuse clients.
+
+    HAProxy 2.6 marks every server UP until its first check ends (init-state
+    arrives only in 3.1), so right after a start a stale old master and a
+    Sentinel backend that has not been asked yet would both count as healthy.
+    One check interval plus one check timeout covers every server's first
+    check.
+    """
+    return -(-(spec.check_interval_ms + spec.check_timeout_ms) // 1000) + 1
 
 
 def _defaults(spec: HAProxySpec) -> tuple[str, list[str]]:
@@ -157,7 +177,8 @@ def _stats(spec: HAProxySpec) -> tuple[str, list[str]]:
     return "frontend stats", [
         "mode http",
         f"bind {spec.bind}:{spec.stats_port}",
-        "no log",
+        # Scrapes every few seconds would drown the Redis connection log.
+        "http-request set-log-level silent",
         "timeout client 10s",
         "http-request use-service prometheus-exporter if { path /metrics }",
         "stats enable",
@@ -167,7 +188,10 @@ def _stats(spec: HAProxySpec) -> tuple[str, list[str]]:
 
 
 def _master_rules(spec: HAProxySpec) -> list[str]:
-    lines = []
+    lines = [
+        f"acl checks_warm date,sub(proc.started_at) ge {warmup_seconds(spec)}",
+        f"use_backend {NO_MASTER} if !checks_warm",
+    ]
     for i in range(len(spec.redis_hosts)):
         lines += [
             f"acl node{i}_says_master nbsrv(redis_master_{i}) ge 1",
@@ -181,9 +205,10 @@ def _frontends(spec: HAProxySpec) -> list[tuple[str, list[str]]]:
     write = [f"bind {spec.bind}:{spec.write_port}", *_master_rules(spec), f"default_backend {NO_MASTER}"]
     read = [
         f"bind {spec.bind}:{spec.read_port}",
+        *_master_rules(spec)[:2],
         f"acl replicas_up nbsrv({REPLICAS}) ge 1",
         f"use_backend {REPLICAS} if replicas_up",
-        *_master_rules(spec),
+        *_master_rules(spec)[2:],
         f"default_backend {NO_MASTER}",
     ]
     return [("frontend redis_write", write), ("frontend redis_read", read)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import ALLOW_HOST_NETWORK, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.prometheus import NOBODY
 
@@ -166,7 +166,10 @@ class Exporters(pulumi.ComponentResource):
                 spec={
                     "selector": {"matchLabels": _sel(lbl)},
                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
-                    "template": {"metadata": {"labels": lbl}, "spec": node_exporter_pod(args.node_exporter_image)},
+                    "template": {
+                        "metadata": {"labels": lbl, "annotations": {ALLOW_HOST_NETWORK: "true"}},
+                        "spec": node_exporter_pod(args.node_exporter_image),
+                    },
                 },
                 opts=child,
             )

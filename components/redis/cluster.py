@@ -9,7 +9,14 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
 from components.redis import cluster_scripts as scripts
-from components.redis.common import RedisCommonArgs, auth_secret_name, config_map, password_secret
+from components.redis.common import (
+    RedisCommonArgs,
+    auth_secret_name,
+    config_map,
+    deployment_labels,
+    password_secret,
+    peer_selector,
+)
 from components.redis.conf import CLUSTER_BUS_PORT, REDIS_PORT, SCRIPTS_DIR, RedisConfSpec, maxmemory_bytes, render_redis_conf
 from components.redis.pod import (
     REDIS_UID,
@@ -53,10 +60,10 @@ class RedisCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("redis-platform:redis:RedisCluster", name, None, opts)
         ns, dep = args.namespace, args.name
-        team = {"redis-platform/team": args.team}
+        team = deployment_labels(dep, args.team)
         node_selector = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "cluster-node"}
         node_labels = labels(APP, dep, "cluster-node", team)
-        peers = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep}
+        peers = peer_selector(dep)
         child = pulumi.ResourceOptions(parent=self)
 
         secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))

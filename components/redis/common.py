@@ -39,6 +39,16 @@ class RedisCommonArgs:
     cluster_domain: str = "cluster.local"
 
 
+def deployment_labels(deployment: str, team: str) -> dict[str, str]:
+    """On every pod of a deployment (nodes, Sentinels, HAProxy, Jobs): the
+    owning team for alert routing, and the deployment for NetworkPolicy peers."""
+    return {"redis-platform/team": team, "redis-platform/deployment": deployment}
+
+
+def peer_selector(deployment: str) -> dict[str, str]:
+    return {"redis-platform/deployment": deployment}
+
+
 def auth_secret_name(deployment: str) -> str:
     return f"{deployment}-auth"
 

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.k8s import container_security_context, pod_security_context, resources
+from components.common.k8s import ALLOW_HOST_NETWORK, container_security_context, pod_security_context, resources
 from components.redis.common import RedisCommonArgs, auth_secret_name
 from components.redis.conf import CONF_DIR, DATA_DIR, RUNTIME_DIR, SCRIPTS_DIR
 from components.redis.pod import (
@@ -99,7 +99,9 @@ def statefulset_spec(
         "template": {
             "metadata": {
                 "labels": pod_labels,
-                "annotations": scrape_annotations() | {"redis-platform/config-hash": conf_hash},
+                "annotations": scrape_annotations()
+                | {"redis-platform/config-hash": conf_hash}
+                | ({ALLOW_HOST_NETWORK: "true"} if placement_args.host_network else {}),
             },
             "spec": {
                 "serviceAccountName": service_account,

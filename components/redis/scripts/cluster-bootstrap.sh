@@ -28,6 +28,8 @@ WAIT_TIMEOUT_SECONDS="${WAIT_TIMEOUT_SECONDS:-300}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 [ -n "${REDISCLI_AUTH:-}" ] || die "REDISCLI_AUTH is empty"
 export REDISCLI_AUTH
+# redis-cli colours its --cluster output on colour terminals; Job logs are plain.
+export TERM=dumb
 case "${SHARDS:-}" in '' | *[!0-9]*) die "SHARDS must be a number, got '${SHARDS:-}'" ;; esac
 case "${REPLICAS_PER_SHARD:-}" in '' | *[!0-9]*) die "REPLICAS_PER_SHARD must be a number, got '${REPLICAS_PER_SHARD:-}'" ;; esac
 [ "$SHARDS" -ge 3 ] || die "Redis Cluster needs at least 3 shards, got $SHARDS"
@@ -70,14 +72,33 @@ wait_for_ping() {
     done
 }
 
-# Waits until the cluster seen from $1 is ok and every node agrees on slots.
+# "id role master-id" per node, as $1 sees the cluster.
+roles_seen_by() {
+    live_nodes "$1" | awk '{ r = ($3 ~ /(^|,)master(,|$)/) ? "master" : "slave"; print $1, r, $4 }' | sort
+}
+
+# True when every member among NODES is ok and sees the same roles as $1.
+# A node that just joined stays in cluster_state fail for a moment and
+# refuses migrated keys with CLUSTERDOWN, so each member's own state counts.
+views_agree() {
+    want="$(roles_seen_by "$1")"
+    [ -n "$want" ] || return 1
+    for n in $NODES; do
+        id="$(cli "$n" cluster myid)"
+        printf '%s\n' "$want" | grep -q "^$id " || continue
+        [ "$(info "$n" cluster_state)" = "ok" ] || return 1
+        [ "$(roles_seen_by "$n")" = "$want" ] || return 1
+    done
+}
+
+# Waits until the cluster seen from $1 is ok, all nodes agree on slots and roles.
 wait_cluster_agrees() {
-    log "waiting for every node to agree on the slot map (via $1)"
+    log "waiting for every node to agree on slots and roles (via $1)"
     start_clock
     until [ "$(info "$1" cluster_state)" = "ok" ] &&
-        timeout 30 redis-cli --cluster check "$1:$PORT" >/dev/null 2>&1; do
+        timeout 30 redis-cli --cluster check "$1:$PORT" >/dev/null 2>&1 && views_agree "$1"; do
         expired && die "the cluster seen from $1 is not healthy after ${WAIT_TIMEOUT_SECONDS}s; changing nothing"
-        sleep 2
+        sleep 1
     done
     log "cluster is ok and all nodes agree"
 }
@@ -96,7 +117,8 @@ create_cluster() {
     # shellcheck disable=SC2086
     redis-cli --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes
     set -- $NODES
-    wait_cluster_agrees "$1"
+    ref="$1"
+    wait_cluster_agrees "$ref"
 }
 
 # Master IDs of the cluster seen from $1 sorted by replica count, fewest first.
@@ -134,7 +156,7 @@ grow_cluster() {
         redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT"
         need=$((need - 1))
         new="$(printf '%s\n' $new | grep -vx "$n" || true)"
-        wait_cluster_agrees "$ref"
+        wait_joined "$ref" "$n" master
     done
     empty="$(live_nodes "$ref" | awk '$3 ~ /(^|,)master(,|$)/ && NF < 9 { print $1 }')"
     if [ -n "$empty" ]; then
@@ -146,15 +168,17 @@ grow_cluster() {
         master="$(masters_by_replicas "$ref" | head -n 1)"
         log "adding $n as a replica of master $master (the one with fewest replicas)"
         redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master"
-        wait_replica_attached "$ref" "$n"
+        wait_joined "$ref" "$n" slave
     done
 }
 
-wait_replica_attached() {
+# Waits until $1 lists node $2 (past the handshake) with role $3, then for agreement.
+wait_joined() {
+    log "waiting for $2 to join as $3"
     start_clock
     id="$(cli "$2" cluster myid)"
-    until live_nodes "$1" | awk -v id="$id" '$1 == id && $3 ~ /slave/ && $4 != "-" { ok = 1 } END { exit !ok }'; do
-        expired && die "$2 did not show up as a replica within ${WAIT_TIMEOUT_SECONDS}s"
+    until roles_seen_by "$1" | awk -v id="$id" -v role="$3" '$1 == id && $2 == role && (role == "master" || $3 != "-") { ok = 1 } END { exit !ok }'; do
+        expired && die "$2 did not join as $3 within ${WAIT_TIMEOUT_SECONDS}s"
         sleep 1
     done
     wait_cluster_agrees "$1"
@@ -173,9 +197,7 @@ if [ -z "$ref" ]; then
 else
     log "a cluster exists ($ref is a member); checking it against $SHARDS shards x $REPLICAS_PER_SHARD replica(s)"
     grow_cluster "$ref"
-    ref_final="$ref"
 fi
-set -- $NODES
 log "final state:"
-redis-cli --cluster check "${ref_final:-$1}:$PORT" || die "the final check failed"
+redis-cli --cluster check "$ref:$PORT" || die "the final check failed"
 log "done"

@@ -58,8 +58,8 @@ umask 077
 mkdir -p "$(dirname "$RUNTIME_CONF")"
 tmp="$RUNTIME_CONF.tmp"
 {
-    echo "requirepass \"$quoted_password\""
-    echo "masterauth \"$quoted_password\""
+    printf 'requirepass "%s"\n' "$quoted_password"
+    printf 'masterauth "%s"\n' "$quoted_password"
     echo "replica-announce-ip $REDIS_ANNOUNCE_HOST"
     echo "replica-announce-port $REDIS_PORT"
     if [ "$master_host" != "$REDIS_ANNOUNCE_HOST" ]; then

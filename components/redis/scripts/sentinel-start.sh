@@ -40,10 +40,13 @@ fi
 
 quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
 tmp="$conf.tmp"
-grep -v -e '^requirepass ' -e '^sentinel auth-pass ' -e '^sentinel announce-ip ' "$conf" >"$tmp" || true
+# Sentinel's own rewrite turns requirepass into a `user default` line with
+# the password's hash; drop it too, so a rotated password takes effect.
+grep -v -e '^requirepass ' -e '^user default ' -e '^sentinel auth-pass ' -e '^sentinel announce-ip ' \
+    "$conf" >"$tmp" || true
 {
-    echo "requirepass \"$quoted_password\""
-    echo "sentinel auth-pass $master_set \"$quoted_password\""
+    printf 'requirepass "%s"\n' "$quoted_password"
+    printf 'sentinel auth-pass %s "%s"\n' "$master_set" "$quoted_password"
     if [ -n "${SENTINEL_ANNOUNCE_HOST:-}" ]; then
         echo "sentinel announce-ip $SENTINEL_ANNOUNCE_HOST"
     fi

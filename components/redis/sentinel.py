@@ -1,0 +1,235 @@
+"""RedisSentinel: one master and N replicas (a StatefulSet) watched by an odd
+number of Sentinels (a second StatefulSet), with the HAProxy front end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
+from components.redis import sentinel_scripts as scripts
+from components.redis.common import (
+    RedisCommonArgs,
+    auth_secret_name,
+    config_map,
+    deployment_labels,
+    password_secret,
+    peer_selector,
+)
+from components.redis.conf import REDIS_PORT, SCRIPTS_DIR, SENTINEL_PORT, RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.pod import (
+    REDIS_UID,
+    ClientsArgs,
+    PlacementArgs,
+    exec_probe,
+    field_env,
+    network_policy_spec,
+    password_env,
+    pdb_spec,
+    placement,
+    plain_env,
+)
+from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
+from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
+
+APP = "redis"
+CONF_KEY = "redis.conf"
+GRACE_SECONDS = 60
+# The handover must finish inside the grace period, with room for redis's own shutdown.
+PRESTOP_TIMEOUT = GRACE_SECONDS - 15
+READY_CHECK = (
+    'info="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    '{ echo "$info" | grep -qx "role:master" || echo "$info" | grep -qx "master_link_status:up"; }'
+)
+SENTINEL_READY = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
+SENTINEL_ALIVE = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
+
+
+@dataclass(frozen=True)
+class RedisSentinelArgs(RedisCommonArgs):
+    replicas: int = 2
+    sentinels: int = 3
+    quorum: int = 2
+    down_after_ms: int = 5000
+    failover_timeout_ms: int = 60000
+    parallel_syncs: int = 1
+    master_set: str = "mymaster"
+    placement: PlacementArgs = field(default_factory=PlacementArgs)
+    haproxy: HAProxyFrontendArgs | None = None
+
+
+class RedisSentinel(pulumi.ComponentResource):
+    outputs: dict
+
+    def __init__(self, name: str, args: RedisSentinelArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:redis:RedisSentinel", name, None, opts)
+        ns, dep, domain = args.namespace, args.name, f"{args.namespace}.svc.{args.cluster_domain}"
+        team = deployment_labels(dep, args.team)
+        child = pulumi.ResourceOptions(parent=self)
+        node_sel = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "data-node"}
+        sent_sel = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "sentinel"}
+        node_labels, sent_labels = labels(APP, dep, "data-node", team), labels(APP, dep, "sentinel", team)
+        headless, sent_headless = f"{dep}-headless", f"{dep}-sentinel-headless"
+        redis_hosts = tuple(f"{dep}-{i}.{headless}.{domain}" for i in range(args.replicas + 1))
+        sentinel_hosts = tuple(f"{dep}-sentinel-{i}.{sent_headless}.{domain}" for i in range(args.sentinels))
+
+        secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
+        conf = render_redis_conf(
+            RedisConfSpec(
+                maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
+                maxmemory_policy=args.maxmemory_policy,
+                appendonly=args.persistence_enabled,
+                appendfsync=args.appendfsync,
+                save_rules=args.save_rules if args.persistence_enabled else (),
+            )
+        )
+        sentinel_conf = render_sentinel_conf(
+            SentinelConfSpec(
+                master_set=args.master_set,
+                master_host=redis_hosts[0],
+                quorum=args.quorum,
+                down_after_ms=args.down_after_ms,
+                failover_timeout_ms=args.failover_timeout_ms,
+                parallel_syncs=args.parallel_syncs,
+            )
+        )
+        data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, **scripts.sentinel_scripts()}
+        cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
+        sa = k8s.core.v1.ServiceAccount(f"{dep}-sa", metadata=metadata(dep, ns, node_labels), automount_service_account_token=False, opts=child)
+
+        for res, svc_name, sel, svc_labels, port in (
+            ("headless", headless, node_sel, node_labels, REDIS_PORT),
+            ("sentinel-headless", sent_headless, sent_sel, sent_labels, SENTINEL_PORT),
+        ):
+            k8s.core.v1.Service(
+                f"{dep}-{res}",
+                metadata=metadata(svc_name, ns, svc_labels),
+                spec={
+                    "clusterIP": "None",
+                    # Nodes and Sentinels find each other by name before any is ready.
+                    "publishNotReadyAddresses": True,
+                    "selector": sel,
+                    "ports": [{"name": "redis" if port == REDIS_PORT else "sentinel", "port": port, "targetPort": port}],
+                },
+                opts=child,
+            )
+        k8s.core.v1.Service(
+            f"{dep}-sentinel",
+            metadata=metadata(f"{dep}-sentinel", ns, sent_labels),
+            spec={"selector": sent_sel, "ports": [{"name": "sentinel", "port": SENTINEL_PORT, "targetPort": "sentinel"}]},
+            opts=child,
+        )
+        shared_env = [
+            {"name": "MASTER_SET", "value": args.master_set},
+            {"name": "SENTINEL_HOSTS", "value": " ".join(sentinel_hosts)},
+        ]
+        node_env = (
+            field_env({"POD_NAME": "metadata.name"})
+            + [{"name": "REDIS_ANNOUNCE_HOST", "value": f"$(POD_NAME).{headless}.{domain}"},
+               {"name": "INITIAL_MASTER_HOST", "value": redis_hosts[0]}]
+            + shared_env
+            + password_env(auth_secret_name(dep))
+        )
+        pod = RedisPodSpec(
+            command=tuple(scripts.pod_command(scripts.REDIS_START)),
+            env=tuple(node_env),
+            ports=({"name": "redis", "containerPort": REDIS_PORT},),
+            readiness=exec_probe(READY_CHECK),
+            config_map=f"{dep}-config",
+            conf_key=CONF_KEY,
+            script_keys=scripts.SCRIPT_NAMES,
+            pre_stop=tuple(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT))),
+            termination_grace_seconds=GRACE_SECONDS,
+        )
+        sts = k8s.apps.v1.StatefulSet(
+            f"{dep}-statefulset",
+            metadata=metadata(dep, ns, node_labels),
+            spec=statefulset_spec(args, pod, args.replicas + 1, headless, node_sel, node_labels, args.placement, dep, config_hash(data)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
+        )
+        sentinel_container = {
+            "name": "sentinel",
+            "image": args.image,
+            "command": scripts.pod_command(scripts.SENTINEL_START),
+            "env": field_env({"POD_NAME": "metadata.name"})
+            + [{"name": "SENTINEL_ANNOUNCE_HOST", "value": f"$(POD_NAME).{sent_headless}.{domain}"},
+               {"name": "SENTINEL_CONF_SRC", "value": f"{SENTINEL_CONF_DIR}/{SENTINEL_CONF_NAME}"},
+               {"name": "SENTINEL_WORK_DIR", "value": SENTINEL_WORK_DIR}]
+            + shared_env
+            + password_env(auth_secret_name(dep)),
+            "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
+            "resources": resources("50m", "64Mi", "250m", "128Mi"),
+            "volumeMounts": [
+                {"name": "conf", "mountPath": SENTINEL_CONF_DIR, "readOnly": True},
+                {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+                {"name": "work", "mountPath": SENTINEL_WORK_DIR},
+            ],
+            "readinessProbe": exec_probe(SENTINEL_READY, period=10),
+            "livenessProbe": exec_probe(SENTINEL_ALIVE, period=20, timeout=5, failures=3),
+            "securityContext": container_security_context(REDIS_UID),
+        }
+        sentinel_placement = PlacementArgs(
+            anti_affinity=args.placement.anti_affinity, zone_weight=args.placement.zone_weight,
+            host_weight=args.placement.host_weight, node_selector=args.placement.node_selector,
+            tolerations=args.placement.tolerations,
+        )
+        k8s.apps.v1.StatefulSet(
+            f"{dep}-sentinel-statefulset",
+            metadata=metadata(f"{dep}-sentinel", ns, sent_labels),
+            spec={
+                "serviceName": sent_headless,
+                "replicas": args.sentinels,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": sent_sel},
+                "template": {
+                    "metadata": {"labels": sent_labels, "annotations": {"redis-platform/config-hash": config_hash(data)}},
+                    "spec": {
+                        "serviceAccountName": dep,
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,
+                        "securityContext": pod_security_context(REDIS_UID),
+                        "containers": [sentinel_container],
+                        "volumes": [
+                            {"name": "conf", "configMap": {"name": f"{dep}-config", "items": [{"key": SENTINEL_CONF_NAME, "path": SENTINEL_CONF_NAME}]}},
+                            {"name": "scripts", "configMap": {"name": f"{dep}-config", "items": [{"key": k, "path": k} for k in scripts.SCRIPT_NAMES], "defaultMode": 0o555}},
+                            # Sentinel's rewritten config holds the password: memory only.
+                            {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                        ],
+                        **placement(sent_sel, sentinel_placement),
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
+        )
+        clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
+        for res, sel, sel_labels, port in (("data", node_sel, node_labels, REDIS_PORT), ("sentinel", sent_sel, sent_labels, SENTINEL_PORT)):
+            k8s.policy.v1.PodDisruptionBudget(f"{dep}-{res}-pdb", metadata=metadata(f"{dep}-{res}", ns, sel_labels), spec=pdb_spec(sel), opts=child)
+            k8s.networking.v1.NetworkPolicy(
+                f"{dep}-{res}-netpol",
+                metadata=metadata(f"{dep}-{res}", ns, sel_labels),
+                spec=network_policy_spec(sel, peer_selector(dep), clients, args.monitoring_namespace, (port,), (port,)),
+                opts=child,
+            )
+        self.outputs = {
+            "mode": "sentinel",
+            "port": REDIS_PORT,
+            "masterSet": args.master_set,
+            "sentinelEndpoints": [f"{h}:{SENTINEL_PORT}" for h in sentinel_hosts],
+            "sentinelService": f"{dep}-sentinel.{domain}:{SENTINEL_PORT}",
+            "secretName": secret.metadata["name"],
+            "secretKey": "password",
+            "password": password,
+            "statefulSet": sts.metadata["name"],
+        }
+        if args.haproxy is not None:
+            front = HAProxyFrontend(
+                f"{dep}-haproxy",
+                replace(args.haproxy, redis_hosts=redis_hosts, sentinel_hosts=sentinel_hosts,
+                        master_set=args.master_set, secret_name=auth_secret_name(dep)),
+                opts=child,
+            )
+            self.outputs |= {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}
+        self.register_outputs(self.outputs)
