@@ -1,0 +1,184 @@
+"""RedisSentinel and HAProxyFrontend as the real program registers them."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.redis import sentinel_scripts
+from tests.unit.conftest import BASE_CONFIG, run_with
+
+DOMAIN = "redis.svc.cluster.local"
+
+
+def sentinel_run(**dep):
+    entry = {"name": "cache", "team": "web", "mode": "sentinel", "size": "small"} | dep
+    return run_with(BASE_CONFIG | {"redisNamespace": "redis", "deployments": [entry]})
+
+
+@pytest.fixture(scope="module")
+def run():
+    return sentinel_run()
+
+
+def one(run, kind, name):
+    (obj,) = run.k8s(kind, name)
+    return obj
+
+
+def containers(obj):
+    return {c["name"]: c for c in obj["spec"]["template"]["spec"]["containers"]}
+
+
+def env_of(container):
+    return {e["name"]: e for e in container["env"]}
+
+
+def conf(run, key):
+    return one(run, "ConfigMap", "cache-config")["data"][key]
+
+
+def test_one_master_and_two_replicas_with_pvcs(run):
+    sts = one(run, "StatefulSet", "cache")
+    assert sts["spec"]["replicas"] == 3
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "standard"
+    assert sentinel_run(sentinel={"replicas": 4}).k8s("StatefulSet", "cache")[0]["spec"]["replicas"] == 5
+
+
+def test_data_nodes_aof_and_maxmemory_without_cluster_mode(run):
+    text = conf(run, "redis.conf")
+    assert "appendonly yes" in text and "appendfsync everysec" in text
+    assert f"maxmemory {int(2**30 * 0.7)}" in text
+    assert "cluster-enabled" not in text
+
+
+def test_three_sentinels_with_quorum_and_timeouts():
+    run = sentinel_run(sentinel={"sentinels": 5, "quorum": 4, "downAfterMs": 3000, "failoverTimeoutMs": 20000, "masterSet": "cachemaster"})
+    assert one(run, "StatefulSet", "cache-sentinel")["spec"]["replicas"] == 5
+    text = conf(run, "sentinel.conf")
+    master = f"cache-0.cache-headless.{DOMAIN}"
+    assert f"sentinel monitor cachemaster {master} 6379 4" in text
+    assert "sentinel down-after-milliseconds cachemaster 3000" in text
+    assert "sentinel failover-timeout cachemaster 20000" in text
+    assert "sentinel resolve-hostnames yes" in text and "sentinel announce-hostnames yes" in text
+
+
+def test_default_sentinel_settings(run):
+    assert one(run, "StatefulSet", "cache-sentinel")["spec"]["replicas"] == 3
+    assert f"sentinel monitor mymaster cache-0.cache-headless.{DOMAIN} 6379 2" in conf(run, "sentinel.conf")
+    assert "down-after-milliseconds mymaster 5000" in conf(run, "sentinel.conf")
+
+
+def test_password_from_secret_for_redis_and_sentinel_auth(run):
+    secret = one(run, "Secret", "cache-auth")
+    password = secret["stringData"]["password"]
+    assert password in run.generated_secrets
+    for cm in run.k8s("ConfigMap"):
+        assert all(password not in v for v in cm["data"].values())
+    for name in ("cache", "cache-sentinel", "cache-haproxy"):
+        kind = "Deployment" if name.endswith("haproxy") else "StatefulSet"
+        for c in containers(one(run, kind, name)).values():
+            assert all(e.get("value") != password for e in c["env"])
+            assert password not in " ".join(c.get("command", []) + c.get("args", []))
+    sentinel = containers(one(run, "StatefulSet", "cache-sentinel"))["sentinel"]
+    assert env_of(sentinel)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "cache-auth", "key": "password"}
+
+
+def test_stable_hostnames_announced(run):
+    node = containers(one(run, "StatefulSet", "cache"))["redis"]
+    env = env_of(node)
+    assert env["REDIS_ANNOUNCE_HOST"]["value"] == f"$(POD_NAME).cache-headless.{DOMAIN}"
+    assert env["INITIAL_MASTER_HOST"]["value"] == f"cache-0.cache-headless.{DOMAIN}"
+    assert env["SENTINEL_HOSTS"]["value"].split() == [f"cache-sentinel-{i}.cache-sentinel-headless.{DOMAIN}" for i in range(3)]
+    sentinel = env_of(containers(one(run, "StatefulSet", "cache-sentinel"))["sentinel"])
+    assert sentinel["SENTINEL_ANNOUNCE_HOST"]["value"] == f"$(POD_NAME).cache-sentinel-headless.{DOMAIN}"
+    for svc in ("cache-headless", "cache-sentinel-headless"):
+        assert one(run, "Service", svc)["spec"]["publishNotReadyAddresses"] is True
+
+
+def test_replica_start_asks_sentinels_and_master_prestop_hands_over(run):
+    sts = one(run, "StatefulSet", "cache")
+    node = containers(sts)["redis"]
+    assert node["command"] == sentinel_scripts.pod_command(sentinel_scripts.REDIS_START)
+    pre_stop = node["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[:2] == sentinel_scripts.pod_command(sentinel_scripts.REDIS_PRESTOP)[:2]
+    assert int(pre_stop[2]) < sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    # The start script sources sentinel-lib.sh from its own directory: every
+    # script must be in the one mount (behaviour: tests/integration/sentinel).
+    scripts_vol = next(v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "scripts")
+    assert {i["key"] for i in scripts_vol["configMap"]["items"]} == set(sentinel_scripts.SCRIPT_NAMES)
+
+
+def test_probes_sidecar_security_and_placement(run):
+    sts = one(run, "StatefulSet", "cache")
+    pod = sts["spec"]["template"]["spec"]
+    node = containers(sts)["redis"]
+    assert "LOADING" in node["livenessProbe"]["exec"]["command"][-1]
+    assert "master_link_status:up" in node["readinessProbe"]["exec"]["command"][-1]
+    assert "exporter" in containers(sts)
+    assert sts["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    assert pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    sent_pod = one(run, "StatefulSet", "cache-sentinel")["spec"]["template"]["spec"]
+    assert sent_pod["affinity"]["podAntiAffinity"]
+    for c in list(pod["containers"]) + list(sent_pod["containers"]):
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+        assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert c["resources"]["limits"]
+        assert c.get("livenessProbe") and c.get("readinessProbe")
+    sentinel_work = next(v for v in sent_pod["volumes"] if v["name"] == "work")
+    assert sentinel_work["emptyDir"]["medium"] == "Memory"
+
+
+def test_pdbs_and_network_policies(run):
+    for name in ("cache-data", "cache-sentinel", "cache-haproxy"):
+        assert one(run, "PodDisruptionBudget", name)["spec"]["maxUnavailable"] == 1
+    data_pol = one(run, "NetworkPolicy", "cache-data")
+    ports = [{p["port"] for p in r["ports"]} for r in data_pol["spec"]["ingress"]]
+    assert {6379} in ports and 26379 not in set().union(*ports)
+    sent_pol = one(run, "NetworkPolicy", "cache-sentinel")
+    assert any(26379 in {p["port"] for p in r["ports"]} for r in sent_pol["spec"]["ingress"])
+    peers = [r["from"][0]["podSelector"]["matchLabels"] for r in data_pol["spec"]["ingress"] if "podSelector" in r["from"][0]]
+    assert {"redis-platform/deployment": "cache"} in peers
+    haproxy_labels = one(run, "Deployment", "cache-haproxy")["spec"]["template"]["metadata"]["labels"]
+    assert haproxy_labels["redis-platform/deployment"] == "cache"
+
+
+def test_haproxy_deployment_config_and_services(run):
+    dep = one(run, "Deployment", "cache-haproxy")
+    assert dep["spec"]["replicas"] == 2
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["affinity"]["podAntiAffinity"]
+    (c,) = pod["containers"]
+    assert c["image"].startswith("haproxy:")
+    assert env_of(c)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cache-auth"
+    cfg = one(run, "ConfigMap", "cache-haproxy-config")["data"]["haproxy.cfg"]
+    assert "${REDIS_PASSWORD}" in cfg
+    assert "tcp-check expect string role:master" in cfg or 'role:master' in cfg
+    assert "inter 1s" in cfg or "inter 1000" in cfg
+    assert "resolvers" in cfg and "parse-resolv-conf" in cfg
+    assert "SENTINEL get-master-addr-by-name mymaster" in cfg
+    assert "prometheus-exporter" in cfg
+    ann = dep["spec"]["template"]["metadata"]["annotations"]
+    assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "8404"
+    write, read = one(run, "Service", "cache"), one(run, "Service", "cache-read")
+    assert write["spec"]["type"] == "ClusterIP"
+    assert write["spec"]["ports"][0]["targetPort"] == "write" and read["spec"]["ports"][0]["targetPort"] == "read"
+
+
+def test_haproxy_service_type_from_config():
+    run = sentinel_run(haproxy={"serviceType": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"]})
+    svc = one(run, "Service", "cache")
+    assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
+    run = sentinel_run(haproxy={"serviceType": "NodePort", "writeNodePort": 30379, "readNodePort": 30380})
+    assert one(run, "Service", "cache")["spec"]["ports"][0]["nodePort"] == 30379
+    assert one(run, "Service", "cache-read")["spec"]["ports"][0]["nodePort"] == 30380
+
+
+def test_stack_outputs(run):
+    out = run.outputs["redis-cache"]
+    assert out["mode"] == "sentinel" and out["schemaVersion"] == 1
+    assert out["writeEndpoint"] == f"cache.{DOMAIN}:6379"
+    assert out["readEndpoint"] == f"cache-read.{DOMAIN}:6379"
+    assert out["masterSet"] == "mymaster"
+    assert out["sentinelEndpoints"][0] == f"cache-sentinel-0.cache-sentinel-headless.{DOMAIN}:26379"
+    assert out["secretName"] == "cache-auth" and out["secretKey"] == "password"
+    assert out["password"] == "[secret]"
