@@ -192,7 +192,7 @@ def test_network_policy_bus_only_from_peers():
     assert client_rule["from"][0]["namespaceSelector"]["matchLabels"] == {"team": "web"}
     bus_rules = [r for r, ports in zip(rules, ports_by_rule) if 16379 in ports]
     assert len(bus_rules) == 1
-    assert bus_rules[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "sessions"
+    assert bus_rules[0]["from"][0]["podSelector"]["matchLabels"] == {"redis-platform/deployment": "sessions"}
     mon = next(r for r in rules if "namespaceSelector" in r["from"][0] and "podSelector" not in r["from"][0])
     assert mon["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
     assert 9121 in {p["port"] for p in mon["ports"]}

@@ -1,0 +1,74 @@
+"""How the consuming app connects, with redis-py.
+
+The app's pod takes the ConfigMap with ``envFrom`` and REDIS_PASSWORD from
+the Secret (an env var, never a file in the image or a ConfigMap):
+
+    envFrom:
+      - configMapRef: {name: redis-sessions-client}
+      - secretRef: {name: redis-sessions-auth}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+
+
+@dataclass
+class RedisClients:
+    """Where to write and where to read; the same client in cluster mode."""
+
+    write: redis.Redis | RedisCluster
+    read: redis.Redis | RedisCluster
+
+
+def host_port(endpoint: str) -> tuple[str, int]:
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"endpoint {endpoint!r} is not host:port")
+    return host, int(port)
+
+
+def startup_nodes(env: Mapping[str, str]) -> list[ClusterNode]:
+    """Any reachable node is enough; the client learns the slot map from it."""
+    return [ClusterNode(*host_port(e)) for e in env["REDIS_STARTUP_NODES"].split(",") if e]
+
+
+def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
+    password = env["REDIS_PASSWORD"]
+    tls = env.get("REDIS_TLS") == "true"
+    common = {"password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    if env["REDIS_MODE"] == "cluster":
+        # Connects at once and follows MOVED/ASK redirects itself. The nodes
+        # announce stable pod hostnames, so restarts with new IPs are fine.
+        cluster = RedisCluster(startup_nodes=startup_nodes(env), **common)
+        return RedisClients(cluster, cluster)
+    if "REDIS_WRITE_ENDPOINT" in env:
+        # HAProxy knows the current master; after a failover it simply routes
+        # to the new one, so plain clients need no Sentinel support.
+        write_host, write_port = host_port(env["REDIS_WRITE_ENDPOINT"])
+        read_host, read_port = host_port(env.get("REDIS_READ_ENDPOINT") or env["REDIS_WRITE_ENDPOINT"])
+        return RedisClients(
+            redis.Redis(host=write_host, port=write_port, retry_on_timeout=True, **common),
+            redis.Redis(host=read_host, port=read_port, retry_on_timeout=True, **common),
+        )
+    from redis.sentinel import Sentinel
+
+    sentinel = Sentinel(
+        [host_port(e) for e in env["REDIS_SENTINELS"].split(",") if e],
+        sentinel_kwargs={"password": password, "socket_timeout": 5},
+        **common,
+    )
+    master_set = env["REDIS_MASTER_SET"]
+    return RedisClients(sentinel.master_for(master_set), sentinel.slave_for(master_set))
+
+
+if __name__ == "__main__":
+    clients = connect()
+    clients.write.set("redis-consumer:hello", "world", ex=60)
+    # Replicas lag a little: read your own write from the master.
+    print("read back:", clients.write.get("redis-consumer:hello"))
