@@ -14,6 +14,7 @@ from components.redis.common import (
     auth_secret_name,
     config_map,
     deployment_labels,
+    mode_annotations,
     password_secret,
     peer_selector,
 )
@@ -138,7 +139,7 @@ class RedisCluster(pulumi.ComponentResource):
         )
         sts = k8s.apps.v1.StatefulSet(
             f"{dep}-statefulset",
-            metadata=metadata(dep, ns, node_labels),
+            metadata=metadata(dep, ns, node_labels, mode_annotations("cluster", args.replicas_per_shard)),
             spec=statefulset_spec(
                 args, pod, topology.node_count, topology.headless_service, node_selector, node_labels,
                 args.placement, dep, config_hash(data),

@@ -45,6 +45,12 @@ def deployment_labels(deployment: str, team: str) -> dict[str, str]:
     return {"redis-platform/team": team, "redis-platform/deployment": deployment}
 
 
+def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
+    """On the data StatefulSet itself (not its pods, so no roll): what the
+    policy pack's durability rule reads."""
+    return {"redis-platform/mode": mode, "redis-platform/replicas-per-master": str(replicas_per_master)}
+
+
 def peer_selector(deployment: str) -> dict[str, str]:
     return {"redis-platform/deployment": deployment}
 

@@ -16,6 +16,7 @@ from components.redis.common import (
     auth_secret_name,
     config_map,
     deployment_labels,
+    mode_annotations,
     password_secret,
     peer_selector,
 )
@@ -146,7 +147,7 @@ class RedisSentinel(pulumi.ComponentResource):
         )
         sts = k8s.apps.v1.StatefulSet(
             f"{dep}-statefulset",
-            metadata=metadata(dep, ns, node_labels),
+            metadata=metadata(dep, ns, node_labels, mode_annotations("sentinel", args.replicas)),
             spec=statefulset_spec(args, pod, args.replicas + 1, headless, node_sel, node_labels, args.placement, dep, config_hash(data)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
         )

@@ -49,6 +49,7 @@ def test_default_topology_is_three_masters_three_replicas(run):
     sts, _ = pod_spec(run)
     assert sts["spec"]["replicas"] == 6
     assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    assert sts["metadata"]["annotations"] == {"redis-platform/mode": "cluster", "redis-platform/replicas-per-master": "1"}
     (job,) = run.k8s("Job")
     env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SHARDS"] == "3" and env["REPLICAS_PER_SHARD"] == "1"

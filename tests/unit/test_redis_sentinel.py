@@ -40,6 +40,7 @@ def conf(run, key):
 def test_one_master_and_two_replicas_with_pvcs(run):
     sts = one(run, "StatefulSet", "cache")
     assert sts["spec"]["replicas"] == 3
+    assert sts["metadata"]["annotations"] == {"redis-platform/mode": "sentinel", "redis-platform/replicas-per-master": "2"}
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "standard"
     assert sentinel_run(sentinel={"replicas": 4}).k8s("StatefulSet", "cache")[0]["spec"]["replicas"] == 5
 
