@@ -91,14 +91,24 @@ def plain(value: Any) -> Any:
     return value
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    """``stack_outputs`` maps a referenced stack's name (``org/project/stack``)
+    to the outputs its StackReference reads; an unknown stack has none."""
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
         self.resources: list[Recorded] = []
         self.generated_secrets: list[str] = []
+        self.stack_outputs = dict(stack_outputs or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = plain(dict(args.inputs))
         self.resources.append(Recorded(args.typ, args.name, inputs))
+        if args.typ == STACK_REFERENCE:
+            stack = inputs.get("name", args.name)
+            return stack, {"name": stack, "outputs": self.stack_outputs.get(stack, {}), "secretOutputNames": []}
         return f"{args.name}-id", _fake_outputs(args.typ, args.name, inputs, self.generated_secrets)
 
     def call(self, args: pulumi.runtime.MockCallArgs):

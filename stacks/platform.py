@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from stacks.config import StackConfig
+from stacks.federation import build_federation
 from stacks.monitoring import build_monitoring
 from stacks.redis import build_deployment, output_key
 from stacks.storage import build_storage
@@ -49,4 +50,7 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
             cfg, storage.storage_class_name, pulumi.ResourceOptions(depends_on=depends + [mon_ns])
         )
         outputs["monitoring"] = monitoring.outputs
+    if cfg.federation.enabled:
+        fed_opts = pulumi.ResourceOptions(depends_on=depends + [_namespace(cfg.federation.namespace, cfg, "federation")])
+        outputs["federation"] = build_federation(cfg, storage.storage_class_name, outputs.get("monitoring"), fed_opts)
     return outputs

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator
 
 from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.federation import Federation, FederationSection
 from stacks.config.monitoring import Monitoring
 from stacks.config.redis import RedisDeployment
 from stacks.config.storage import StorageConfig
@@ -30,6 +31,7 @@ class StackConfig(StrictModel):
     storage: StorageConfig
     deployments: tuple[RedisDeployment, ...] = ()
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    federation: FederationSection = Field(default_factory=Federation)
 
     @field_validator("deployments")
     @classmethod

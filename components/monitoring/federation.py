@@ -1,0 +1,214 @@
+"""Federation: a global Prometheus that federates the per-environment ones,
+with the global alert rules, alerting to an existing Alertmanager, and a
+global Grafana holding the fleet dashboard.
+
+The Prometheus and Grafana are the same components the per-environment stack
+uses, fed the federation config and the global rules and dashboards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pulumi
+
+from components.monitoring import labels as L
+from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
+from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
+from components.monitoring.grafana import Grafana, GrafanaArgs
+from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
+from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus_config import RemoteWrite
+from components.monitoring.rules import RulesSpec, render_global_rule_files
+from components.monitoring.stack import RemoteWriteArgs
+
+PASSWORD_KEY = "password"
+CA_KEY = "ca.crt"
+
+
+def secret_file(secret: str, key: str) -> str:
+    """Where the Prometheus component mounts key ``key`` of Secret ``secret``."""
+    return f"{L.PROMETHEUS_SECRETS_DIR}/{secret}/{key}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where /federate is served: scheme and host:port targets."""
+
+    scheme: str
+    targets: tuple[str, ...]
+
+    @classmethod
+    def from_url(cls, url: str) -> "Endpoint":
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/", "/federate"):
+            raise ValueError(f"{url!r} is not a federate URL (http(s)://host[:port][/federate])")
+        return cls(parts.scheme, (parts.netloc,))
+
+    def urls(self) -> list[str]:
+        return [f"{self.scheme}://{t}/federate" for t in self.targets]
+
+
+@dataclass(frozen=True)
+class LowerServerArgs:
+    name: str  # job federate-<name>, label source_prometheus=<name>
+    # An Output when it comes from a StackReference.
+    endpoint: pulumi.Input[Endpoint]
+    username: str | None = None
+    password_secret: str | None = None  # Secret in the federation namespace, key "password"
+    ca_secret: str | None = None  # key "ca.crt"
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+    def lower_prometheus(self, endpoint: Endpoint) -> LowerPrometheus:
+        return LowerPrometheus(
+            name=self.name,
+            targets=endpoint.targets,
+            scheme=endpoint.scheme,
+            username=self.username,
+            password_file=secret_file(self.password_secret, PASSWORD_KEY) if self.password_secret else None,
+            ca_file=secret_file(self.ca_secret, CA_KEY) if self.ca_secret else None,
+            server_name=self.server_name,
+            insecure_skip_verify=self.insecure_skip_verify,
+        )
+
+
+@dataclass(frozen=True)
+class FederationArgs:
+    namespace: str
+    cluster: str  # external label cluster of the global server: where it runs
+    lower: tuple[LowerServerArgs, ...]
+    storage_class_name: str
+    prometheus_image: str
+    retention: str
+    retention_size: str
+    storage_size: str
+    environment: str = "global"
+    scrape_interval: str = "60s"
+    scrape_timeout: str = "45s"
+    evaluation_interval: str = "60s"
+    selectors: tuple[str, ...] = ()
+    replace_default_selectors: bool = False
+    # http://host:port of an Alertmanager; None: the global alerts go nowhere.
+    alertmanager_url: str | None = None
+    remote_write: tuple[RemoteWriteArgs, ...] = ()
+    service_type: str = "ClusterIP"
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    # None: no global Grafana.
+    grafana_image: str | None = None
+    grafana_storage: str = "5Gi"
+    grafana_service_type: str = "ClusterIP"
+    grafana_port: int = 3231
+    grafana_lb_ranges: tuple[str, ...] = ()
+    component_labels: dict[str, str] = field(default_factory=dict)
+
+
+def _selector_fields(args: FederationArgs) -> dict:
+    if not args.replace_default_selectors:
+        return {"extra_match": args.selectors}
+    # The renderer lists recording_rule_match first: it carries the first selector.
+    first, *rest = args.selectors
+    return {"recording_rule_match": first, "include_up": False, "raw_series": (), "extra_match": tuple(rest)}
+
+
+def federation_spec(args: FederationArgs, endpoints: list[Endpoint]) -> FederationSpec:
+    """The renderer's spec, once every lower server's endpoint is known."""
+    alerting = (urlsplit(args.alertmanager_url).netloc,) if args.alertmanager_url else ()
+    return FederationSpec(
+        lower=tuple(lp.lower_prometheus(ep) for lp, ep in zip(args.lower, endpoints, strict=True)),
+        cluster=args.cluster,
+        environment=args.environment,
+        scrape_interval=args.scrape_interval,
+        scrape_timeout=args.scrape_timeout,
+        evaluation_interval=args.evaluation_interval,
+        alertmanager_targets=alerting,
+        remote_write=tuple(
+            RemoteWrite(url=rw.url, username=rw.username,
+                        password_file=secret_file(rw.password_secret, PASSWORD_KEY) if rw.password_secret else None)
+            for rw in args.remote_write
+        ),
+        **_selector_fields(args),
+    )
+
+
+def secret_mounts(args: FederationArgs) -> tuple[str, ...]:
+    names = {s for lp in args.lower for s in (lp.password_secret, lp.ca_secret) if s}
+    names |= {rw.password_secret for rw in args.remote_write if rw.password_secret}
+    return tuple(sorted(names))
+
+
+class Federation(pulumi.ComponentResource):
+    outputs: dict
+
+    def __init__(self, name: str, args: FederationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:Federation", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns = args.namespace
+        extra = {"redis-platform/environment": args.environment, **args.component_labels}
+        if args.alertmanager_url is None:
+            pulumi.log.warn("federation has no Alertmanager: the global alerts are evaluated but not sent", self)
+        # Endpoints read from StackReferences are Outputs: the config is
+        # rendered once all of them are known.
+        config_yaml = pulumi.Output.all(*[lp.endpoint for lp in args.lower]).apply(
+            lambda endpoints: render_federation_config(federation_spec(args, endpoints))
+        )
+        prom = Prometheus(
+            f"{name}-prometheus",
+            PrometheusArgs(
+                namespace=ns,
+                image=args.prometheus_image,
+                config_yaml=config_yaml,
+                rule_files=render_global_rule_files(RulesSpec()),
+                retention=args.retention,
+                retention_size=args.retention_size,
+                storage_size=args.storage_size,
+                storage_class_name=args.storage_class_name,
+                service_type=args.service_type,
+                load_balancer_source_ranges=args.load_balancer_source_ranges,
+                secret_mounts=secret_mounts(args),
+                component_labels=extra,
+            ),
+            opts=child,
+        )
+        prometheus_url = f"http://{prom.service_host}:{L.PROMETHEUS_PORT}"
+        grafana_url = None
+        if args.grafana_image is not None:
+            grafana_url = self._grafana(name, args, prometheus_url, extra, child)
+        self.outputs = {
+            "namespace": ns,
+            "globalPrometheusUrl": prometheus_url,
+            "globalFederateUrl": f"{prometheus_url}/federate",
+            "grafanaUrl": grafana_url,
+            "alertmanagerUrl": args.alertmanager_url,
+            "lowerServers": {
+                lp.name: pulumi.Output.from_input(lp.endpoint).apply(lambda ep: ep.urls()) for lp in args.lower
+            },
+            "externalLabels": {"cluster": args.cluster, "environment": args.environment},
+        }
+        self.register_outputs(self.outputs)
+
+    @staticmethod
+    def _grafana(name: str, args: FederationArgs, prometheus_url: str, extra: dict, opts: pulumi.ResourceOptions) -> str:
+        spec = GrafanaSpec(
+            prometheus_url=prometheus_url, datasource_uid="global-prometheus", datasource_name="Global Prometheus",
+            scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
+        )
+        graf = Grafana(
+            f"{name}-grafana",
+            GrafanaArgs(
+                namespace=args.namespace,
+                image=args.grafana_image,
+                datasources_yaml=render_datasources(spec),
+                provider_yaml=render_dashboard_provider(spec),
+                dashboards=render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
+                storage_size=args.grafana_storage,
+                storage_class_name=args.storage_class_name,
+                service_type=args.grafana_service_type,
+                port=args.grafana_port,
+                load_balancer_source_ranges=args.grafana_lb_ranges,
+                component_labels=extra,
+            ),
+            opts=opts,
+        )
+        return f"http://{graf.service_host}:{graf.port}"

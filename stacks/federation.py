@@ -1,0 +1,90 @@
+"""Composition: the federation config section -> the Federation component.
+
+Lower servers from ``stackReferences`` are read through a
+``pulumi.StackReference``: their endpoint is an Output, and the component
+renders the federation config once every endpoint is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.monitoring.federation import Endpoint, Federation, FederationArgs, LowerServerArgs
+from components.monitoring.stack import RemoteWriteArgs
+from stacks.config import StackConfig
+from stacks.config.federation import LowerAuth, LowerServer, StackRef
+
+
+def _auth(server: LowerAuth) -> dict[str, Any]:
+    return {
+        "username": server.username,
+        "password_secret": server.password_secret,
+        "ca_secret": server.ca_secret,
+        "server_name": server.server_name,
+        "insecure_skip_verify": server.insecure_skip_verify,
+    }
+
+
+def configured_lower(server: LowerServer) -> LowerServerArgs:
+    endpoint = Endpoint.from_url(server.url) if server.url else Endpoint(server.scheme or "http", server.targets)
+    return LowerServerArgs(name=server.name, endpoint=endpoint, **_auth(server))
+
+
+def referenced_endpoint(ref: StackRef, output: dict | None) -> Endpoint:
+    """The endpoint of a referenced stack's Prometheus: the configured URL
+    (reachable from this cluster) or else the output's federateUrl."""
+    if ref.url:
+        return Endpoint.from_url(ref.url)
+    url = (output or {}).get("federateUrl")
+    if not url:
+        raise ValueError(
+            f"federation.stackReferences: stack {ref.stack} has no output {ref.output}.federateUrl "
+            f"(is monitoring enabled there?); set url for {ref.name!r}"
+        )
+    return Endpoint.from_url(url)
+
+
+def referenced_lower(ref: StackRef) -> LowerServerArgs:
+    stack = pulumi.StackReference(f"federation-{ref.name}", stack_name=ref.stack)
+    endpoint = stack.get_output(ref.output).apply(lambda output: referenced_endpoint(ref, output))
+    return LowerServerArgs(name=ref.name, endpoint=endpoint, **_auth(ref))
+
+
+def build_federation(
+    cfg: StackConfig, storage_class: str, monitoring: dict | None, opts: pulumi.ResourceOptions | None = None
+) -> dict[str, Any]:
+    """``monitoring`` is this stack's Monitoring outputs (its Alertmanager is the default)."""
+    fed, g = cfg.federation, cfg.federation.grafana
+    lower = tuple(configured_lower(s) for s in fed.lower)
+    lower += tuple(referenced_lower(r) for r in fed.stack_references)
+    component = Federation(
+        "federation",
+        FederationArgs(
+            namespace=fed.namespace,
+            cluster=cfg.cluster_name,
+            lower=lower,
+            storage_class_name=storage_class,
+            prometheus_image=fed.image,
+            retention=fed.retention,
+            retention_size=fed.retention_size,
+            storage_size=fed.storage_size,
+            scrape_interval=fed.scrape_interval,
+            scrape_timeout=fed.scrape_timeout,
+            evaluation_interval=fed.evaluation_interval,
+            selectors=fed.selectors,
+            replace_default_selectors=fed.replace_default_selectors,
+            alertmanager_url=fed.alertmanager_url or (monitoring or {}).get("alertmanagerUrl"),
+            remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in fed.remote_write),
+            service_type=fed.service_type,
+            load_balancer_source_ranges=fed.load_balancer_source_ranges,
+            grafana_image=g.image if g.enabled else None,
+            grafana_storage=g.storage_size,
+            grafana_service_type=g.service_type,
+            grafana_port=g.port,
+            grafana_lb_ranges=g.load_balancer_source_ranges,
+        ),
+        opts=opts,
+    )
+    return component.outputs
