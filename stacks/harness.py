@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
 
 from stacks.config import PROJECT
@@ -137,6 +139,11 @@ def _run(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     outputs: dict[str, Any] = {}
+    # The runtime's pending-output set and RPC manager are plain attributes
+    # shared by every context; a failed run would leave tasks of its closed
+    # loop in them for the next run to await.
+    pulumi_settings.SETTINGS.outputs = set()
+    pulumi_settings.SETTINGS.rpc_manager = RPCManager()
     try:
         pulumi.runtime.set_all_config(config, sorted(secret_keys))
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)

@@ -107,9 +107,7 @@ class FederationArgs:
 def _selector_fields(args: FederationArgs) -> dict:
     if not args.replace_default_selectors:
         return {"extra_match": args.selectors}
-    # The renderer lists recording_rule_match first: it carries the first selector.
-    first, *rest = args.selectors
-    return {"recording_rule_match": first, "include_up": False, "raw_series": (), "extra_match": tuple(rest)}
+    return {"recording_rule_match": None, "include_up": False, "raw_series": (), "extra_match": tuple(args.selectors)}
 
 
 def federation_spec(args: FederationArgs, endpoints: list[Endpoint]) -> FederationSpec:

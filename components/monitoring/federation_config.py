@@ -42,7 +42,8 @@ class FederationSpec:
     scrape_timeout: str = "45s"
     evaluation_interval: str = "60s"
     global_scrape_interval: str = "30s"
-    recording_rule_match: str = '{__name__=~"job:.*"}'
+    # None: no recording-rule selector (the selectors are all in extra_match).
+    recording_rule_match: str | None = '{__name__=~"job:.*"}'
     include_up: bool = True
     raw_series: tuple[str, ...] = DEFAULT_RAW_SERIES
     rule_files: tuple[str, ...] = (f"{L.PROMETHEUS_RULES_DIR}/*.yml",)
@@ -53,7 +54,7 @@ class FederationSpec:
 
 
 def match_selectors(spec: FederationSpec) -> list[str]:
-    out = [spec.recording_rule_match]
+    out = [spec.recording_rule_match] if spec.recording_rule_match else []
     if spec.include_up:
         out.append('{__name__="up"}')
     if spec.raw_series:

@@ -92,3 +92,14 @@ def test_render_cli_exits_nonzero_with_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert lines == ["config error: redis-platform:storage.server: required key is missing"]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_run_leaves_nothing_for_the_next():
+    import pulumi
+
+    bad = with_(deployments=[{**CLUSTER, "size": "huge"}])
+    for _ in range(2):
+        with pytest.raises(pulumi.RunError):
+            run_program(program_main, to_runtime(bad))
+        good = run_program(program_main, to_runtime(with_(deployments=[CLUSTER])))
+        assert good.k8s("StatefulSet", "sessions")
