@@ -154,6 +154,7 @@ class Federation(pulumi.ComponentResource):
         prom = Prometheus(
             f"{name}-prometheus",
             PrometheusArgs(
+                kubernetes_discovery=False,
                 namespace=ns,
                 image=args.prometheus_image,
                 config_yaml=config_yaml,

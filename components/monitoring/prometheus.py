@@ -32,6 +32,8 @@ class PrometheusArgs:
     secret_mounts: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "prometheus"
+    # A federating Prometheus scrapes other servers only: no API access.
+    kubernetes_discovery: bool = True
 
 
 def discovery_rules() -> list[dict]:
@@ -62,15 +64,21 @@ class Prometheus(pulumi.ComponentResource):
         lbl = labels("prometheus", app, "server", args.component_labels)
         sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
 
-        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata(app, ns, lbl), opts=child)
-        role = k8s.rbac.v1.ClusterRole(f"{name}-discovery", metadata=metadata(f"{ns}-{app}-discovery", None, lbl), rules=discovery_rules(), opts=child)
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-discovery",
-            metadata=metadata(f"{ns}-{app}-discovery", None, lbl),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role.metadata["name"]},
-            subjects=[{"kind": "ServiceAccount", "name": app, "namespace": ns}],
-            opts=child,
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=metadata(app, ns, lbl),
+            automount_service_account_token=args.kubernetes_discovery, opts=child,
         )
+        if args.kubernetes_discovery:
+            role = k8s.rbac.v1.ClusterRole(
+                f"{name}-discovery", metadata=metadata(f"{ns}-{app}-discovery", None, lbl), rules=discovery_rules(), opts=child
+            )
+            k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-discovery",
+                metadata=metadata(f"{ns}-{app}-discovery", None, lbl),
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role.metadata["name"]},
+                subjects=[{"kind": "ServiceAccount", "name": app, "namespace": ns}],
+                opts=child,
+            )
         config = {"prometheus.yml": args.config_yaml, "config-reloader.sh": RELOADER}
         k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata(f"{app}-config", ns, lbl), data=config, opts=child)
         k8s.core.v1.ConfigMap(f"{name}-rules", metadata=metadata(f"{app}-rules", ns, lbl), data=dict(args.rule_files), opts=child)

@@ -254,3 +254,12 @@ def test_prod_stack_hosts_the_global_prometheus(prod_run):
     assert j["federate-dev"]["basic_auth"]["password_file"].startswith("/etc/prometheus/secrets/")
     assert [r.inputs["name"] for r in prod_run.of_type(STACK_REFERENCE)] == ["acme/redis-platform/dev"]
     assert prod_run.outputs["federation"]["globalPrometheusUrl"] == f"http://prometheus.{NS}.svc:9090"
+
+
+def test_global_prometheus_gets_no_kubernetes_api_access():
+    from tests.unit.conftest import run_stack_file
+
+    run = run_stack_file("prod")
+    roles = [r["metadata"]["name"] for r in run.k8s("ClusterRole")]
+    assert not [r for r in roles if r.startswith("monitoring-global")], roles
+    assert [r for r in roles if r.startswith("monitoring-prometheus")]
