@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 from components.redis.conf import RedisConfSpec, render_redis_conf
@@ -26,6 +29,9 @@ from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_con
 from components.redis.sentinel_scripts import REDIS_START, SENTINEL_START, script_path
 from tests.integration.procs import ProcGroup, Proc, port_open, require, wait_for
 
+# The pods run busybox sh; the tests run dash unless POD_SHELL says otherwise
+# (e.g. POD_SHELL="busybox sh").
+POD_SHELL = shlex.split(os.environ.get("POD_SHELL", "dash"))
 MASTER_SET = "main"
 NODES = 3
 WRITE_PORT, READ_PORT, STATS_PORT = 6379, 6380, 8404
@@ -68,7 +74,7 @@ class MasterSet:
     """Three Redis nodes, three Sentinels and HAProxy, started by the pod scripts."""
 
     def __init__(self, procs: ProcGroup, root: Path, topo: Topology):
-        for binary in ("redis-server", "redis-sentinel", "redis-cli", "haproxy", "dash"):
+        for binary in ("redis-server", "redis-sentinel", "redis-cli", "haproxy", POD_SHELL[0]):
             require(binary)
         self.procs, self.root, self.topo = procs, root, topo
         self.password = secrets.token_urlsafe(18)
@@ -116,7 +122,7 @@ class MasterSet:
                 "SENTINEL_CONF_SRC": str(d / "etc" / "sentinel.conf"),
                 "SENTINEL_WORK_DIR": str(d / "work"),
             }
-            self.procs.start(["dash", str(script_path(SENTINEL_START))], d / "log", env=env)
+            self.procs.start([*POD_SHELL, str(script_path(SENTINEL_START))], d / "log", env=env)
         for ip in self.topo.sentinels:
             wait_for(lambda ip=ip: port_open(ip, 26379), 10, what=f"sentinel {ip}")
 
@@ -132,7 +138,7 @@ class MasterSet:
             )
         )
         (d / "redis.conf").write_text(conf)
-        proc = self.procs.start(["dash", str(script_path(REDIS_START))], d / "log", env=self.node_env(ip))
+        proc = self.procs.start([*POD_SHELL, str(script_path(REDIS_START))], d / "log", env=self.node_env(ip))
         self.nodes[ip] = proc
         wait_for(lambda: self.client(ip).ping(), 15, what=f"redis {ip}")
         return proc
@@ -158,13 +164,25 @@ class MasterSet:
         self.start_sentinels()
         for ip in self.topo.redis:
             self.start_node(ip)
-        wait_for(lambda: self.client(self.topo.redis[0]).info("replication")["connected_slaves"] == 2, 20,
-                 what="two replicas in sync")
+        wait_for(self._replicas_online, 20, what="two replicas in sync")
         self.start_haproxy()
         wait_for(lambda: self.via(WRITE_PORT) == self.topo.redis[0], 15, what="haproxy write port reaches node 0")
 
+    def _replicas_online(self) -> bool:
+        info = self.client(self.topo.redis[0]).info("replication")
+        return all(info.get(f"slave{i}", {}).get("state") == "online" for i in range(NODES - 1))
+
     def client(self, ip: str, port: int = 6379, **kw) -> redis.Redis:
-        return redis.Redis(host=ip, port=port, password=self.password, socket_timeout=2, socket_connect_timeout=1, **kw)
+        # No client-side retries: the tests measure what HAProxy does.
+        return redis.Redis(
+            host=ip,
+            port=port,
+            password=self.password,
+            socket_timeout=2,
+            socket_connect_timeout=1,
+            retry=Retry(NoBackoff(), 0),
+            **kw,
+        )
 
     def via(self, port: int) -> str | None:
         """Address of the node a fresh connection through HAProxy's ``port`` reaches, or None."""
@@ -195,7 +213,7 @@ class MasterSet:
 
 def run_script(script: str, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["dash", str(script_path(script)), *args],
+        [*POD_SHELL, str(script_path(script)), *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -1,0 +1,122 @@
+"""Sentinel-mode pod scripts under dash, with the server binary replaced by a
+stub that records its arguments, so the decisions can be read from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+
+from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_scripts import REDIS_PRESTOP, REDIS_START, SENTINEL_START
+from tests.integration.procs import require, wait_for
+from tests.integration.sentinel.harness import POD_SHELL, run_script
+
+pytestmark = pytest.mark.integration
+
+# Nothing listens here (the one address of this area's range that no test
+# serves on), so every query is refused at once.
+SILENT = "127.0.0.89"
+SILENT_SENTINELS = f"{SILENT} {SILENT}"
+PASSWORD = 'pa"ss\\word'
+
+
+def _stub(tmp: Path) -> Path:
+    stub = tmp / "stub-server"
+    stub.write_text(f'#!/bin/sh\necho "$@" > {tmp}/argv\n')
+    stub.chmod(0o755)
+    return stub
+
+
+def _start_env(tmp: Path, me: str) -> dict[str, str]:
+    return {
+        "REDIS_PASSWORD": PASSWORD,
+        "MASTER_SET": "main",
+        "REDIS_ANNOUNCE_HOST": me,
+        "INITIAL_MASTER_HOST": "redis-0.redis-headless",
+        "SENTINEL_HOSTS": SILENT_SENTINELS,
+        "REDIS_CONF": str(tmp / "redis.conf"),
+        "RUNTIME_CONF": str(tmp / "run" / "runtime.conf"),
+        "SENTINEL_QUERY_TRIES": "2",
+        "SENTINEL_QUERY_INTERVAL": "0.1",
+        "SENTINEL_QUERY_TIMEOUT": "1",
+        "REDIS_SERVER_BIN": str(_stub(tmp)),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _binaries():
+    for b in (POD_SHELL[0], "redis-cli", "redis-server"):
+        require(b)
+
+
+def test_initial_master_starts_as_master_when_no_sentinel_answers(tmp_path):
+    out = run_script(REDIS_START, _start_env(tmp_path, "redis-0.redis-headless"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    runtime = (tmp_path / "run" / "runtime.conf").read_text()
+    assert "replicaof" not in runtime
+    assert "replica-announce-ip redis-0.redis-headless" in runtime
+    assert (tmp_path / "argv").read_text().strip() == str(tmp_path / "redis.conf")
+    assert "no sentinel answered; this is the initial master" in out.stderr
+    assert PASSWORD not in out.stdout + out.stderr
+    assert (tmp_path / "run" / "runtime.conf").stat().st_mode & 0o077 == 0
+
+
+def test_other_node_follows_initial_master_when_no_sentinel_answers(tmp_path):
+    out = run_script(REDIS_START, _start_env(tmp_path, "redis-2.redis-headless"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    runtime = (tmp_path / "run" / "runtime.conf").read_text()
+    assert "replicaof redis-0.redis-headless 6379" in runtime
+    assert "replica-announce-ip redis-2.redis-headless" in runtime
+
+
+def test_runtime_include_password_is_read_back_by_redis(tmp_path, procs):
+    """The escaped password in the runtime include parses back to the original."""
+    run_script(REDIS_START, _start_env(tmp_path, "redis-0.redis-headless"))
+    sock = tmp_path / "s.sock"
+    conf = tmp_path / "check.conf"
+    conf.write_text(
+        f'port 0\nunixsocket {sock}\ndir {tmp_path}\nsave ""\ninclude {tmp_path / "run" / "runtime.conf"}\n'
+    )
+    procs.start(["redis-server", str(conf)], tmp_path / "redis.log")
+    c = redis.Redis(unix_socket_path=str(sock), password=PASSWORD, socket_timeout=2)
+    wait_for(lambda: c.ping(), 10, what="redis on a unix socket")
+    assert c.config_get("masterauth")["masterauth"] == PASSWORD
+
+
+def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
+    src = tmp_path / "etc" / "sentinel.conf"
+    src.parent.mkdir()
+    src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
+    work = tmp_path / "work"
+    work.mkdir()
+    # As Sentinel left it after a failover, with an older password.
+    (work / "sentinel.conf").write_text(
+        src.read_text().replace("redis-0.h", "redis-1.h")
+        + 'requirepass "old"\nsentinel auth-pass main "old"\nuser default on #abc ~* &* +@all\nsentinel myid 42\n'
+    )
+    env = {
+        "REDIS_PASSWORD": "new",
+        "SENTINEL_CONF_SRC": str(src),
+        "SENTINEL_WORK_DIR": str(work),
+        "SENTINEL_ANNOUNCE_HOST": "sentinel-0.h",
+        "SENTINEL_BIN": str(_stub(tmp_path)),
+    }
+    out = run_script(SENTINEL_START, env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = (work / "sentinel.conf").read_text()
+    assert "sentinel monitor main redis-1.h 6379 2" in text  # the kept view
+    assert "sentinel myid 42" in text
+    assert "old" not in text and "user default" not in text
+    assert 'requirepass "new"' in text and 'sentinel auth-pass main "new"' in text
+    assert "sentinel announce-ip sentinel-0.h" in text
+    assert "new" not in src.read_text()
+
+
+def test_prestop_on_a_node_that_does_not_answer_does_nothing(tmp_path):
+    env = _start_env(tmp_path, "redis-1.redis-headless")
+    env["LOCAL_REDIS_HOST"] = SILENT
+    out = run_script(REDIS_PRESTOP, env, ("5",))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "nothing to hand over" in out.stderr

@@ -1,0 +1,88 @@
+"""sentinel.conf renderer and the Sentinel-mode script bundle (pure, no binaries)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_scripts import (
+    REDIS_PRESTOP,
+    REDIS_START,
+    SCRIPT_NAMES,
+    SENTINEL_START,
+    pod_command,
+    sentinel_scripts,
+)
+
+SPEC = SentinelConfSpec(master_set="main", master_host="redis-0.redis-headless.ns.svc.cluster.local", quorum=2)
+
+
+def _lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+
+
+def test_monitor_line_and_failure_detection_settings():
+    lines = _lines(render_sentinel_conf(SPEC))
+    assert "sentinel monitor main redis-0.redis-headless.ns.svc.cluster.local 6379 2" in lines
+    assert "sentinel down-after-milliseconds main 5000" in lines
+    assert "sentinel failover-timeout main 60000" in lines
+    assert "sentinel parallel-syncs main 1" in lines
+    assert "port 26379" in lines
+
+
+def test_hostname_options_come_before_monitor():
+    lines = _lines(render_sentinel_conf(SPEC))
+    monitor = next(i for i, ln in enumerate(lines) if ln.startswith("sentinel monitor"))
+    assert lines.index("sentinel resolve-hostnames yes") < monitor
+    assert lines.index("sentinel announce-hostnames yes") < monitor
+
+
+def test_no_secret_or_per_pod_line_is_rendered():
+    text = render_sentinel_conf(SPEC)
+    for word in ("requirepass", "auth-pass", "announce-ip", "masterauth"):
+        assert word not in text
+
+
+def test_spec_values_flow_into_text():
+    spec = dataclasses.replace(SPEC, quorum=3, down_after_ms=1500, failover_timeout_ms=9000, parallel_syncs=2,
+                               master_port=6380, port=26380, work_dir="/w")
+    lines = _lines(render_sentinel_conf(spec))
+    assert "sentinel monitor main redis-0.redis-headless.ns.svc.cluster.local 6380 3" in lines
+    assert "sentinel down-after-milliseconds main 1500" in lines
+    assert "sentinel failover-timeout main 9000" in lines
+    assert "sentinel parallel-syncs main 2" in lines
+    assert "port 26380" in lines and "dir /w" in lines
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"master_set": "bad name"},
+        {"master_host": "-x"},
+        {"quorum": 0},
+        {"port": 70000},
+        {"down_after_ms": 10},
+        {"failover_timeout_ms": 1000},
+        {"parallel_syncs": 0},
+    ],
+)
+def test_invalid_specs_are_refused(change):
+    with pytest.raises(ValueError):
+        dataclasses.replace(SPEC, **change)
+
+
+def test_script_bundle_holds_every_script_as_posix_sh():
+    scripts = sentinel_scripts()
+    assert set(scripts) == set(SCRIPT_NAMES)
+    for name in (SENTINEL_START, REDIS_START, REDIS_PRESTOP):
+        assert scripts[name].startswith("#!/bin/sh\n")
+        assert "sentinel-lib.sh" in scripts[name]
+        assert "bash" not in scripts[name]
+
+
+def test_pod_command_runs_from_the_scripts_mount():
+    assert pod_command(REDIS_PRESTOP, "25") == ["sh", "/scripts/sentinel-redis-prestop.sh", "25"]
+    with pytest.raises(KeyError):
+        pod_command("nope.sh")
