@@ -13,9 +13,15 @@ redis-server. Its environment: ``start_env(topology)`` as plain values,
 ``FIELD_ENV`` from the downward API, ``REDIS_PASSWORD`` from the Secret.
 
 Bootstrap script (Job container command ``BOOTSTRAP_COMMAND``): creates the
-cluster, or adds the nodes a bigger topology brings (masters first, then a
-rebalance onto them, then replicas on the masters with fewest replicas). It
-never flushes or resets a node holding data. The Job is named by
+cluster (``redis-cli --cluster create --cluster-replicas``), or adds the nodes
+a bigger topology brings, in ordinal order: the first ones become the missing
+masters (``--cluster add-node``), the rest replicas of the master with fewest
+replicas (``--cluster add-node --cluster-slave``), then ``--cluster rebalance
+--cluster-use-empty-masters`` gives the new masters slots. A master without
+slots left by an interrupted run is reused, not re-added. It waits (bounded by
+WAIT_TIMEOUT_SECONDS) for every node to agree after each step, never flushes or
+resets a node, and stops with an explanation if a node outside the cluster
+holds data or belongs elsewhere; it never removes shards. The Job is named by
 ``bootstrap_job_name``, which changes exactly when the topology or the script
 changes: Kubernetes Jobs are immutable and run once, so a new name is what
 makes a topology change run the script again, while an unchanged stack keeps

@@ -18,7 +18,11 @@
 #                                <sts>-<i>.<svc>.<ns>.svc.<domain>, i < SHARDS*(1+REPLICAS_PER_SHARD)
 #   REDIS_PORT                   default 6379
 #   WAIT_TIMEOUT_SECONDS         bound on each wait (nodes up, cluster agreement), default 300
+# Lists of host names are split on spaces on purpose; set -f keeps a name
+# from ever being taken as a file pattern.
+# shellcheck disable=SC2086,SC2116
 set -eu
+set -f
 
 log() { printf '%s cluster-bootstrap: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "STOPPED: $*"; exit 1; }
@@ -109,67 +113,86 @@ keys_of() { cli "$1" dbsize; }
 create_cluster() {
     for n in $NODES; do
         k="$(keys_of "$n")"
-        [ "$k" = "0" ] || die "$n is in no cluster but holds ${k:-unknown} keys; creating a cluster would need it empty and this script never flushes data. Empty or remove it by hand."
+        [ "$k" = "0" ] || die "refusing to create the cluster: $n is in no cluster but holds ${k:-unknown} keys, and this script never flushes data. Empty or remove it by hand."
     done
     args=""
     for n in $NODES; do args="$args $n:$PORT"; done
     log "no cluster yet: creating $SHARDS shards with $REPLICAS_PER_SHARD replica(s) each from:$args"
-    # shellcheck disable=SC2086
-    redis-cli --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes
+    redis-cli --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes || die "cluster create failed"
     set -- $NODES
     ref="$1"
     wait_cluster_agrees "$ref"
 }
 
-# Master IDs of the cluster seen from $1 sorted by replica count, fewest first.
+# Master IDs as $1 sees them, fewest replicas first, leaving out the IDs in $2.
 masters_by_replicas() {
-    live_nodes "$1" | awk '
-        $3 ~ /(^|,)master(,|$)/ { if (!($1 in count)) count[$1] = 0 }
-        $3 ~ /(^|,)slave(,|$)/ && $4 != "-" { count[$4]++ }
-        END { for (id in count) print count[id], id }' | sort -n | awk '{ print $2 }'
+    live_nodes "$1" | awk -v skip="${2:-}" '
+        BEGIN { n = split(skip, s, " "); for (i = 1; i <= n; i++) out[s[i]] = 1 }
+        $3 ~ /(^|,)master(,|$)/ && !($1 in out) { m[$1] = 1 }
+        $3 ~ /(^|,)slave(,|$)/ && $4 != "-" { r[$4]++ }
+        END { for (id in m) print r[id] + 0, id }' | sort -n | awk '{ print $2 }'
 }
 
+# Nodes take roles in ordinal order: the first ones without a shard become
+# masters, the rest replicas. A member that is a master without slots was left
+# by an interrupted run; it is treated like a new node. Replicas are attached
+# before the rebalance, which would otherwise hand slots to every empty master.
 grow_cluster() {
     ref="$1"
     wait_cluster_agrees "$ref"
-    members="$(live_nodes "$ref" | awk '{ print $1 }')"
-    new=""
+    view="$(live_nodes "$ref")"
+    slotted="$(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9' | wc -l)"
+    need=$((SHARDS - slotted))
+    [ "$need" -ge 0 ] || log "the cluster has $slotted shards, more than SHARDS=$SHARDS; removing shards is not automatic, nothing removed"
+    rebalance="" add_replicas="" demote="" demote_ids=""
     for n in $NODES; do
         id="$(cli "$n" cluster myid)"
-        if printf '%s\n' "$members" | grep -qx "$id"; then
-            continue
+        line="$(printf '%s\n' "$view" | awk -v id="$id" '$1 == id')"
+        if [ -n "$line" ]; then
+            printf '%s\n' "$line" | awk '$3 ~ /(^|,)master(,|$)/ && NF < 9 { f = 1 } END { exit !f }' || continue
+            kind=member
+        else
+            in_cluster "$n" && die "refusing to add $n ($id): it holds slots or knows other nodes, but is not in the cluster $ref belongs to (data or another cluster); resolve it by hand"
+            kind=new
         fi
-        in_cluster "$n" && die "$n ($id) is in a cluster but not the one $ref belongs to; not touching it"
         k="$(keys_of "$n")"
-        [ "$k" = "0" ] || die "$n is outside the cluster and holds ${k:-unknown} keys; this script never flushes data. Empty it by hand to let it join."
-        new="$new $n"
+        [ "$k" = "0" ] || die "refusing to use $n: it holds no slots of the cluster but holds ${k:-unknown} keys, and this script never flushes data. Empty it by hand to let it join."
+        if [ "$need" -gt 0 ]; then
+            need=$((need - 1))
+            rebalance=yes
+            if [ "$kind" = new ]; then
+                log "adding $n as a new master"
+                redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT" || die "adding $n as a master failed"
+                wait_joined "$ref" "$n" master
+            else
+                log "$n is already a master without slots; it keeps that role and gets slots below"
+            fi
+        elif [ "$kind" = new ]; then
+            add_replicas="$add_replicas $n"
+        else
+            demote="$demote $n"
+            demote_ids="$demote_ids $id"
+        fi
     done
-    masters="$(live_nodes "$ref" | awk '$3 ~ /(^|,)master(,|$)/' | wc -l)"
-    need=$((SHARDS - masters))
-    [ "$need" -ge 0 ] || log "the cluster has $masters masters, more than SHARDS=$SHARDS; removing shards is not automatic, nothing removed"
-    if [ -z "$new" ]; then
-        log "every node is already in the cluster"
-    fi
-    for n in $new; do
-        [ "$need" -gt 0 ] || break
-        log "adding $n as a new master"
-        redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT"
-        need=$((need - 1))
-        new="$(printf '%s\n' $new | grep -vx "$n" || true)"
-        wait_joined "$ref" "$n" master
-    done
-    empty="$(live_nodes "$ref" | awk '$3 ~ /(^|,)master(,|$)/ && NF < 9 { print $1 }')"
-    if [ -n "$empty" ]; then
-        log "masters without slots: $(echo $empty); moving slots to them with rebalance"
-        redis-cli --cluster rebalance "$ref:$PORT" --cluster-use-empty-masters
-        wait_cluster_agrees "$ref"
-    fi
-    for n in $new; do
-        master="$(masters_by_replicas "$ref" | head -n 1)"
-        log "adding $n as a replica of master $master (the one with fewest replicas)"
-        redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master"
+    for n in $demote; do
+        master="$(masters_by_replicas "$ref" "$demote_ids" | head -n 1)"
+        log "making $n (an empty master) a replica of $master, the master with fewest replicas"
+        [ "$(cli "$n" cluster replicate "$master")" = "OK" ] || die "CLUSTER REPLICATE on $n failed"
         wait_joined "$ref" "$n" slave
     done
+    for n in $add_replicas; do
+        master="$(masters_by_replicas "$ref" "$demote_ids" | head -n 1)"
+        log "adding $n as a replica of $master, the master with fewest replicas"
+        redis-cli --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master" ||
+            die "adding $n as a replica failed"
+        wait_joined "$ref" "$n" slave
+    done
+    if [ -n "$rebalance" ]; then
+        log "moving slots to the masters without slots (rebalance)"
+        redis-cli --cluster rebalance "$ref:$PORT" --cluster-use-empty-masters || die "rebalance failed; check for open slots with redis-cli --cluster check"
+        wait_cluster_agrees "$ref"
+    fi
+    [ -n "$rebalance$demote$add_replicas" ] || log "nothing to change: every node is already in the cluster with its role"
 }
 
 # Waits until $1 lists node $2 (past the handshake) with role $3, then for agreement.

@@ -24,7 +24,11 @@
 #
 # Names are resolved with getent: glibc's in Debian-based images, musl-utils'
 # in Alpine ones (part of the alpine base image, so in redis:*-alpine).
+# Lists of host names are split on spaces on purpose; set -f keeps a name
+# from ever being taken as a file pattern.
+# shellcheck disable=SC2086,SC2116
 set -eu
+set -f
 
 log() { printf '%s cluster-start: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "ERROR: $*"; exit 1; }

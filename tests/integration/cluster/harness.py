@@ -36,12 +36,17 @@ PASSWORD = "cluster-test-Pw\"with\\quotes"
 # Addresses assigned to this suite: 127.0.0.10 - 127.0.0.49.
 ADDRESS_POOL = [f"127.0.0.{i}" for i in range(10, 50)]
 MAXMEMORY = 64 * 1024 * 1024
+# The pods run busybox's tools (redis:*-alpine); the scripts get them first on
+# PATH so a GNU-only option or awk extension fails here too. The shell is dash.
+BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", "date", "sleep",
+                   "mv", "rm", "chmod", "mkdir", "dirname", "cat", "hostname")
 
 
 class ClusterHarness:
     def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology):
         for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
             require(binary)
+        busybox = require("busybox")
         self.root = root
         self.group = group
         self.topology = topology
@@ -49,6 +54,11 @@ class ClusterHarness:
         self.scripts.mkdir(parents=True)
         for name, text in cluster_scripts().items():
             (self.scripts / name).write_text(text)
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        for applet in BUSYBOX_APPLETS:
+            (self.bin / applet).symlink_to(busybox)
+        self.path = f"{self.bin}:{os.environ['PATH']}"
         self.hosts = root / "hosts"
         self.hosts.write_text("127.0.0.1 localhost\n")
         self._free = list(ADDRESS_POOL)
@@ -91,7 +101,10 @@ class ClusterHarness:
         for d in (conf.parent, run, data):
             d.mkdir(parents=True, exist_ok=True)
         runtime = run / "runtime.conf"
-        spec = RedisConfSpec(maxmemory_bytes=MAXMEMORY, cluster_enabled=True, bind=ip, data_dir=str(data), include=str(runtime))
+        # bind-source-addr: a pod has one address; here the cluster bus must
+        # leave from the node's own 127.0.0.x or peers record 127.0.0.1.
+        spec = RedisConfSpec(maxmemory_bytes=MAXMEMORY, cluster_enabled=True, bind=ip, data_dir=str(data),
+                             include=str(runtime), extra={"bind-source-addr": ip})
         conf.write_text(render_redis_conf(spec))
         env = start_env(self.topology) | {
             "REDIS_CONF": str(conf),
@@ -101,6 +114,7 @@ class ClusterHarness:
             "NAMESPACE": self.topology.namespace,
             "POD_IP": ip,
             "REDIS_PASSWORD": PASSWORD,
+            "PATH": self.path,
         }
         argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
         proc = self.group.start(argv, self.root / f"pod-{ordinal}.log", env=env)
@@ -131,8 +145,9 @@ class ClusterHarness:
         return self.root / f"pod-{ordinal}" / "run" / "runtime.conf"
 
     # -- bootstrap Job ----------------------------------------------------
-    def bootstrap(self, topology: ClusterTopology) -> subprocess.CompletedProcess:
-        env = dict(os.environ) | bootstrap_env(topology) | {"REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60"}
+    def bootstrap(self, topology: ClusterTopology, **extra_env: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ) | bootstrap_env(topology) | extra_env | {
+            "REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60", "PATH": self.path}
         argv = self.in_dns_namespace(["dash", str(self.scripts / BOOTSTRAP_SCRIPT)])
         started = time.monotonic()
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
@@ -149,6 +164,12 @@ class ClusterHarness:
         first = min(i for i, p in self.pods.items() if p.alive())
         return RedisCluster(host=self.addr[first], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
                             address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1)
+
+    def cluster_info(self, ordinal: int) -> dict[str, str]:
+        text = self.node(ordinal).execute_command("CLUSTER", "INFO")
+        if isinstance(text, dict):
+            return {k: str(v) for k, v in text.items()}
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
     def view(self, ordinal: int) -> dict[str, dict]:
         """CLUSTER NODES as seen by one pod: node id -> address, hostname, flags, master, slots."""
@@ -173,8 +194,10 @@ class ClusterHarness:
     def healthy(self, ordinals: list[int]) -> bool:
         """Every pod says ok, knows every pod, flags none failed, and has its current address."""
         ip_of = {self.hostname(i): self.addr[i] for i in ordinals}
+        if len({tuple(sorted(self.roles(i).items())) for i in ordinals}) != 1:
+            return False
         for i in ordinals:
-            info = self.node(i).cluster_info()
+            info = self.cluster_info(i)
             if info["cluster_state"] != "ok" or int(info["cluster_known_nodes"]) != len(ordinals):
                 return False
             for v in self.view(i).values():
@@ -186,3 +209,49 @@ class ClusterHarness:
         started = time.monotonic()
         wait_for(lambda: self.healthy(ordinals), timeout, interval=0.25, what="cluster healthy on every pod")
         return time.monotonic() - started
+
+
+# -- data and views shared by the tests -------------------------------------
+
+def write(h: ClusterHarness, items: dict[str, str]) -> None:
+    rc = h.cluster_client()
+    try:
+        keys = list(items)
+        for start in range(0, len(keys), 500):
+            pipe = rc.pipeline(transaction=False)
+            for k in keys[start:start + 500]:
+                pipe.set(k, items[k])
+            assert all(pipe.execute())
+    finally:
+        rc.close()
+
+
+def missing(h: ClusterHarness, items: dict[str, str]) -> list[str]:
+    rc = h.cluster_client()
+    try:
+        keys, lost = list(items), []
+        for start in range(0, len(keys), 500):
+            pipe = rc.pipeline(transaction=False)
+            chunk = keys[start:start + 500]
+            for k in chunk:
+                pipe.get(k)
+            lost += [k for k, v in zip(chunk, pipe.execute()) if v != items[k]]
+        return lost
+    finally:
+        rc.close()
+
+
+def masters(view: dict[str, dict]) -> dict[str, dict]:
+    return {nid: v for nid, v in view.items() if "master" in v["flags"] and v["slots"]}
+
+
+def replicas_of(view: dict[str, dict], master_id: str) -> list[dict]:
+    return [v for v in view.values() if "slave" in v["flags"] and v["master"] == master_id]
+
+
+def slot_set(ranges: list[str]) -> set[int]:
+    out: set[int] = set()
+    for r in ranges:
+        lo, _, hi = r.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out

@@ -1,0 +1,117 @@
+"""The cluster pod scripts' renderer: what it ships and what it promises the component."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from components.redis.cluster_scripts import (
+    BOOTSTRAP_COMMAND,
+    BOOTSTRAP_SCRIPT,
+    BOOTSTRAP_SECRET_ENV,
+    FIELD_ENV,
+    START_COMMAND,
+    START_SCRIPT,
+    START_SECRET_ENV,
+    ClusterTopology,
+    bootstrap_env,
+    bootstrap_job_name,
+    cluster_scripts,
+    node_hostnames,
+    start_env,
+)
+from components.redis.conf import SCRIPTS_DIR
+
+TOPO = ClusterTopology("redis-x", "redis-x-headless", "ns", shards=3, replicas_per_shard=1)
+
+
+def uses(script: str, var: str) -> bool:
+    return re.search(r"\$\{?" + re.escape(var) + r"\b", script) is not None
+
+
+def test_ships_both_scripts_as_posix_sh():
+    scripts = cluster_scripts()
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT}
+    for text in scripts.values():
+        assert text.startswith("#!/bin/sh\n")
+        assert "\nset -eu\n" in text
+        assert "bash" not in text.split("\n", 1)[0]
+
+
+def test_commands_run_the_mounted_scripts_with_sh():
+    assert START_COMMAND == ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
+    assert BOOTSTRAP_COMMAND == ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
+
+
+@pytest.mark.parametrize("name", [START_SCRIPT, BOOTSTRAP_SCRIPT])
+def test_scripts_keep_secrets_out_of_args_and_never_wipe_data(name):
+    text = cluster_scripts()[name]
+    assert not re.search(r"redis-cli[^\n]*\s-a\s", text), "the password must reach redis-cli by REDISCLI_AUTH"
+    assert "set -x" not in text
+    for wipe in ("flushall", "flushdb", "cluster reset", "--cluster fix", "rm -rf"):
+        assert wipe not in text.lower(), f"{name} must never run {wipe}"
+
+
+def test_start_script_reads_every_variable_the_module_promises():
+    script = cluster_scripts()[START_SCRIPT]
+    for var in [*start_env(TOPO), *FIELD_ENV, START_SECRET_ENV]:
+        assert uses(script, var), var
+
+
+def test_bootstrap_script_reads_every_variable_the_module_promises():
+    script = cluster_scripts()[BOOTSTRAP_SCRIPT]
+    for var in [*bootstrap_env(TOPO), BOOTSTRAP_SECRET_ENV]:
+        assert uses(script, var), var
+
+
+def test_field_env_comes_from_the_downward_api():
+    assert FIELD_ENV == {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}
+    assert START_SECRET_ENV == "REDIS_PASSWORD" and BOOTSTRAP_SECRET_ENV == "REDISCLI_AUTH"
+
+
+def test_no_secret_in_plain_env():
+    for env in (start_env(TOPO), bootstrap_env(TOPO)):
+        assert not {"REDIS_PASSWORD", "REDISCLI_AUTH"} & set(env)
+
+
+def test_node_hostnames_follow_statefulset_dns():
+    names = node_hostnames(replace(TOPO, shards=4, replicas_per_shard=2))
+    assert len(names) == 12
+    assert names[0] == "redis-x-0.redis-x-headless.ns.svc.cluster.local"
+    assert names[-1] == "redis-x-11.redis-x-headless.ns.svc.cluster.local"
+
+
+def test_bootstrap_env_carries_topology():
+    env = bootstrap_env(replace(TOPO, shards=5, replicas_per_shard=2, cluster_domain="corp.local"))
+    assert env["SHARDS"] == "5" and env["REPLICAS_PER_SHARD"] == "2"
+    assert env["STATEFULSET_NAME"] == "redis-x" and env["CLUSTER_DOMAIN"] == "corp.local"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"shards": 2}, "at least 3 shards"),
+        ({"replicas_per_shard": -1}, "replicas_per_shard"),
+        ({"statefulset_name": "Redis_X"}, "statefulset_name"),
+        ({"namespace": "a" * 64}, "namespace"),
+    ],
+)
+def test_topology_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        replace(TOPO, **kwargs)
+
+
+def test_job_name_changes_exactly_with_topology():
+    name = bootstrap_job_name(TOPO)
+    assert name == bootstrap_job_name(ClusterTopology("redis-x", "redis-x-headless", "ns", 3, 1))
+    assert name.startswith("redis-x-bootstrap-")
+    others = {bootstrap_job_name(replace(TOPO, shards=4)), bootstrap_job_name(replace(TOPO, replicas_per_shard=2))}
+    assert name not in others and len(others) == 2
+
+
+def test_job_name_is_a_valid_name_even_for_long_statefulsets():
+    name = bootstrap_job_name(replace(TOPO, statefulset_name="r" * 60 + "-x"))
+    assert len(name) <= 63
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
