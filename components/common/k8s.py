@@ -22,6 +22,16 @@ def selector_labels(name: str, instance: str, component: str) -> dict[str, str]:
     }
 
 
+def selector_of(object_labels: dict[str, str]) -> dict[str, str]:
+    """The selector subset of a full label set made by ``labels``."""
+    return {k: object_labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+
+
+def claim_spec(storage_class: str, size: str) -> dict[str, Any]:
+    """A ReadWriteOnce PersistentVolumeClaim spec (also a volumeClaimTemplate's spec)."""
+    return {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class, "resources": {"requests": {"storage": size}}}
+
+
 def labels(name: str, instance: str, component: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     out = selector_labels(name, instance, component)
     out["app.kubernetes.io/part-of"] = PART_OF

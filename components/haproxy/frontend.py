@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 from components.redis.common import deployment_labels, peer_selector
 from components.redis.conf import PASSWORD_ENV
@@ -68,7 +68,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
         ns, app = args.namespace, f"{args.name}-haproxy"
         spec = HAProxySpec(master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts)
         lbl = labels("haproxy", args.name, "frontend", deployment_labels(args.name, args.team))
-        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        sel = selector_of(lbl)
         cfg = {"haproxy.cfg": render_haproxy_cfg(spec)}
         cm = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata(f"{app}-config", ns, lbl), data=cfg, opts=child)
         stats = {"httpGet": {"path": "/stats", "port": "stats"}}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
 from components.monitoring.prometheus import NOBODY
@@ -35,7 +35,7 @@ class Alertmanager(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns, app = args.namespace, args.name
         lbl = labels("alertmanager", app, "alerting", args.component_labels)
-        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        sel = selector_of(lbl)
         if args.slack_webhook_url is None:
             pulumi.log.warn("monitoring.alertmanager.slackWebhookUrl is not set: alerts are routed but not delivered", self)
         webhook = pulumi.Output.secret(args.slack_webhook_url if args.slack_webhook_url is not None else "")
@@ -87,11 +87,7 @@ class Alertmanager(pulumi.ComponentResource):
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data", "labels": lbl},
-                        "spec": {
-                            "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": args.storage_class_name,
-                            "resources": {"requests": {"storage": args.storage_size}},
-                        },
+                        "spec": claim_spec(args.storage_class_name, args.storage_size),
                     }
                 ],
             },

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import ALLOW_HOST_NETWORK, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, ALLOW_HOST_NETWORK, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.prometheus import NOBODY
 
@@ -28,7 +28,7 @@ class ExportersArgs:
 
 
 def _sel(lbl: dict[str, str]) -> dict[str, str]:
-    return {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+    return selector_of(lbl)
 
 
 def _headless(parent, name: str, ns: str, lbl: dict, port_name: str, port: int) -> None:

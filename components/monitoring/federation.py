@@ -17,7 +17,7 @@ from components.monitoring import labels as L
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
 from components.monitoring.grafana import Grafana, GrafanaArgs
-from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
+from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import RemoteWrite
 from components.monitoring.rules import RulesSpec, render_global_rule_files
@@ -198,8 +198,7 @@ class Federation(pulumi.ComponentResource):
             GrafanaArgs(
                 namespace=args.namespace,
                 image=args.grafana_image,
-                datasources_yaml=render_datasources(spec),
-                provider_yaml=render_dashboard_provider(spec),
+                provisioning=spec,
                 dashboards=render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
                 storage_size=args.grafana_storage,
                 storage_class_name=args.storage_class_name,

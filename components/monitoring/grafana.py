@@ -9,8 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
+from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
 from components.monitoring.prometheus import service_spec
 from components.redis.statefulset import config_hash
 
@@ -21,8 +22,8 @@ GRAFANA_UID = 472  # the grafana user in the official image
 class GrafanaArgs:
     namespace: str
     image: str
-    datasources_yaml: str
-    provider_yaml: str
+    # Datasource and dashboard-provider provisioning are rendered from this.
+    provisioning: GrafanaSpec
     dashboards: dict[str, str]
     storage_size: str
     storage_class_name: str
@@ -39,7 +40,7 @@ class Grafana(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns, app = args.namespace, args.name
         lbl = labels("grafana", app, "dashboards", args.component_labels)
-        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        sel = selector_of(lbl)
         password = random.RandomPassword(
             f"{name}-admin-password", length=24, special=False,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
@@ -51,21 +52,18 @@ class Grafana(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": password.result},
             opts=child,
         )
+        provisioning = {
+            "datasources.yaml": render_datasources(args.provisioning),
+            "dashboards.yaml": render_dashboard_provider(args.provisioning),
+        }
         k8s.core.v1.ConfigMap(
-            f"{name}-provisioning",
-            metadata=metadata(f"{app}-provisioning", ns, lbl),
-            data={"datasources.yaml": args.datasources_yaml, "dashboards.yaml": args.provider_yaml},
-            opts=child,
+            f"{name}-provisioning", metadata=metadata(f"{app}-provisioning", ns, lbl), data=provisioning, opts=child
         )
         k8s.core.v1.ConfigMap(f"{name}-dashboards", metadata=metadata(f"{app}-dashboards", ns, lbl), data=args.dashboards, opts=child)
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data",
             metadata=metadata(f"{app}-data", ns, lbl),
-            spec={
-                "accessModes": ["ReadWriteOnce"],
-                "storageClassName": args.storage_class_name,
-                "resources": {"requests": {"storage": args.storage_size}},
-            },
+            spec=claim_spec(args.storage_class_name, args.storage_size),
             opts=child,
         )
         secret_env = lambda env, key: {"name": env, "valueFrom": {"secretKeyRef": {"name": f"{app}-admin", "key": key}}}  # noqa: E731
@@ -83,7 +81,7 @@ class Grafana(pulumi.ComponentResource):
                     "metadata": {
                         "labels": lbl,
                         "annotations": {"redis-platform/config-hash": config_hash(
-                            {"ds": args.datasources_yaml, "prov": args.provider_yaml, **args.dashboards})},
+                            provisioning | args.dashboards)},
                     },
                     "spec": {
                         "automountServiceAccountToken": False,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 
 NOBODY = 65534
@@ -62,7 +62,7 @@ class Prometheus(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns, app = args.namespace, args.name
         lbl = labels("prometheus", app, "server", args.component_labels)
-        sel = {k: lbl[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+        sel = selector_of(lbl)
 
         k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(app, ns, lbl),
@@ -155,11 +155,7 @@ class Prometheus(pulumi.ComponentResource):
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data", "labels": lbl},
-                        "spec": {
-                            "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": args.storage_class_name,
-                            "resources": {"requests": {"storage": args.storage_size}},
-                        },
+                        "spec": claim_spec(args.storage_class_name, args.storage_size),
                     }
                 ],
             },

@@ -12,7 +12,7 @@ from components.monitoring.alertmanager_config import AlertmanagerSpec, TeamRout
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
 from components.monitoring.grafana import Grafana, GrafanaArgs
-from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
+from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import PrometheusSpec, RemoteWrite, StaticJob, render_prometheus_config
 from components.monitoring.rules import RulesSpec, render_rule_files
@@ -130,8 +130,7 @@ class Monitoring(pulumi.ComponentResource):
             GrafanaArgs(
                 namespace=ns,
                 image=args.grafana_image,
-                datasources_yaml=render_datasources(grafana_spec),
-                provider_yaml=render_dashboard_provider(grafana_spec),
+                provisioning=grafana_spec,
                 dashboards=render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
                 storage_size=args.grafana_storage,
                 storage_class_name=args.storage_class_name,
