@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from redis.cluster import ClusterNode, RedisCluster
 
 
@@ -38,6 +40,12 @@ def startup_nodes(env: Mapping[str, str]) -> list[ClusterNode]:
     return [ClusterNode(*host_port(e)) for e in env["REDIS_STARTUP_NODES"].split(",") if e]
 
 
+def failover_retry() -> Retry:
+    """Reconnect through a failover: HAProxy drops the old master's sessions
+    and refuses new ones for a few seconds until the new master qualifies."""
+    return Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=8)
+
+
 def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
     password = env["REDIS_PASSWORD"]
     tls = env.get("REDIS_TLS") == "true"
@@ -53,8 +61,8 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
         write_host, write_port = host_port(env["REDIS_WRITE_ENDPOINT"])
         read_host, read_port = host_port(env.get("REDIS_READ_ENDPOINT") or env["REDIS_WRITE_ENDPOINT"])
         return RedisClients(
-            redis.Redis(host=write_host, port=write_port, retry_on_timeout=True, **common),
-            redis.Redis(host=read_host, port=read_port, retry_on_timeout=True, **common),
+            redis.Redis(host=write_host, port=write_port, retry=failover_retry(), **common),
+            redis.Redis(host=read_host, port=read_port, retry=failover_retry(), **common),
         )
     from redis.sentinel import Sentinel
 
