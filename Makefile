@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := redis-server redis-sentinel redis-tools haproxy prometheus \
 	prometheus-alertmanager prometheus-node-exporter prometheus-redis-exporter \
-	prometheus-pushgateway iproute2 busybox
+	prometheus-pushgateway iproute2 busybox awscli
 
 .PHONY: venv system-packages preview preview-prod test unit
 

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from stacks.config import StackConfig
+from stacks.backup import build_backup
 from stacks.federation import build_federation
 from stacks.monitoring import build_monitoring
 from stacks.redis import build_deployment, output_key
@@ -42,9 +43,12 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
         "storageClassName": storage.storage_class_name,
     }
     depends = [storage.resource] if storage.resource is not None else []
+    backup = build_backup(cfg)
+    if backup is not None:
+        outputs["backup"] = {"bucket": backup.store.bucket, "prefix": backup.store.prefix}
     for dep in cfg.deployments:
         opts = pulumi.ResourceOptions(depends_on=depends + [namespace_objs[cfg.namespace_of(dep)]])
-        outputs[output_key(dep)] = build_deployment(cfg, dep, storage.storage_class_name, opts)
+        outputs[output_key(dep)] = build_deployment(cfg, dep, storage.storage_class_name, opts, backup)
     if cfg.monitoring.enabled:
         monitoring = build_monitoring(
             cfg, storage.storage_class_name, pulumi.ResourceOptions(depends_on=depends + [mon_ns])

@@ -6,6 +6,8 @@ from typing import Any
 
 from dataclasses import replace
 
+import pulumi
+
 from components.haproxy.frontend import HAProxyFrontendArgs
 from components.redis.cluster import RedisCluster, RedisClusterArgs
 from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
@@ -13,6 +15,9 @@ from components.redis.common import RedisCommonArgs
 from components.redis.pod import PlacementArgs
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
+from stacks.backup import BackupContext, backup_agent, build_ops
+from components.common.k8s import labels as k8s_labels
+from components.redis.common import deployment_labels
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
 OUTPUT_SCHEMA_VERSION = 1
@@ -62,21 +67,34 @@ def placement_args(dep: RedisDeployment) -> PlacementArgs:
     )
 
 
-def build_deployment(cfg: StackConfig, dep: RedisDeployment, storage_class: str, opts=None) -> dict[str, Any]:
-    """Create one deployment's component; return its stack output."""
+def migration_placement(dep: RedisDeployment) -> PlacementArgs | None:
+    if dep.migration is None:
+        return None
+    return replace(placement_args(dep), node_selector=dict(dep.migration.node_selector),
+                   tolerations=tuple(dict(t) for t in dep.migration.tolerations))
+
+
+def build_deployment(
+    cfg: StackConfig, dep: RedisDeployment, storage_class: str, opts=None, backup: BackupContext | None = None
+) -> dict[str, Any]:
+    """Create one deployment's component and its ops pieces; return its stack output."""
     base = common_args(cfg, dep, storage_class)
+    agent = backup_agent(backup, dep)
+    sa_annotations = backup.annotations if backup is not None and dep.backup.enabled else {}
+    cluster_args = None
     if dep.mode == "cluster":
-        component = RedisCluster(
-            dep.name,
-            RedisClusterArgs(
-                **base,
-                shards=dep.cluster.shards,
-                replicas_per_shard=dep.cluster.replicas_per_shard,
-                node_timeout_ms=dep.cluster.node_timeout_ms,
-                placement=placement_args(dep),
-            ),
-            opts=opts,
+        cluster_args = RedisClusterArgs(
+            **base,
+            shards=dep.cluster.shards,
+            replicas_per_shard=dep.cluster.replicas_per_shard,
+            node_timeout_ms=dep.cluster.node_timeout_ms,
+            placement=placement_args(dep),
+            backup_agent=agent,
+            service_account_annotations=sa_annotations,
+            generation=dep.generation,
+            migrate_to=migration_placement(dep),
         )
+        component = RedisCluster(dep.name, cluster_args, opts=opts)
     else:
         st, hp = dep.sentinel, dep.haproxy
         component = RedisSentinel(
@@ -107,10 +125,19 @@ def build_deployment(cfg: StackConfig, dep: RedisDeployment, storage_class: str,
                     cluster_domain=cfg.cluster_domain,
                     placement=replace(placement_args(dep), host_network=False),
                 ),
+                backup_agent=agent,
+                service_account_annotations=sa_annotations,
             ),
             opts=opts,
         )
-    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs}
+    # Ops pods are peers of the deployment (its NetworkPolicy lets them in)
+    # and clients of it (the drill writes through HAProxy as an app would).
+    ops_labels = k8s_labels("redis", dep.name, "ops", deployment_labels(dep.name, dep.team))
+    if not base["client_namespace_selector"]:
+        ops_labels |= base["client_pod_selector"]
+    depends = list(opts.depends_on or []) if opts is not None and isinstance(opts.depends_on, list) else []
+    ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
+    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs, "ops": ops}
 
 
 __all__ = ["RedisCommonArgs", "build_deployment", "output_key"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -32,6 +32,7 @@ from components.redis.pod import (
     secret_env,
 )
 from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
+from components.backup.jobs import BackupAgent
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -50,6 +51,25 @@ class RedisClusterArgs(RedisCommonArgs):
     replicas_per_shard: int = 1
     node_timeout_ms: int = 5000
     placement: PlacementArgs = field(default_factory=PlacementArgs)
+    # Backups: the preStop upload sidecar, and the IRSA role annotation on
+    # the pods' ServiceAccount (empty when the store takes access keys).
+    backup_agent: BackupAgent | None = None
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
+    # Node-group migration (docs/operations.md): the pods run in StatefulSet
+    # statefulset_name(name, generation); while migrate_to is set, a second
+    # StatefulSet of the next generation runs with that placement.
+    generation: int = 0
+    migrate_to: PlacementArgs | None = None
+
+
+def statefulset_name(deployment: str, generation: int) -> str:
+    return deployment if generation == 0 else f"{deployment}-g{generation}"
+
+
+def generation_hosts(args: "RedisClusterArgs", generation: int) -> tuple[str, ...]:
+    """Pod DNS names of one generation's StatefulSet."""
+    sts, domain = statefulset_name(args.name, generation), f"{args.namespace}.svc.{args.cluster_domain}"
+    return tuple(f"{sts}-{i}.{args.name}-headless.{domain}" for i in range(args.shards * (1 + args.replicas_per_shard)))
 
 
 class RedisCluster(pulumi.ComponentResource):
@@ -69,7 +89,7 @@ class RedisCluster(pulumi.ComponentResource):
 
         secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
         topology = scripts.ClusterTopology(
-            statefulset_name=dep,
+            statefulset_name=statefulset_name(dep, args.generation),
             headless_service=f"{dep}-headless",
             namespace=ns,
             shards=args.shards,
@@ -92,7 +112,7 @@ class RedisCluster(pulumi.ComponentResource):
 
         sa = k8s.core.v1.ServiceAccount(
             f"{dep}-sa",
-            metadata=metadata(dep, ns, node_labels),
+            metadata=metadata(dep, ns, node_labels, args.service_account_annotations or None),
             automount_service_account_token=False,
             opts=child,
         )
@@ -137,15 +157,30 @@ class RedisCluster(pulumi.ComponentResource):
             conf_key=CONF_KEY,
             script_keys=scripts.SCRIPT_NAMES,
         )
-        sts = k8s.apps.v1.StatefulSet(
-            f"{dep}-statefulset",
-            metadata=metadata(dep, ns, node_labels, mode_annotations("cluster", args.replicas_per_shard)),
-            spec=statefulset_spec(
-                args, pod, topology.node_count, topology.headless_service, node_selector, node_labels,
-                args.placement, dep, config_hash(data),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, headless]),
-        )
+        if args.backup_agent is not None:
+            agent = args.backup_agent
+            pod = replace(pod, sidecars=(agent.container(),), extra_volumes=tuple(agent.volumes()),
+                          termination_grace_seconds=pod.termination_grace_seconds + agent.budget_seconds)
+        generations = [(args.generation, args.placement)]
+        if args.migrate_to is not None:
+            generations.append((args.generation + 1, args.migrate_to))
+        for gen, gen_placement in generations:
+            sts_name = statefulset_name(dep, gen)
+            # Later generations carry their number in the selector; generation
+            # 0's selector (immutable) also matches their pods, but the
+            # StatefulSet controller never adopts pods another set owns.
+            gen_label = {"redis-platform/generation": str(gen)} if gen else {}
+            sts = k8s.apps.v1.StatefulSet(
+                f"{sts_name}-statefulset",
+                metadata=metadata(sts_name, ns, node_labels, mode_annotations("cluster", args.replicas_per_shard)),
+                spec=statefulset_spec(
+                    args, pod, topology.node_count, topology.headless_service, node_selector | gen_label,
+                    node_labels | gen_label, gen_placement, dep, config_hash(data),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, headless]),
+            )
+            if gen == args.generation:
+                current_sts = sts
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
         )
@@ -218,7 +253,7 @@ class RedisCluster(pulumi.ComponentResource):
             "secretName": secret.metadata["name"],
             "secretKey": "password",
             "password": password,
-            "statefulSet": sts.metadata["name"],
+            "statefulSet": current_sts.metadata["name"],
             "bootstrapJob": job_name,
         }
         self.register_outputs(self.outputs)

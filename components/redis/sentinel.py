@@ -35,6 +35,7 @@ from components.redis.pod import (
 )
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
 from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
+from components.backup.jobs import HANDOFF_DIR, HANDOFF_FILE, BackupAgent
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -60,6 +61,10 @@ class RedisSentinelArgs(RedisCommonArgs):
     master_set: str = "mymaster"
     placement: PlacementArgs = field(default_factory=PlacementArgs)
     haproxy: HAProxyFrontendArgs | None = None
+    # Backups: the preStop upload sidecar (it waits for the handover below),
+    # and the IRSA role annotation on the pods' ServiceAccount.
+    backup_agent: BackupAgent | None = None
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
 
 
 class RedisSentinel(pulumi.ComponentResource):
@@ -99,7 +104,10 @@ class RedisSentinel(pulumi.ComponentResource):
         )
         data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, **scripts.sentinel_scripts()}
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
-        sa = k8s.core.v1.ServiceAccount(f"{dep}-sa", metadata=metadata(dep, ns, node_labels), automount_service_account_token=False, opts=child)
+        sa = k8s.core.v1.ServiceAccount(
+            f"{dep}-sa", metadata=metadata(dep, ns, node_labels, args.service_account_annotations or None),
+            automount_service_account_token=False, opts=child,
+        )
 
         for res, svc_name, sel, svc_labels, port in (
             ("headless", headless, node_sel, node_labels, REDIS_PORT),
@@ -145,6 +153,18 @@ class RedisSentinel(pulumi.ComponentResource):
             pre_stop=tuple(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT))),
             termination_grace_seconds=GRACE_SECONDS,
         )
+        if args.backup_agent is not None:
+            agent = args.backup_agent
+            handover = " ".join(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT)))
+            pod = replace(
+                pod,
+                # The handover first; then the sidecar's upload may start.
+                pre_stop=("sh", "-c", f"{handover}; rc=$?; touch {HANDOFF_FILE}; exit $rc"),
+                termination_grace_seconds=GRACE_SECONDS + agent.budget_seconds,
+                sidecars=(agent.container(),),
+                extra_volumes=tuple(agent.volumes()),
+                extra_mounts=({"name": "handoff", "mountPath": HANDOFF_DIR},),
+            )
         sts = k8s.apps.v1.StatefulSet(
             f"{dep}-statefulset",
             metadata=metadata(dep, ns, node_labels, mode_annotations("sentinel", args.replicas)),

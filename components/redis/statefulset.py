@@ -34,6 +34,11 @@ class RedisPodSpec:
     script_keys: tuple[str, ...]
     pre_stop: tuple[str, ...] | None = None
     termination_grace_seconds: int = 60
+    # The backup sidecar (components/backup/jobs.py BackupAgent), its volumes,
+    # and mounts the redis container shares with it.
+    sidecars: tuple[dict[str, Any], ...] = ()
+    extra_volumes: tuple[dict[str, Any], ...] = ()
+    extra_mounts: tuple[dict[str, Any], ...] = ()
 
 
 def config_hash(data: dict[str, str]) -> str:
@@ -68,6 +73,7 @@ def statefulset_spec(
             {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
             {"name": "run", "mountPath": RUNTIME_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
+            *pod.extra_mounts,
         ],
         "startupProbe": startup_probe(),
         "livenessProbe": liveness_probe(),
@@ -89,6 +95,7 @@ def statefulset_spec(
         # The runtime include holds the password: memory only, never on disk.
         {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        *pod.extra_volumes,
     ]
     spec: dict[str, Any] = {
         "serviceName": service_name,
@@ -109,7 +116,7 @@ def statefulset_spec(
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": pod.termination_grace_seconds,
                 "securityContext": pod_security_context(REDIS_UID),
-                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name))],
+                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name)), *pod.sidecars],
                 "volumes": volumes,
                 **placement(selector, placement_args),
             },

@@ -14,7 +14,7 @@ def _path(project: str, loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union[")) or part in {"nfs", "ebs", "existing"}:
+        elif part.startswith(("function-", "tagged-union[")) or part in {"nfs", "ebs", "existing", "aws", "s3", "none"}:
             # pydantic adds union branch names to the location; users never wrote them
             continue
         else:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
+from stacks.config.backup import BackupConfig, NoBackup
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.federation import Federation, FederationSection
 from stacks.config.monitoring import Monitoring
@@ -32,6 +33,7 @@ class StackConfig(StrictModel):
     deployments: tuple[RedisDeployment, ...] = ()
     monitoring: Monitoring = Field(default_factory=Monitoring)
     federation: FederationSection = Field(default_factory=Federation)
+    backup: BackupConfig = Field(default_factory=NoBackup)
 
     @field_validator("deployments")
     @classmethod

@@ -113,6 +113,22 @@ class Clients(StrictModel):
     namespace_selector: dict[str, str] = Field(default_factory=dict)
 
 
+class DeploymentBackup(StrictModel):
+    """Per deployment: whether the stack's backup runs for it, and when."""
+
+    enabled: bool = True
+    schedule: str | None = None
+
+
+class Migration(StrictModel):
+    """Move a cluster deployment onto nodes with a new label (docs/operations.md):
+    one `pulumi up` per step."""
+
+    node_selector: dict[str, str] = Field(min_length=1)
+    tolerations: tuple[dict[str, str], ...] = ()
+    step: Literal["replicas", "promote", "retire"]
+
+
 class RedisDeployment(StrictModel):
     name: DeploymentName
     team: DnsLabel
@@ -134,6 +150,10 @@ class RedisDeployment(StrictModel):
     placement: Placement = Field(default_factory=Placement)
     clients: Clients = Field(default_factory=Clients)
     host_network: bool = False
+    backup: DeploymentBackup = Field(default_factory=DeploymentBackup)
+    # Which StatefulSet generation holds the pods: <name> for 0, <name>-g<N> after N migrations.
+    generation: int = Field(default=0, ge=0, le=99)
+    migration: Migration | None = None
 
     @model_validator(mode="after")
     def _one_size(self) -> "RedisDeployment":
@@ -141,6 +161,17 @@ class RedisDeployment(StrictModel):
             raise ValueError("set either size (small, medium, large) or resources (cpu, memory)")
         if self.size is not None and self.resources is not None:
             raise ValueError("set size or resources, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _migration_mode(self) -> "RedisDeployment":
+        if self.migration is not None and self.mode != "cluster":
+            raise ValueError("migration: node-group migration is automated for mode cluster only; "
+                             "see docs/operations.md for Sentinel deployments")
+        if self.backup.schedule is not None:
+            from stacks.config.backup import check_schedule
+
+            check_schedule(self.backup.schedule)
         return self
 
     @property

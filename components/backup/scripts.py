@@ -1,0 +1,53 @@
+"""Pod scripts of backups, restores, failover drills and node-group
+migrations, shipped as real .sh files in ``scripts/``.
+
+Pure: no Pulumi import. ``ops_scripts()`` is the ConfigMap data (file name ->
+text) mounted at ``SCRIPTS_DIR`` with defaultMode 0555; scripts source
+``ops-lib.sh`` (redis image) or ``s3-lib.sh`` (aws-cli image) from their own
+directory, so every file goes in the one mount.
+
+Which image runs what:
+  redis image (sh, busybox, redis-cli, redis-server, redis-check-rdb):
+    backup-snapshot.sh, restore.sh, failover-drill.sh, migrate.sh
+  aws-cli image (sh, coreutils, aws):
+    backup-upload.sh, backup-download.sh, backup-prestop.sh, backup-agent.sh
+Each script's header lists the environment it reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.redis.conf import SCRIPTS_DIR
+
+_DIR = Path(__file__).with_name("scripts")
+
+OPS_LIB = "ops-lib.sh"
+S3_LIB = "s3-lib.sh"
+SNAPSHOT = "backup-snapshot.sh"
+UPLOAD = "backup-upload.sh"
+DOWNLOAD = "backup-download.sh"
+RESTORE = "restore.sh"
+PRESTOP = "backup-prestop.sh"
+AGENT = "backup-agent.sh"
+DRILL = "failover-drill.sh"
+MIGRATE = "migrate.sh"
+SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, AGENT, DRILL, MIGRATE)
+
+
+def script_path(name: str) -> Path:
+    """Where ``name`` lives in this package (tests run it from here)."""
+    if name not in SCRIPT_NAMES:
+        raise KeyError(f"unknown ops script {name!r}")
+    return _DIR / name
+
+
+def ops_scripts() -> dict[str, str]:
+    """ConfigMap data: every script by file name."""
+    return {name: script_path(name).read_text(encoding="utf-8") for name in SCRIPT_NAMES}
+
+
+def pod_command(name: str, *args: str) -> list[str]:
+    """Container command running script ``name`` from the scripts mount."""
+    script_path(name)
+    return ["sh", f"{SCRIPTS_DIR}/{name}", *args]

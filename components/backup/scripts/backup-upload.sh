@@ -1,0 +1,30 @@
+#!/bin/sh
+# Backup CronJob, second step (main container, aws-cli image):
+#   sh /scripts/backup-upload.sh
+# Uploads what backup-snapshot.sh left in OUT_DIR under
+# <PREFIX>/<deployment>/<YYYY-MM-DD>/<backup id>/ : every shard-N.rdb first,
+# manifest.json last, so a backup with a manifest is a complete backup.
+#
+# Environment: OUT_DIR (required) and the s3-lib.sh variables (BUCKET, PREFIX,
+# S3_ENDPOINT, AWS_CLI, S3_TIMEOUT).
+set -eu
+SCRIPT_NAME=backup-upload
+. "$(dirname "$0")/s3-lib.sh"
+
+[ -n "${OUT_DIR:-}" ] || die "OUT_DIR is not set"
+[ -n "${BUCKET:-}" ] || die "BUCKET is not set"
+[ -s "$OUT_DIR/backup-path" ] || die "no $OUT_DIR/backup-path: the snapshot step did not finish"
+[ -s "$OUT_DIR/manifest.json" ] || die "no $OUT_DIR/manifest.json: the snapshot step did not finish"
+path="$(cat "$OUT_DIR/backup-path")"
+dest="$(s3_uri "$path")"
+
+count=0
+for f in "$OUT_DIR"/shard-*.rdb; do
+    [ -f "$f" ] || die "no snapshot files in $OUT_DIR"
+    log "uploading $(basename "$f") ($(wc -c <"$f" | tr -d ' ') bytes) to $dest/"
+    s3 cp --only-show-errors "$f" "$dest/$(basename "$f")" || die "upload of $(basename "$f") failed"
+    count=$((count + 1))
+done
+log "uploading manifest.json last"
+s3 cp --only-show-errors "$OUT_DIR/manifest.json" "$dest/manifest.json" || die "upload of manifest.json failed"
+log "backup complete: $count snapshot(s) and manifest.json in $dest/"

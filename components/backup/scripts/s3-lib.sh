@@ -1,0 +1,30 @@
+# S3 helpers of the upload, download and preStop scripts (aws-cli image).
+# Sourced, not run. POSIX sh.
+#
+# Reads: BUCKET (required), PREFIX (key prefix, may be empty), S3_ENDPOINT
+# (an S3-compatible endpoint for on-prem object stores; empty on AWS),
+# AWS_CLI (the aws program, default aws), S3_TIMEOUT (seconds per transfer,
+# default 1800). Credentials come the aws CLI's usual way: IRSA web identity
+# on EKS, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from a Secret elsewhere.
+AWS_CLI="${AWS_CLI:-aws}"
+S3_TIMEOUT="${S3_TIMEOUT:-1800}"
+
+log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${SCRIPT_NAME:-s3}" "$*" >&2; }
+die() { log "STOPPED: $*"; exit 1; }
+
+# s3://bucket/prefix/$1 with no doubled slashes.
+s3_uri() {
+    _p="${PREFIX:-}"
+    _p="${_p#/}"
+    _p="${_p%/}"
+    if [ -n "$_p" ]; then printf 's3://%s/%s/%s\n' "$BUCKET" "$_p" "$1"; else printf 's3://%s/%s\n' "$BUCKET" "$1"; fi
+}
+
+# aws s3 SUBCOMMAND ARGS..., bounded, with the endpoint when one is set.
+s3() {
+    if [ -n "${S3_ENDPOINT:-}" ]; then
+        timeout "$S3_TIMEOUT" "$AWS_CLI" --endpoint-url "$S3_ENDPOINT" s3 "$@"
+    else
+        timeout "$S3_TIMEOUT" "$AWS_CLI" s3 "$@"
+    fi
+}

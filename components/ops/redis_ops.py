@@ -1,0 +1,85 @@
+"""RedisOps: per deployment, the ops scripts' ConfigMap, a ServiceAccount,
+the backup CronJob, the restore and failover-drill templates (suspended
+CronJobs) and, during a node-group migration, the Job of the current step."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.backup import scripts
+from components.backup.jobs import ObjectStore, OpsTarget, backup_cronjob_spec, drill_cronjob_spec, migration_job_spec, restore_cronjob_spec
+from components.common.k8s import metadata
+
+
+@dataclass(frozen=True)
+class MigrationStep:
+    step: str
+    old_nodes: tuple[str, ...]
+    new_nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RedisOpsArgs:
+    namespace: str
+    target: OpsTarget
+    store: ObjectStore | None = None
+    schedule: str = "0 3 * * *"
+    service_account_annotations: dict[str, str] | None = None
+    migration: MigrationStep | None = None
+
+
+def ops_names(deployment: str) -> dict[str, str]:
+    return {
+        "configMap": f"{deployment}-ops",
+        "serviceAccount": f"{deployment}-ops",
+        "backup": f"{deployment}-backup",
+        "restore": f"{deployment}-restore",
+        "drill": f"{deployment}-failover-drill",
+    }
+
+
+def migration_job_name(deployment: str, step: MigrationStep) -> str:
+    """A new name per step and node lists (Jobs are immutable and run once)."""
+    digest = hashlib.sha256(f"{step.step}\n{step.old_nodes}\n{step.new_nodes}".encode()).hexdigest()[:8]
+    return f"{deployment[:30]}-migrate-{step.step}-{digest}"
+
+
+class RedisOps(pulumi.ComponentResource):
+    outputs: dict
+
+    def __init__(self, name: str, args: RedisOpsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:ops:RedisOps", name, None, opts)
+        t, ns = args.target, args.namespace
+        names = ops_names(t.deployment)
+        child = pulumi.ResourceOptions(parent=self)
+        cm = k8s.core.v1.ConfigMap(f"{name}-ops-scripts", metadata=metadata(names["configMap"], ns, t.labels),
+                                   data=scripts.ops_scripts(), opts=child)
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-ops-sa", metadata=metadata(names["serviceAccount"], ns, t.labels, args.service_account_annotations or None),
+            automount_service_account_token=False, opts=child,
+        )
+        after = pulumi.ResourceOptions(parent=self, depends_on=[cm, sa])
+        sa_name = names["serviceAccount"]
+        self.outputs = {"failoverDrill": f"cronjob/{names['drill']}"}
+        k8s.batch.v1.CronJob(f"{name}-failover-drill", metadata=metadata(names["drill"], ns, t.labels),
+                             spec=drill_cronjob_spec(t, sa_name), opts=after)
+        if args.store is not None:
+            k8s.batch.v1.CronJob(f"{name}-backup", metadata=metadata(names["backup"], ns, t.labels),
+                                 spec=backup_cronjob_spec(t, args.store, args.schedule, sa_name), opts=after)
+            k8s.batch.v1.CronJob(f"{name}-restore", metadata=metadata(names["restore"], ns, t.labels),
+                                 spec=restore_cronjob_spec(t, args.store, sa_name), opts=after)
+            self.outputs |= {"backupCronJob": f"cronjob/{names['backup']}", "restoreTemplate": f"cronjob/{names['restore']}",
+                             "backupSchedule": args.schedule}
+        if args.migration is not None:
+            job = migration_job_name(t.deployment, args.migration)
+            k8s.batch.v1.Job(
+                f"{name}-{job}", metadata=metadata(job, ns, t.labels),
+                spec=migration_job_spec(t, args.migration.step, args.migration.old_nodes, args.migration.new_nodes, sa_name),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, sa], delete_before_replace=True),
+            )
+            self.outputs["migrationJob"] = f"job/{job}"
+        self.register_outputs(self.outputs)

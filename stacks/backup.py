@@ -1,0 +1,110 @@
+"""Composition: the backup section -> the bucket and IRSA role (AWS) or the
+S3-compatible store (on-prem), and per deployment the pieces RedisOps and the
+Redis components take."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.backup.bucket import BackupBucket, BackupBucketArgs
+from components.backup.jobs import BackupAgent, ObjectStore, OpsTarget
+from components.ops.redis_ops import MigrationStep, RedisOps, RedisOpsArgs, ops_names
+from components.redis.cluster import RedisClusterArgs, generation_hosts
+from components.redis.sentinel_scripts import REDIS_PRESTOP
+from stacks.config import StackConfig
+from stacks.config.backup import AwsBackup, S3CompatibleBackup
+from stacks.config.quantities import memory_bytes
+from stacks.config.redis import RedisDeployment
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Seconds the Sentinel handover may take before the sidecar uploads
+# (components/redis/sentinel.py PRESTOP_TIMEOUT, plus slack).
+HANDOVER_WAIT = 50
+
+
+@dataclass(frozen=True)
+class BackupContext:
+    store: ObjectStore
+    schedule: str
+    pre_stop_upload: bool
+    pre_stop_seconds: int
+    role_arn: pulumi.Output[str] | None = None
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        return {IRSA_ANNOTATION: self.role_arn} if self.role_arn is not None else {}
+
+
+def build_backup(cfg: StackConfig) -> BackupContext | None:
+    b = cfg.backup
+    if not isinstance(b, (AwsBackup, S3CompatibleBackup)) or not b.enabled:
+        return None
+    store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image)
+    common = dict(schedule=b.schedule, pre_stop_upload=b.pre_stop_upload, pre_stop_seconds=b.pre_stop_upload_seconds)
+    if isinstance(b, S3CompatibleBackup):
+        store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image,
+                            endpoint=b.endpoint, credentials_secret=b.credentials_secret,
+                            access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
+        return BackupContext(store=store, **common)
+    accounts = []
+    for dep in cfg.deployments:
+        if dep.backup.enabled:
+            ns = cfg.namespace_of(dep)
+            accounts += [f"{ns}/{dep.name}", f"{ns}/{ops_names(dep.name)['serviceAccount']}"]
+    bucket = BackupBucket("backup", BackupBucketArgs(
+        bucket_name=b.bucket_name, environment=cfg.environment, oidc_provider_arn=b.oidc_provider_arn,
+        oidc_issuer=b.oidc_issuer, service_accounts=tuple(accounts), prefix=b.prefix,
+        expire_days=b.expire_days, noncurrent_expire_days=b.noncurrent_expire_days, kms_key_id=b.kms_key_id,
+    ))
+    return BackupContext(store=store, role_arn=bucket.role_arn, **common)
+
+
+def backup_agent(ctx: BackupContext | None, dep: RedisDeployment) -> BackupAgent | None:
+    if ctx is None or not ctx.pre_stop_upload or not dep.backup.enabled:
+        return None
+    wait = HANDOVER_WAIT if dep.mode == "sentinel" else 0
+    return BackupAgent(store=ctx.store, deployment=dep.name, config_map=ops_names(dep.name)["configMap"],
+                       budget_seconds=wait + ctx.pre_stop_seconds, handover_wait=wait)
+
+
+def _scratch(dep: RedisDeployment) -> str:
+    """Room for one snapshot of every master (an RDB is at most about its maxmemory)."""
+    masters = dep.cluster.shards if dep.mode == "cluster" else 1
+    return f"{math.ceil(memory_bytes(dep.effective_resources.memory) * masters / 2**20)}Mi"
+
+
+def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], cluster_args: RedisClusterArgs | None) -> OpsTarget:
+    ns = cfg.namespace_of(dep)
+    domain = f"{ns}.svc.{cfg.cluster_domain}"
+    common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=f"{dep.name}-auth",
+                  config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
+                  scratch_size=_scratch(dep))
+    if cluster_args is not None:
+        return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), **common)
+    return OpsTarget(
+        sentinel_hosts=tuple(f"{dep.name}-sentinel-{i}.{dep.name}-sentinel-headless.{domain}" for i in range(dep.sentinel.sentinels)),
+        master_set=dep.sentinel.master_set, write_host=f"{dep.name}.{domain}",
+        replicas=dep.sentinel.replicas, redis_config_map=f"{dep.name}-config", handover_script=REDIS_PRESTOP, **common,
+    )
+
+
+def build_ops(cfg: StackConfig, dep: RedisDeployment, ctx: BackupContext | None, labels: dict[str, str],
+              cluster_args: RedisClusterArgs | None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
+    migration = None
+    if dep.migration is not None and cluster_args is not None:
+        migration = MigrationStep(dep.migration.step, generation_hosts(cluster_args, dep.generation),
+                                  generation_hosts(cluster_args, dep.generation + 1))
+    with_backup = ctx is not None and dep.backup.enabled
+    ops = RedisOps(f"{dep.name}-ops", RedisOpsArgs(
+        namespace=cfg.namespace_of(dep),
+        target=ops_target(cfg, dep, labels, cluster_args),
+        store=ctx.store if with_backup else None,
+        schedule=(dep.backup.schedule or ctx.schedule) if with_backup else "",
+        service_account_annotations=ctx.annotations if with_backup else None,
+        migration=migration,
+    ), opts=opts)
+    return ops.outputs

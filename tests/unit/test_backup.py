@@ -1,0 +1,130 @@
+"""Backup resources of the real stacks and of small configs: the AWS bucket
+and IRSA role, the S3-compatible store, the backup CronJob, the preStop
+upload sidecar, and config validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.backup import scripts
+from stacks.config import ConfigError, load_stack_config
+from tests.unit.conftest import BASE_CONFIG, run_with
+
+S3 = {"kind": "s3", "endpoint": "http://minio:9000", "bucketName": "redis-backups", "credentialsSecret": "s3-keys"}
+CLUSTER = {"name": "sessions", "team": "web", "mode": "cluster", "size": "small"}
+SENTINEL = {"name": "cache", "team": "web", "mode": "sentinel", "size": "small"}
+
+
+def env_of(container: dict) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def cronjob_pod(run, name: str) -> dict:
+    (cj,) = run.k8s("CronJob", name)
+    return cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_prod_bucket_is_versioned_encrypted_private_and_expiring(prod_run):
+    (bucket,) = prod_run.of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "acme-redis-backups-prod-apne2"
+    (versioning,) = prod_run.of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    (sse,) = prod_run.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (block,) = prod_run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    (life,) = prod_run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    (rule,) = life.inputs["rules"]
+    assert rule["status"] == "Enabled" and rule["filter"]["prefix"] == "redis/"
+    assert rule["expiration"]["days"] == 35 and rule["noncurrentVersionExpiration"]["noncurrentDays"] == 7
+
+
+def test_prod_irsa_role_trusts_exactly_the_backup_service_accounts(prod_run):
+    role = next(r for r in prod_run.of_type("aws:iam/role:Role") if r.name == "backup-role")
+    (stmt,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    issuer = "oidc.eks.ap-northeast-2.amazonaws.com/id/5C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5F"
+    assert stmt["Condition"]["StringEquals"][f"{issuer}:sub"] == sorted(
+        f"system:serviceaccount:redis:{sa}" for sa in ("orders", "orders-ops", "quotes-cache", "quotes-cache-ops"))
+    (policy,) = prod_run.of_type("aws:iam/rolePolicy:RolePolicy")
+    actions = {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]}
+    assert "s3:PutObject" in actions and not any("Delete" in a for a in actions)
+    for sa in ("orders", "orders-ops", "quotes-cache", "quotes-cache-ops"):
+        (obj,) = prod_run.k8s("ServiceAccount", sa)
+        assert obj["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("backup-role")
+    pod = cronjob_pod(prod_run, "orders-backup")
+    assert "AWS_ACCESS_KEY_ID" not in env_of(pod["containers"][0]), "IRSA, not keys, on EKS"
+
+
+def test_dev_backup_uses_the_on_prem_endpoint_and_its_secret(dev_run):
+    assert not [r for r in dev_run.resources if r.typ.startswith("aws:")]
+    (cj,) = dev_run.k8s("CronJob", "sessions-backup")
+    assert cj["spec"]["schedule"] == "0 3 * * *" and cj["spec"]["suspend"] is False
+    assert cj["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (snapshot,) = pod["initContainers"]
+    (upload,) = pod["containers"]
+    assert snapshot["image"].startswith("redis:") and snapshot["command"][-1].endswith(scripts.SNAPSHOT)
+    assert upload["image"].startswith("amazon/aws-cli:") and upload["command"][-1].endswith(scripts.UPLOAD)
+    env = env_of(upload)
+    assert env["S3_ENDPOINT"] == "http://minio.storage.svc.cluster.local:9000" and env["BUCKET"] == "redis-backups-dev"
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-backup-credentials", "key": "secretAccessKey"}}
+    snap_env = env_of(snapshot)
+    assert snap_env["MODE"] == "cluster" and len(snap_env["CLUSTER_NODES"].split()) == 6
+    assert snap_env["REDISCLI_AUTH"] == {"secretKeyRef": {"name": "sessions-auth", "key": "password"}}
+    (cm,) = dev_run.k8s("ConfigMap", "sessions-ops")
+    assert cm["data"] == scripts.ops_scripts()
+
+
+def test_schedule_override_and_opt_out_per_deployment():
+    run = run_with(BASE_CONFIG | {"backup": S3, "deployments": [
+        CLUSTER | {"backup": {"schedule": "15 */6 * * *"}}, SENTINEL | {"backup": {"enabled": False}}]})
+    (cj,) = run.k8s("CronJob", "sessions-backup")
+    assert cj["spec"]["schedule"] == "15 */6 * * *"
+    assert run.k8s("CronJob", "cache-backup") == [] and run.k8s("CronJob", "cache-restore") == []
+    assert run.k8s("CronJob", "cache-failover-drill"), "the drill does not need backups"
+    (sts,) = run.k8s("StatefulSet", "cache")
+    assert [c["name"] for c in sts["spec"]["template"]["spec"]["containers"]] == ["redis", "exporter"]
+
+
+def test_sentinel_pods_hand_over_then_upload_within_the_grace_period():
+    run = run_with(BASE_CONFIG | {"backup": S3, "deployments": [SENTINEL]})
+    (sts,) = run.k8s("StatefulSet", "cache")
+    pod = sts["spec"]["template"]["spec"]
+    redis, _, agent = pod["containers"]
+    chain = redis["lifecycle"]["preStop"]["exec"]["command"][2]
+    assert chain.index("sentinel-redis-prestop.sh") < chain.index("touch /handoff/handover-done")
+    budget = int(agent["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert budget == 50 + 60 and pod["terminationGracePeriodSeconds"] == 60 + budget
+    assert {"name": "data", "mountPath": "/data", "readOnly": True} in agent["volumeMounts"]
+    assert env_of(agent)["HANDOVER_WAIT"] == "50"
+    assert "livenessProbe" in redis and agent["securityContext"]["runAsNonRoot"] is True
+
+
+def test_cluster_pods_upload_on_stop_without_waiting():
+    run = run_with(BASE_CONFIG | {"backup": S3, "deployments": [CLUSTER]})
+    (sts,) = run.k8s("StatefulSet", "sessions")
+    pod = sts["spec"]["template"]["spec"]
+    agent = pod["containers"][2]
+    assert env_of(agent)["HANDOVER_WAIT"] == "0" and pod["terminationGracePeriodSeconds"] == 60 + 60
+    assert "lifecycle" not in pod["containers"][0]
+
+
+@pytest.mark.parametrize("backup, message", [
+    (S3 | {"schedule": "every day"}, "is not a cron schedule"),
+    (S3 | {"bucketName": "Bad_Bucket"}, "is not a valid bucket name"),
+    (S3 | {"endpoint": "minio:9000"}, "is not an http(s) URL"),
+    (S3 | {"prefix": "/redis"}, "no leading, trailing or doubled"),
+    ({"kind": "aws", "bucketName": "b-1", "region": "r", "oidcProviderArn": "nope"}, "is not an IAM OIDC provider ARN"),
+])
+def test_bad_backup_config_is_one_clear_error(backup, message):
+    with pytest.raises(ConfigError, match="backup") as err:
+        load_stack_config(BASE_CONFIG | {"backup": backup})
+    assert message in str(err.value)
+
+
+def test_no_backup_section_means_no_backup_objects():
+    run = run_with(BASE_CONFIG | {"deployments": [CLUSTER]})
+    assert run.k8s("CronJob", "sessions-backup") == []
+    assert [c["name"] for c in run.k8s("StatefulSet", "sessions")[0]["spec"]["template"]["spec"]["containers"]] == ["redis", "exporter"]
