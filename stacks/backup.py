@@ -66,7 +66,8 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
 def backup_agent(ctx: BackupContext | None, dep: RedisDeployment) -> BackupAgent | None:
     if ctx is None or not ctx.pre_stop_upload or not dep.backup.enabled:
         return None
-    wait = HANDOVER_WAIT if dep.mode == "sentinel" else 0
+    # Both modes hand a master over in preStop before the upload starts.
+    wait = HANDOVER_WAIT
     return BackupAgent(store=ctx.store, deployment=dep.name, config_map=ops_names(dep.name)["configMap"],
                        budget_seconds=wait + ctx.pre_stop_seconds, handover_wait=wait)
 

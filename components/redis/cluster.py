@@ -31,7 +31,7 @@ from components.redis.pod import (
     plain_env,
     secret_env,
 )
-from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
+from components.redis.statefulset import RedisPodSpec, attach_backup_agent, config_hash, statefulset_spec
 from components.backup.jobs import BackupAgent
 
 APP = "redis"
@@ -156,11 +156,10 @@ class RedisCluster(pulumi.ComponentResource):
             config_map=f"{dep}-config",
             conf_key=CONF_KEY,
             script_keys=scripts.SCRIPT_NAMES,
+            pre_stop=scripts.PRESTOP_COMMAND,
         )
         if args.backup_agent is not None:
-            agent = args.backup_agent
-            pod = replace(pod, sidecars=(agent.container(),), extra_volumes=tuple(agent.volumes()),
-                          termination_grace_seconds=pod.termination_grace_seconds + agent.budget_seconds)
+            pod = attach_backup_agent(pod, args.backup_agent)
         generations = [(args.generation, args.placement)]
         if args.migrate_to is not None:
             generations.append((args.generation + 1, args.migrate_to))

@@ -53,13 +53,16 @@ from components.redis.conf import (
 _SCRIPTS = Path(__file__).parent / "scripts"
 START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT)
+PRESTOP_SCRIPT = "cluster-prestop.sh"
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
 
 START_COMMAND = ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
 BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
+# preStop: hand a master's slots to a replica; 30 s bound fits the 60 s grace period.
+PRESTOP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{PRESTOP_SCRIPT}", "30")
 
 # Start-script variables filled by the downward API (env name -> fieldPath).
 FIELD_ENV = {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}

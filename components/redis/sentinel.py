@@ -34,8 +34,8 @@ from components.redis.pod import (
     plain_env,
 )
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
-from components.redis.statefulset import RedisPodSpec, config_hash, statefulset_spec
-from components.backup.jobs import HANDOFF_DIR, HANDOFF_FILE, BackupAgent
+from components.redis.statefulset import RedisPodSpec, attach_backup_agent, config_hash, statefulset_spec
+from components.backup.jobs import BackupAgent
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -154,17 +154,7 @@ class RedisSentinel(pulumi.ComponentResource):
             termination_grace_seconds=GRACE_SECONDS,
         )
         if args.backup_agent is not None:
-            agent = args.backup_agent
-            handover = " ".join(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT)))
-            pod = replace(
-                pod,
-                # The handover first; then the sidecar's upload may start.
-                pre_stop=("sh", "-c", f"{handover}; rc=$?; touch {HANDOFF_FILE}; exit $rc"),
-                termination_grace_seconds=GRACE_SECONDS + agent.budget_seconds,
-                sidecars=(agent.container(),),
-                extra_volumes=tuple(agent.volumes()),
-                extra_mounts=({"name": "handoff", "mountPath": HANDOFF_DIR},),
-            )
+            pod = attach_backup_agent(pod, args.backup_agent)
         sts = k8s.apps.v1.StatefulSet(
             f"{dep}-statefulset",
             metadata=metadata(dep, ns, node_labels, mode_annotations("sentinel", args.replicas)),

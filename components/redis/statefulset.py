@@ -4,9 +4,10 @@ config and script mounts, a PVC per pod (or an emptyDir without persistence)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from components.backup.jobs import HANDOFF_DIR, HANDOFF_FILE, BackupAgent
 from components.common.k8s import ALLOW_HOST_NETWORK, container_security_context, pod_security_context, resources
 from components.redis.common import RedisCommonArgs, auth_secret_name
 from components.redis.conf import CONF_DIR, DATA_DIR, RUNTIME_DIR, SCRIPTS_DIR
@@ -39,6 +40,21 @@ class RedisPodSpec:
     sidecars: tuple[dict[str, Any], ...] = ()
     extra_volumes: tuple[dict[str, Any], ...] = ()
     extra_mounts: tuple[dict[str, Any], ...] = ()
+
+
+def attach_backup_agent(pod: RedisPodSpec, agent: BackupAgent) -> RedisPodSpec:
+    """Add the preStop upload sidecar: the redis container's own preStop
+    (the master handover) runs first and then signals the sidecar through a
+    file, so what is uploaded is a replica's data, not a master's mid-write."""
+    handover = " ".join(pod.pre_stop) if pod.pre_stop else "true"
+    return replace(
+        pod,
+        pre_stop=("sh", "-c", f"{handover}; rc=$?; touch {HANDOFF_FILE}; exit $rc"),
+        termination_grace_seconds=pod.termination_grace_seconds + agent.budget_seconds,
+        sidecars=(agent.container(),),
+        extra_volumes=tuple(agent.volumes()),
+        extra_mounts=({"name": "handoff", "mountPath": HANDOFF_DIR},),
+    )
 
 
 def config_hash(data: dict[str, str]) -> str:

@@ -102,13 +102,16 @@ def test_sentinel_pods_hand_over_then_upload_within_the_grace_period():
     assert "livenessProbe" in redis and agent["securityContext"]["runAsNonRoot"] is True
 
 
-def test_cluster_pods_upload_on_stop_without_waiting():
+def test_cluster_pods_hand_over_then_upload_on_stop():
     run = run_with(BASE_CONFIG | {"backup": S3, "deployments": [CLUSTER]})
     (sts,) = run.k8s("StatefulSet", "sessions")
     pod = sts["spec"]["template"]["spec"]
     agent = pod["containers"][2]
-    assert env_of(agent)["HANDOVER_WAIT"] == "0" and pod["terminationGracePeriodSeconds"] == 60 + 60
-    assert "lifecycle" not in pod["containers"][0]
+    wait = int(env_of(agent)["HANDOVER_WAIT"])
+    assert wait > 30  # longer than the handover's own bound
+    assert pod["terminationGracePeriodSeconds"] == 60 + wait + 60
+    chain = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1]
+    assert chain.index("cluster-prestop.sh") < chain.index("touch ")
 
 
 @pytest.mark.parametrize("backup, message", [

@@ -259,3 +259,11 @@ def test_no_persistence_uses_empty_dir_and_no_aof():
     assert {"name": "data", "emptyDir": {}} in pod["volumes"]
     conf = conf_values(run)
     assert conf["appendonly"] == "no" and conf["save"] == '""'
+
+
+def test_master_hands_over_in_pre_stop(run):
+    sts, pod = pod_spec(run)
+    redis = container(run, "redis")
+    assert redis["lifecycle"]["preStop"]["exec"]["command"] == list(cluster_scripts.PRESTOP_COMMAND)
+    bound = int(cluster_scripts.PRESTOP_COMMAND[-1])
+    assert bound < pod["terminationGracePeriodSeconds"]
