@@ -152,6 +152,23 @@ def pushgateway_pod(image: str) -> dict:
     }
 
 
+def _daemonset(parent, name: str, ns: str, args: ExportersArgs, pod: dict, port: int, annotations: dict | None = None) -> None:
+    """An exporter on every node, and the headless Service its scrape job discovers."""
+    lbl = labels(name, name, "exporter", args.component_labels)
+    template_meta = {"labels": lbl} | ({"annotations": annotations} if annotations else {})
+    k8s.apps.v1.DaemonSet(
+        name,
+        metadata=metadata(name, ns, lbl),
+        spec={
+            "selector": {"matchLabels": _sel(lbl)},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
+            "template": {"metadata": template_meta, "spec": pod},
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    _headless(parent, name, ns, lbl, L.METRICS_PORT_NAME, port)
+
+
 class Exporters(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExportersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("redis-platform:monitoring:Exporters", name, None, opts)
@@ -159,37 +176,11 @@ class Exporters(pulumi.ComponentResource):
         ns = args.namespace
         self.pushgateway_host: str | None = None
         if args.node_exporter_image:
-            lbl = labels("node-exporter", "node-exporter", "exporter", args.component_labels)
-            k8s.apps.v1.DaemonSet(
-                "node-exporter",
-                metadata=metadata("node-exporter", ns, lbl),
-                spec={
-                    "selector": {"matchLabels": _sel(lbl)},
-                    "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
-                    "template": {
-                        "metadata": {"labels": lbl, "annotations": {ALLOW_HOST_NETWORK: "true"}},
-                        "spec": node_exporter_pod(args.node_exporter_image),
-                    },
-                },
-                opts=child,
-            )
-            _headless(self, "node-exporter", ns, lbl, L.METRICS_PORT_NAME, L.NODE_EXPORTER_PORT)
+            _daemonset(self, "node-exporter", ns, args, node_exporter_pod(args.node_exporter_image),
+                       L.NODE_EXPORTER_PORT, {ALLOW_HOST_NETWORK: "true"})
         if args.cadvisor_image:
-            lbl = labels("cadvisor", "cadvisor", "exporter", args.component_labels)
-            k8s.apps.v1.DaemonSet(
-                "cadvisor",
-                metadata=metadata("cadvisor", ns, lbl),
-                spec={
-                    "selector": {"matchLabels": _sel(lbl)},
-                    "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
-                    "template": {
-                        "metadata": {"labels": lbl},
-                        "spec": cadvisor_pod(args.cadvisor_image, args.cadvisor_housekeeping_interval, args.cadvisor_storage_duration),
-                    },
-                },
-                opts=child,
-            )
-            _headless(self, "cadvisor", ns, lbl, L.METRICS_PORT_NAME, L.CADVISOR_PORT)
+            _daemonset(self, "cadvisor", ns, args, cadvisor_pod(
+                args.cadvisor_image, args.cadvisor_housekeeping_interval, args.cadvisor_storage_duration), L.CADVISOR_PORT)
         if args.pushgateway_image:
             lbl = labels("pushgateway", "pushgateway", "exporter", args.component_labels)
             k8s.apps.v1.Deployment(
