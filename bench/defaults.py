@@ -1,0 +1,70 @@
+"""What the project generates for a deployment that sets only its size.
+
+The values come from the stack config model's defaults (stacks.config.redis),
+mapped to renderer specs the way components/redis/{sentinel,cluster}.py map
+them; only what differs per pod (bind address, data/run paths) is set here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.redis.conf import RedisConfSpec, maxmemory_bytes
+from components.redis.sentinel_conf import SentinelConfSpec
+from stacks.config.redis import RedisDeployment
+
+# This helper's loopback block: 127.0.0.200 - 127.0.0.249.
+BARE_IP = "127.0.0.200"
+GENERATED_IP = "127.0.0.201"
+SENTINEL_BLOCK = 19  # tests.integration.sentinel.harness.Topology(19): 127.0.0.202 - 208
+CLUSTER_POOL = [f"127.0.0.{i}" for i in range(220, 240)]
+
+SIZE = "small"
+
+
+def deployment(mode: str) -> RedisDeployment:
+    return RedisDeployment(name="bench", team="bench", mode=mode, size=SIZE)
+
+
+def redis_conf_spec(mode: str, bind: str, data_dir: Path, include: Path) -> RedisConfSpec:
+    dep = deployment(mode)
+    p = dep.persistence
+    return RedisConfSpec(
+        maxmemory_bytes=maxmemory_bytes(dep.effective_resources.memory_bytes, dep.maxmemory_fraction),
+        maxmemory_policy=dep.maxmemory_policy,
+        cluster_enabled=mode == "cluster",
+        cluster_node_timeout_ms=dep.cluster.node_timeout_ms,
+        appendonly=p.enabled,
+        appendfsync=p.appendfsync,
+        save_rules=p.save_rules if p.enabled else (),
+        bind=bind,
+        data_dir=str(data_dir),
+        include=str(include),
+    )
+
+
+def maxmemory() -> int:
+    dep = deployment("sentinel")
+    return maxmemory_bytes(dep.effective_resources.memory_bytes, dep.maxmemory_fraction)
+
+
+def sentinel_conf_spec(master_set: str, master_host: str, bind: str, work_dir: Path) -> SentinelConfSpec:
+    st = deployment("sentinel").sentinel
+    return SentinelConfSpec(
+        master_set=master_set,
+        master_host=master_host,
+        quorum=st.effective_quorum,
+        bind=bind,
+        down_after_ms=st.down_after_ms,
+        failover_timeout_ms=st.failover_timeout_ms,
+        parallel_syncs=st.parallel_syncs,
+        work_dir=str(work_dir),
+    )
+
+
+def cluster_node_timeout_s() -> float:
+    return deployment("cluster").cluster.node_timeout_ms / 1000
+
+
+def sentinel_down_after_s() -> float:
+    return deployment("sentinel").sentinel.down_after_ms / 1000
