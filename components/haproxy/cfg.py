@@ -60,6 +60,9 @@ class HAProxySpec:
     nameservers: tuple[str, ...] = ()
     client_timeout_s: int = 3600
     maxconn: int = 4096
+    # HAProxy sizes its threads from the CPUs it may run on (affinity), not
+    # from the container's CPU limit; match the limit so it is not throttled.
+    nbthread: int = 1
 
     def __post_init__(self) -> None:
         if not self.redis_hosts:
@@ -120,6 +123,7 @@ def _global(spec: HAProxySpec) -> tuple[str, list[str]]:
     return "global", [
         "log stdout format raw local0 info",
         f"maxconn {spec.maxconn}",
+        f"nbthread {spec.nbthread}",
         # Evaluated once at start; the frontends' warm-up gate counts from it.
         "set-var proc.started_at date()",
     ]

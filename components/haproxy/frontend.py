@@ -23,6 +23,8 @@ from components.redis.statefulset import config_hash
 
 HAPROXY_UID = 99  # the haproxy user of the official image
 CONFIG_DIR = "/usr/local/etc/haproxy"
+# One core per HAProxy pod; its thread count follows (see HAProxySpec.nbthread).
+CPU_LIMIT_CORES = 1
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,10 @@ class HAProxyFrontend(pulumi.ComponentResource):
         super().__init__("redis-platform:haproxy:HAProxyFrontend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns, app = args.namespace, f"{args.name}-haproxy"
-        spec = HAProxySpec(master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts)
+        spec = HAProxySpec(
+            master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts,
+            nbthread=CPU_LIMIT_CORES,
+        )
         lbl = labels("haproxy", args.name, "frontend", deployment_labels(args.name, args.team))
         sel = selector_of(lbl)
         cfg = {"haproxy.cfg": render_haproxy_cfg(spec)}
@@ -105,7 +110,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
                                     {"name": "read", "containerPort": spec.read_port},
                                     {"name": "stats", "containerPort": spec.stats_port},
                                 ],
-                                "resources": resources("100m", "64Mi", "1", "256Mi"),
+                                "resources": resources("100m", "64Mi", str(CPU_LIMIT_CORES), "256Mi"),
                                 "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
                                 "readinessProbe": {**stats, "periodSeconds": 5},
                                 "livenessProbe": {**stats, "periodSeconds": 20, "timeoutSeconds": 5},

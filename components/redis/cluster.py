@@ -100,6 +100,7 @@ class RedisCluster(pulumi.ComponentResource):
             RedisConfSpec(
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
+                replicas_per_master=args.replicas_per_shard,
                 cluster_enabled=True,
                 cluster_node_timeout_ms=args.node_timeout_ms,
                 appendonly=args.persistence_enabled,

@@ -63,6 +63,10 @@ class RedisConfSpec:
     bind: str = "0.0.0.0"
     data_dir: str = DATA_DIR
     include: str | None = RUNTIME_CONF
+    # Replicas each master expects: a diskless full sync starts as soon as
+    # this many are waiting, instead of after repl-diskless-sync-delay (5 s),
+    # a window in which a freshly started replica cannot take over.
+    replicas_per_master: int = 0
     # Extra directives appended verbatim (name -> value), for settings the
     # typed fields do not cover. Values are strings exactly as redis expects.
     extra: dict[str, str] = field(default_factory=dict)
@@ -106,6 +110,7 @@ def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
     # Diskless sync avoids writing a full RDB to the volume on every
     # full resync.
     out.append(("repl-diskless-sync", "yes"))
+    out.append(("repl-diskless-sync-max-replicas", str(spec.replicas_per_master)))
     if spec.cluster_enabled:
         out += [
             ("cluster-enabled", "yes"),

@@ -87,6 +87,7 @@ class RedisSentinel(pulumi.ComponentResource):
             RedisConfSpec(
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
+                replicas_per_master=args.replicas,
                 appendonly=args.persistence_enabled,
                 appendfsync=args.appendfsync,
                 save_rules=args.save_rules if args.persistence_enabled else (),

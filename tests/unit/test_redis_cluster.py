@@ -104,6 +104,7 @@ def test_redis_conf_from_spec(run):
     assert conf["protected-mode"] == "yes"
     assert conf["cluster-preferred-endpoint-type"] == "hostname"
     assert conf["include"] == "/run/redis/runtime.conf"
+    assert conf["repl-diskless-sync-max-replicas"] == "1"
     tuned = conf_values(cluster_run(
         size=None, resources={"cpu": "1", "memory": "10Gi"}, maxmemoryPolicy="allkeys-lru", maxmemoryFraction=0.5,
         cluster={"nodeTimeoutMs": 8000}, persistence={"saveRules": [[3600, 1]]},

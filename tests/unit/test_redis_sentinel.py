@@ -50,6 +50,7 @@ def test_data_nodes_aof_and_maxmemory_without_cluster_mode(run):
     assert "appendonly yes" in text and "appendfsync everysec" in text
     assert f"maxmemory {int(2**30 * 0.7)}" in text
     assert "cluster-enabled" not in text
+    assert "repl-diskless-sync-max-replicas 2" in text
 
 
 def test_three_sentinels_with_quorum_and_timeouts():
@@ -158,6 +159,7 @@ def test_haproxy_deployment_config_and_services(run):
     assert "resolvers" in cfg and "parse-resolv-conf" in cfg
     assert "SENTINEL get-master-addr-by-name mymaster" in cfg
     assert "prometheus-exporter" in cfg
+    assert f"nbthread {int(c['resources']['limits']['cpu'])}" in cfg
     ann = dep["spec"]["template"]["metadata"]["annotations"]
     assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "8404"
     write, read = one(run, "Service", "cache"), one(run, "Service", "cache-read")
