@@ -30,9 +30,9 @@ CLUSTER_REQUEST_FACTOR = 2
 
 
 def start(group: ProcGroup, root: Path) -> ClusterHarness:
-    h = ClusterHarness(root / "cluster", group, TOPOLOGY)
-    # The harness hands out the integration tests' addresses; this run owns 220-239.
-    h._free = list(defaults.CLUSTER_POOL)
+    # This run owns 127.0.0.220-239; redis.conf carries the preset's maxmemory.
+    h = ClusterHarness(root / "cluster", group, TOPOLOGY, addresses=list(defaults.CLUSTER_POOL),
+                       maxmemory=defaults.maxmemory())
     for i in ALL:
         h.start(i, wait=False)
     for i in ALL:
@@ -42,19 +42,7 @@ def start(group: ProcGroup, root: Path) -> ClusterHarness:
         raise RuntimeError(f"cluster bootstrap failed:\n{result.stdout}{result.stderr}")
     h.wait_healthy(ALL, 60)
     wait_for(lambda: replicas_in_sync(h), 60, interval=0.25, what="every replica's first sync done")
-    for i in ALL:
-        raise_maxmemory(h, i)
     return h
-
-
-def raise_maxmemory(h: ClusterHarness, ordinal: int) -> None:
-    """As in sentinel.py: the harness renders 64 MiB, the generated config the
-    preset's; again after every restart, or a promoted node refuses writes (OOM)."""
-    c = h.node(ordinal)
-    try:
-        c.config_set("maxmemory", defaults.maxmemory())
-    finally:
-        c.close()
 
 
 def throughput(h: ClusterHarness, plan: rbench.Plan, bare: rbench.Target) -> None:
@@ -109,7 +97,6 @@ def one_kill(h: ClusterHarness, run: int) -> tuple[float, float]:
     # Through its start script it rejoins as a replica of the promoted node
     # (or, when no replica took over, as the master it was).
     h.start(victim)
-    raise_maxmemory(h, victim)
     h.wait_healthy(ALL, 90)
     wait_for(lambda: replicas_in_sync(h), 60, interval=0.25, what="replicas in sync after the restart")
     return result[killed.key], result[others.key]

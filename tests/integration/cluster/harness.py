@@ -43,7 +43,10 @@ BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", 
 
 
 class ClusterHarness:
-    def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology):
+    def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology,
+                 addresses: list[str] | None = None, maxmemory: int = MAXMEMORY):
+        """``addresses``: this user's own block of 127.0.0.x, so suites can run
+        side by side; ``maxmemory``: what the pods' redis.conf says."""
         for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
             require(binary)
         busybox = require("busybox")
@@ -61,7 +64,8 @@ class ClusterHarness:
         self.path = f"{self.bin}:{os.environ['PATH']}"
         self.hosts = root / "hosts"
         self.hosts.write_text("127.0.0.1 localhost\n")
-        self._free = list(ADDRESS_POOL)
+        self._free = list(addresses or ADDRESS_POOL)
+        self.maxmemory = maxmemory
         self.addr: dict[int, str] = {}
         self.pods: dict[int, Proc] = {}
 
@@ -103,8 +107,9 @@ class ClusterHarness:
         runtime = run / "runtime.conf"
         # bind-source-addr: a pod has one address; here the cluster bus must
         # leave from the node's own 127.0.0.x or peers record 127.0.0.1.
-        spec = RedisConfSpec(maxmemory_bytes=MAXMEMORY, cluster_enabled=True, bind=ip, data_dir=str(data),
-                             include=str(runtime), extra={"bind-source-addr": ip})
+        spec = RedisConfSpec(maxmemory_bytes=self.maxmemory, cluster_enabled=True, bind=ip, data_dir=str(data),
+                             include=str(runtime), replicas_per_master=self.topology.replicas_per_shard,
+                             extra={"bind-source-addr": ip})
         conf.write_text(render_redis_conf(spec))
         env = start_env(self.topology) | {
             "REDIS_CONF": str(conf),

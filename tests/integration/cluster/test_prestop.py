@@ -25,8 +25,7 @@ ADDRESSES = [f"127.0.0.{i}" for i in range(250, 256)]
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     group = ProcGroup()
-    h = ClusterHarness(tmp_path_factory.mktemp("prestop"), group, TOPO)
-    h._free = list(ADDRESSES)
+    h = ClusterHarness(tmp_path_factory.mktemp("prestop"), group, TOPO, addresses=ADDRESSES)
     try:
         for i in range(TOPO.node_count):
             h.start(i, wait=False)

@@ -25,8 +25,7 @@ KEYS = 10_000
 def make_cluster(root, procs, name: str, shards: int, replicas: int, addrs: list[str]) -> ClusterHarness:
     topo = ClusterTopology(statefulset_name=name, headless_service=f"{name}-headless", namespace="redis",
                            shards=shards, replicas_per_shard=replicas)
-    h = ClusterHarness(root / name, procs, topo)
-    h._free = list(addrs)  # this module's block instead of the cluster suite's
+    h = ClusterHarness(root / name, procs, topo, addresses=list(addrs))
     for i in range(topo.node_count):
         h.start(i)
     assert h.bootstrap(topo).returncode == 0

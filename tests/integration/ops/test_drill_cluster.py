@@ -46,8 +46,7 @@ class Client(threading.Thread):
 def test_graceful_drill_with_a_client_writing(tmp_path, procs):
     topo = ClusterTopology(statefulset_name="orders", headless_service="orders-headless", namespace="redis",
                            shards=3, replicas_per_shard=1)
-    h = ClusterHarness(tmp_path, procs, topo)
-    h._free = list(ADDRS)
+    h = ClusterHarness(tmp_path, procs, topo, addresses=list(ADDRS))
     for i in range(6):
         h.start(i)
     assert h.bootstrap(topo).returncode == 0

@@ -26,7 +26,7 @@ class TwoGroups(ClusterHarness):
     100..), both governed by the deployment's one headless Service."""
 
     def __init__(self, root, group, old: ClusterTopology, new: ClusterTopology):
-        super().__init__(root, group, old)
+        super().__init__(root, group, old, addresses=ADDRS)
         self.old_topo, self.new_topo = old, new
 
     def topo_of(self, ordinal: int) -> ClusterTopology:
@@ -49,7 +49,6 @@ def test_migration_to_a_new_node_group(tmp_path, procs):
     new = ClusterTopology(statefulset_name="sessions-g1", headless_service="sessions-headless", namespace="redis",
                           shards=3, replicas_per_shard=1)
     h = TwoGroups(tmp_path, procs, old, new)
-    h._free = list(ADDRS)
     old_pods, new_pods = list(range(6)), list(range(NEW, NEW + 6))
     for i in old_pods:
         h.start(i)
