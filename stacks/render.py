@@ -76,11 +76,16 @@ def write_render(run: Run, out: Path) -> Counter:
             raise RuntimeError(f"two objects render to {path}")
         path.write_text(dump_yaml(_ordered(redact(manifest))))
         kinds[manifest["kind"]] += 1
-    cloud = [
-        {"type": r.typ, "name": r.name, "inputs": r.inputs}
-        for r in run.resources
-        if not r.is_kubernetes and not r.typ.startswith(("redis-platform:", "pulumi:"))
-    ]
+    # Sorted: registration order depends on how outputs resolve, and the
+    # file must not change between two renders of the same stack.
+    cloud = sorted(
+        (
+            {"type": r.typ, "name": r.name, "inputs": r.inputs}
+            for r in run.resources
+            if not r.is_kubernetes and not r.typ.startswith(("redis-platform:", "pulumi:"))
+        ),
+        key=lambda r: (r["type"], r["name"]),
+    )
     (out / "cloud.json").write_text(json.dumps(cloud, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(json.dumps(run.outputs, indent=2, sort_keys=True) + "\n")
     for r in cloud:

@@ -16,7 +16,7 @@ import pulumi
 from components.monitoring import labels as L
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
-from components.monitoring.grafana import Grafana, GrafanaArgs
+from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import RemoteWrite
@@ -193,20 +193,8 @@ class Federation(pulumi.ComponentResource):
             prometheus_url=prometheus_url, datasource_uid="global-prometheus", datasource_name="Global Prometheus",
             scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
         )
-        graf = Grafana(
-            f"{name}-grafana",
-            GrafanaArgs(
-                namespace=args.namespace,
-                image=args.grafana_image,
-                provisioning=spec,
-                dashboards=render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
-                storage_size=args.grafana_storage,
-                storage_class_name=args.storage_class_name,
-                service_type=args.grafana_service_type,
-                port=args.grafana_port,
-                load_balancer_source_ranges=args.grafana_lb_ranges,
-                component_labels=extra,
-            ),
-            opts=opts,
+        graf = provisioned_grafana(
+            f"{name}-grafana", args.namespace, args, spec,
+            render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)), extra, opts,
         )
         return f"http://{graf.service_host}:{graf.port}"

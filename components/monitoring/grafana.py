@@ -4,6 +4,7 @@ the provisioned Prometheus datasource and the dashboards built as code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -32,6 +33,44 @@ class GrafanaArgs:
     load_balancer_source_ranges: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "grafana"
+
+
+class GrafanaSettings(Protocol):
+    """The Grafana fields MonitoringArgs and FederationArgs both carry."""
+
+    grafana_image: str
+    grafana_storage: str
+    grafana_service_type: str
+    grafana_port: int
+    grafana_lb_ranges: tuple[str, ...]
+    storage_class_name: str
+
+
+def provisioned_grafana(
+    name: str,
+    namespace: str,
+    settings: GrafanaSettings,
+    provisioning: GrafanaSpec,
+    dashboards: dict[str, str],
+    component_labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> "Grafana":
+    return Grafana(
+        name,
+        GrafanaArgs(
+            namespace=namespace,
+            image=settings.grafana_image,
+            provisioning=provisioning,
+            dashboards=dashboards,
+            storage_size=settings.grafana_storage,
+            storage_class_name=settings.storage_class_name,
+            service_type=settings.grafana_service_type,
+            port=settings.grafana_port,
+            load_balancer_source_ranges=settings.grafana_lb_ranges,
+            component_labels=component_labels,
+        ),
+        opts=opts,
+    )
 
 
 class Grafana(pulumi.ComponentResource):

@@ -11,7 +11,7 @@ from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs
 from components.monitoring.alertmanager_config import AlertmanagerSpec, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
-from components.monitoring.grafana import Grafana, GrafanaArgs
+from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import PrometheusSpec, RemoteWrite, StaticJob, render_prometheus_config
@@ -125,21 +125,9 @@ class Monitoring(pulumi.ComponentResource):
         grafana_spec = GrafanaSpec(
             prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.scrape_interval
         )
-        graf = Grafana(
-            "grafana",
-            GrafanaArgs(
-                namespace=ns,
-                image=args.grafana_image,
-                provisioning=grafana_spec,
-                dashboards=render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
-                storage_size=args.grafana_storage,
-                storage_class_name=args.storage_class_name,
-                service_type=args.grafana_service_type,
-                port=args.grafana_port,
-                load_balancer_source_ranges=args.grafana_lb_ranges,
-                component_labels=extra,
-            ),
-            opts=child,
+        graf = provisioned_grafana(
+            "grafana", ns, args, grafana_spec,
+            render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)), extra, child,
         )
         exporters = Exporters(
             "exporters",

@@ -87,3 +87,13 @@ def test_cli_renders_and_summarises(stack, tmp_path):
     assert "StorageClass" in proc.stdout
     assert (tmp_path / "cloud.json").exists()
     assert list((tmp_path / "1-manifest").glob("storage.k8s.io_v1-storageclass-*.yaml"))
+
+
+def test_two_renders_are_identical(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_render(render_stack("prod"), first)
+    write_render(render_stack("prod"), second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_text() == (second / rel).read_text(), rel
