@@ -10,12 +10,13 @@ import pulumi
 
 from components.haproxy.frontend import HAProxyFrontendArgs
 from components.redis.cluster import RedisCluster, RedisClusterArgs
-from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
+from components.ops.redis_ops import MigrationStep, migration_job
+from components.redis.sentinel import RedisSentinel, RedisSentinelArgs, generation_hosts as sentinel_generation_hosts
 from components.redis.common import RedisCommonArgs
 from components.redis.pod import PlacementArgs
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
-from stacks.backup import BackupContext, backup_agent, build_ops
+from stacks.backup import BackupContext, backup_agent, build_ops, ops_target
 from components.common.k8s import labels as k8s_labels
 from components.redis.common import deployment_labels
 
@@ -97,39 +98,39 @@ def build_deployment(
         component = RedisCluster(dep.name, cluster_args, opts=opts)
     else:
         st, hp = dep.sentinel, dep.haproxy
-        component = RedisSentinel(
-            dep.name,
-            RedisSentinelArgs(
-                **base,
-                replicas=st.replicas,
-                sentinels=st.sentinels,
-                quorum=st.effective_quorum,
-                down_after_ms=st.down_after_ms,
-                failover_timeout_ms=st.failover_timeout_ms,
-                parallel_syncs=st.parallel_syncs,
-                master_set=st.master_set,
-                placement=placement_args(dep),
-                haproxy=HAProxyFrontendArgs(
-                    name=dep.name,
-                    namespace=base["namespace"],
-                    team=dep.team,
-                    image=hp.image,
-                    monitoring_namespace=base["monitoring_namespace"],
-                    client_pod_selector=base["client_pod_selector"],
-                    client_namespace_selector=base["client_namespace_selector"],
-                    replicas=hp.replicas,
-                    service_type=hp.service_type,
-                    load_balancer_source_ranges=hp.load_balancer_source_ranges,
-                    write_node_port=hp.write_node_port,
-                    read_node_port=hp.read_node_port,
-                    cluster_domain=cfg.cluster_domain,
-                    placement=replace(placement_args(dep), host_network=False),
-                ),
-                backup_agent=agent,
-                service_account_annotations=sa_annotations,
+        sentinel_args = RedisSentinelArgs(
+            **base,
+            replicas=st.replicas,
+            sentinels=st.sentinels,
+            quorum=st.effective_quorum,
+            down_after_ms=st.down_after_ms,
+            failover_timeout_ms=st.failover_timeout_ms,
+            parallel_syncs=st.parallel_syncs,
+            master_set=st.master_set,
+            placement=placement_args(dep),
+            haproxy=HAProxyFrontendArgs(
+                name=dep.name,
+                namespace=base["namespace"],
+                team=dep.team,
+                image=hp.image,
+                monitoring_namespace=base["monitoring_namespace"],
+                client_pod_selector=base["client_pod_selector"],
+                client_namespace_selector=base["client_namespace_selector"],
+                replicas=hp.replicas,
+                service_type=hp.service_type,
+                load_balancer_source_ranges=hp.load_balancer_source_ranges,
+                write_node_port=hp.write_node_port,
+                read_node_port=hp.read_node_port,
+                cluster_domain=cfg.cluster_domain,
+                placement=replace(placement_args(dep), host_network=False),
             ),
-            opts=opts,
+            backup_agent=agent,
+            service_account_annotations=sa_annotations,
+            generation=dep.generation,
+            migrate_to=migration_placement(dep),
+            migration_step=dep.migration.step if dep.migration is not None else None,
         )
+        component = RedisSentinel(dep.name, sentinel_args, opts=opts)
     # Ops pods are peers of the deployment (its NetworkPolicy lets them in)
     # and clients of it (the drill writes through HAProxy as an app would).
     ops_labels = k8s_labels("redis", dep.name, "ops", deployment_labels(dep.name, dep.team))
@@ -137,6 +138,13 @@ def build_deployment(
         ops_labels |= base["client_pod_selector"]
     depends = list(opts.depends_on or []) if opts is not None and isinstance(opts.depends_on, list) else []
     ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
+    if dep.mode == "sentinel" and dep.migration is not None:
+        # build_ops (stacks/backup.py) makes the cluster's step Job only; the
+        # Sentinel one runs in the same ops ServiceAccount and ConfigMap.
+        step = MigrationStep(dep.migration.step, sentinel_generation_hosts(sentinel_args, dep.generation),
+                             sentinel_generation_hosts(sentinel_args, dep.generation + 1))
+        ops = ops | {"migrationJob": migration_job(f"{dep.name}-ops", cfg.namespace_of(dep), ops_target(cfg, dep, ops_labels, None),
+                                                   step, pulumi.ResourceOptions(parent=component, depends_on=depends))}
     return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs, "ops": ops}
 
 

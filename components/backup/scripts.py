@@ -8,7 +8,8 @@ directory, so every file goes in the one mount.
 
 Which image runs what:
   redis image (sh, busybox, redis-cli, redis-server, redis-check-rdb):
-    backup-snapshot.sh, restore.sh, failover-drill.sh, migrate.sh
+    backup-snapshot.sh, restore.sh, failover-drill.sh, migrate.sh (Redis
+    Cluster), migrate-sentinel.sh (Sentinel mode)
   aws-cli image (sh, coreutils, aws):
     backup-upload.sh, backup-download.sh, backup-prestop.sh, backup-agent.sh
 Each script's header lists the environment it reads.
@@ -32,7 +33,8 @@ PRESTOP = "backup-prestop.sh"
 AGENT = "backup-agent.sh"
 DRILL = "failover-drill.sh"
 MIGRATE = "migrate.sh"
-SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, AGENT, DRILL, MIGRATE)
+MIGRATE_SENTINEL = "migrate-sentinel.sh"
+SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, AGENT, DRILL, MIGRATE, MIGRATE_SENTINEL)
 
 
 def script_path(name: str) -> Path:

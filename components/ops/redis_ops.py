@@ -48,6 +48,28 @@ def migration_job_name(deployment: str, step: MigrationStep) -> str:
     return f"{deployment[:30]}-migrate-{step.step}-{digest}"
 
 
+def migration_spec(target: OpsTarget, step: MigrationStep, service_account: str) -> dict:
+    """The Job spec of one step: migrate.sh for a cluster, migrate-sentinel.sh
+    (same environment plus the target's Sentinel hosts) for Sentinel mode."""
+    spec = migration_job_spec(target, step.step, step.old_nodes, step.new_nodes, service_account)
+    if target.mode == "sentinel":
+        spec["template"]["spec"]["containers"][0]["command"] = scripts.pod_command(scripts.MIGRATE_SENTINEL)
+    return spec
+
+
+def migration_job(name: str, namespace: str, target: OpsTarget, step: MigrationStep,
+                  opts: pulumi.ResourceOptions) -> str:
+    """Create the Job of one migration step (run by the ops ServiceAccount
+    with the ops scripts' ConfigMap); returns "job/<name>"."""
+    job = migration_job_name(target.deployment, step)
+    k8s.batch.v1.Job(
+        f"{name}-{job}", metadata=metadata(job, namespace, target.labels),
+        spec=migration_spec(target, step, ops_names(target.deployment)["serviceAccount"]),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+    )
+    return f"job/{job}"
+
+
 class RedisOps(pulumi.ComponentResource):
     outputs: dict
 
@@ -75,11 +97,6 @@ class RedisOps(pulumi.ComponentResource):
             self.outputs |= {"backupCronJob": f"cronjob/{names['backup']}", "restoreTemplate": f"cronjob/{names['restore']}",
                              "backupSchedule": args.schedule}
         if args.migration is not None:
-            job = migration_job_name(t.deployment, args.migration)
-            k8s.batch.v1.Job(
-                f"{name}-{job}", metadata=metadata(job, ns, t.labels),
-                spec=migration_job_spec(t, args.migration.step, args.migration.old_nodes, args.migration.new_nodes, sa_name),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, sa], delete_before_replace=True),
-            )
-            self.outputs["migrationJob"] = f"job/{job}"
+            self.outputs["migrationJob"] = migration_job(name, ns, t, args.migration,
+                                                         pulumi.ResourceOptions(parent=self, depends_on=[cm, sa]))
         self.register_outputs(self.outputs)

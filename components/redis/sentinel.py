@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
 from components.redis import sentinel_scripts as scripts
+from components.redis.cluster import statefulset_name
 from components.redis.common import (
     RedisCommonArgs,
     auth_secret_name,
@@ -65,6 +66,37 @@ class RedisSentinelArgs(RedisCommonArgs):
     # and the IRSA role annotation on the pods' ServiceAccount.
     backup_agent: BackupAgent | None = None
     service_account_annotations: dict[str, str] = field(default_factory=dict)
+    # Node-group migration (docs/operations.md): the pods run in StatefulSet
+    # statefulset_name(name, generation). migrate_to (the new placement) and
+    # migration_step come together: for replicas and promote a second
+    # StatefulSet of the next generation runs beside the current one; for
+    # retire only the next generation's is left.
+    generation: int = 0
+    migrate_to: PlacementArgs | None = None
+    migration_step: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.migrate_to is None) != (self.migration_step is None):
+            raise ValueError("migrate_to and migration_step go together")
+        if self.migration_step not in (None, *MIGRATION_STEPS):
+            raise ValueError(f"migration_step must be one of {MIGRATION_STEPS}, got {self.migration_step!r}")
+
+
+MIGRATION_STEPS = ("replicas", "promote", "retire")
+
+
+def generation_hosts(args: RedisSentinelArgs, generation: int) -> tuple[str, ...]:
+    """Pod DNS names of one generation's data StatefulSet."""
+    sts, domain = statefulset_name(args.name, generation), f"{args.namespace}.svc.{args.cluster_domain}"
+    return tuple(f"{sts}-{i}.{args.name}-headless.{domain}" for i in range(args.replicas + 1))
+
+
+def running_generations(args: RedisSentinelArgs) -> tuple[tuple[int, PlacementArgs], ...]:
+    """(generation, placement) of each data StatefulSet in the program."""
+    if args.migrate_to is None:
+        return ((args.generation, args.placement),)
+    new = (args.generation + 1, args.migrate_to)
+    return (new,) if args.migration_step == "retire" else ((args.generation, args.placement), new)
 
 
 class RedisSentinel(pulumi.ComponentResource):
@@ -79,7 +111,11 @@ class RedisSentinel(pulumi.ComponentResource):
         sent_sel = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "sentinel"}
         node_labels, sent_labels = labels(APP, dep, "data-node", team), labels(APP, dep, "sentinel", team)
         headless, sent_headless = f"{dep}-headless", f"{dep}-sentinel-headless"
-        redis_hosts = tuple(f"{dep}-{i}.{headless}.{domain}" for i in range(args.replicas + 1))
+        # The initial master (used only when no Sentinel answers) stays in the
+        # current generation until `generation` is bumped after the migration.
+        redis_hosts = generation_hosts(args, args.generation)
+        generations = running_generations(args)
+        served_hosts = tuple(h for gen, _ in generations for h in generation_hosts(args, gen))
         sentinel_hosts = tuple(f"{dep}-sentinel-{i}.{sent_headless}.{domain}" for i in range(args.sentinels))
 
         secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
@@ -156,12 +192,21 @@ class RedisSentinel(pulumi.ComponentResource):
         )
         if args.backup_agent is not None:
             pod = attach_backup_agent(pod, args.backup_agent)
-        sts = k8s.apps.v1.StatefulSet(
-            f"{dep}-statefulset",
-            metadata=metadata(dep, ns, node_labels, mode_annotations("sentinel", args.replicas)),
-            spec=statefulset_spec(args, pod, args.replicas + 1, headless, node_sel, node_labels, args.placement, dep, config_hash(data)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
-        )
+        for gen, gen_placement in generations:
+            sts_name = statefulset_name(dep, gen)
+            # As in the cluster: later generations carry their number in the
+            # selector; generation 0's (immutable) selector matches theirs too,
+            # but a StatefulSet never adopts pods another one owns.
+            gen_label = {"redis-platform/generation": str(gen)} if gen else {}
+            sts = k8s.apps.v1.StatefulSet(
+                f"{sts_name}-statefulset",
+                metadata=metadata(sts_name, ns, node_labels, mode_annotations("sentinel", args.replicas)),
+                spec=statefulset_spec(args, pod, args.replicas + 1, headless, node_sel | gen_label, node_labels | gen_label,
+                                      gen_placement, dep, config_hash(data)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
+            )
+            if gen == generations[0][0]:
+                data_sts = sts
         sentinel_container = {
             "name": "sentinel",
             "image": args.image,
@@ -234,12 +279,12 @@ class RedisSentinel(pulumi.ComponentResource):
             "secretName": secret.metadata["name"],
             "secretKey": "password",
             "password": password,
-            "statefulSet": sts.metadata["name"],
+            "statefulSet": data_sts.metadata["name"],
         }
         if args.haproxy is not None:
             front = HAProxyFrontend(
                 f"{dep}-haproxy",
-                replace(args.haproxy, redis_hosts=redis_hosts, sentinel_hosts=sentinel_hosts,
+                replace(args.haproxy, redis_hosts=served_hosts, sentinel_hosts=sentinel_hosts,
                         master_set=args.master_set, secret_name=auth_secret_name(dep)),
                 opts=child,
             )

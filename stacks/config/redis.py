@@ -121,8 +121,8 @@ class DeploymentBackup(StrictModel):
 
 
 class Migration(StrictModel):
-    """Move a cluster deployment onto nodes with a new label (docs/operations.md):
-    one `pulumi up` per step."""
+    """Move a deployment (either mode) onto nodes with a new label
+    (docs/operations.md): one `pulumi up` per step."""
 
     node_selector: dict[str, str] = Field(min_length=1)
     tolerations: tuple[dict[str, str], ...] = ()
@@ -164,10 +164,7 @@ class RedisDeployment(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _migration_mode(self) -> "RedisDeployment":
-        if self.migration is not None and self.mode != "cluster":
-            raise ValueError("migration: node-group migration is automated for mode cluster only; "
-                             "see docs/operations.md for Sentinel deployments")
+    def _backup_schedule(self) -> "RedisDeployment":
         if self.backup.schedule is not None:
             from stacks.config.backup import check_schedule
 

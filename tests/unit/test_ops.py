@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import ConfigError, load_stack_config
 from tests.unit.conftest import BASE_CONFIG, run_with
 from tests.unit.test_backup import CLUSTER, S3, SENTINEL, cronjob_pod, env_of
 
@@ -75,7 +74,3 @@ def test_after_the_migration_only_the_new_generation_remains():
     drill = env_of(cronjob_pod(run, "sessions-failover-drill")["containers"][0])
     assert drill["CLUSTER_NODES"].split()[0].startswith("sessions-g1-0.")
 
-
-def test_migration_is_refused_for_sentinel_mode():
-    with pytest.raises(ConfigError, match=r"deployments\[0\].*migration: node-group migration is automated for mode cluster only"):
-        load_stack_config(BASE_CONFIG | {"deployments": [SENTINEL | {"migration": {"nodeSelector": NEW_GROUP, "step": "replicas"}}]})
