@@ -94,11 +94,10 @@ def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], c
 
 
 def build_ops(cfg: StackConfig, dep: RedisDeployment, ctx: BackupContext | None, labels: dict[str, str],
-              cluster_args: RedisClusterArgs | None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
-    migration = None
-    if dep.migration is not None and cluster_args is not None:
-        migration = MigrationStep(dep.migration.step, generation_hosts(cluster_args, dep.generation),
-                                  generation_hosts(cluster_args, dep.generation + 1))
+              cluster_args: RedisClusterArgs | None, migration: MigrationStep | None,
+              opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
+    """The deployment's ops objects; ``migration``: the current node-group
+    migration step with the old and new generation's hosts, if any."""
     with_backup = ctx is not None and dep.backup.enabled
     ops = RedisOps(f"{dep.name}-ops", RedisOpsArgs(
         namespace=cfg.namespace_of(dep),

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import pulumi
 
+from components.common.k8s import labels as k8s_labels
 from components.haproxy.frontend import HAProxyFrontendArgs
+from components.ops.redis_ops import MigrationStep
 from components.redis.cluster import RedisCluster, RedisClusterArgs
-from components.ops.redis_ops import MigrationStep, migration_job
-from components.redis.sentinel import RedisSentinel, RedisSentinelArgs, generation_hosts as sentinel_generation_hosts
-from components.redis.common import RedisCommonArgs
+from components.redis.cluster import generation_hosts as cluster_generation_hosts
+from components.redis.common import RedisCommonArgs, deployment_labels
 from components.redis.pod import PlacementArgs
+from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
+from components.redis.sentinel import generation_hosts as sentinel_generation_hosts
+from stacks.backup import BackupContext, backup_agent, build_ops
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
-from stacks.backup import BackupContext, backup_agent, build_ops, ops_target
-from components.common.k8s import labels as k8s_labels
-from components.redis.common import deployment_labels
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
 OUTPUT_SCHEMA_VERSION = 1
@@ -137,14 +138,12 @@ def build_deployment(
     if not base["client_namespace_selector"]:
         ops_labels |= base["client_pod_selector"]
     depends = list(opts.depends_on or []) if opts is not None and isinstance(opts.depends_on, list) else []
-    ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
-    if dep.mode == "sentinel" and dep.migration is not None:
-        # build_ops (stacks/backup.py) makes the cluster's step Job only; the
-        # Sentinel one runs in the same ops ServiceAccount and ConfigMap.
-        step = MigrationStep(dep.migration.step, sentinel_generation_hosts(sentinel_args, dep.generation),
-                             sentinel_generation_hosts(sentinel_args, dep.generation + 1))
-        ops = ops | {"migrationJob": migration_job(f"{dep.name}-ops", cfg.namespace_of(dep), ops_target(cfg, dep, ops_labels, None),
-                                                   step, pulumi.ResourceOptions(parent=component, depends_on=depends))}
+    migration = None
+    if dep.migration is not None:
+        hosts = partial(cluster_generation_hosts, cluster_args) if cluster_args else partial(sentinel_generation_hosts, sentinel_args)
+        migration = MigrationStep(dep.migration.step, hosts(dep.generation), hosts(dep.generation + 1))
+    ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, migration,
+                    opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
     return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs, "ops": ops}
 
 
