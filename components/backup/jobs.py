@@ -195,13 +195,15 @@ def drill_cronjob_spec(target: OpsTarget, service_account: str) -> dict[str, Any
 
 def migration_job_spec(target: OpsTarget, step: str, old_nodes: tuple[str, ...], new_nodes: tuple[str, ...],
                        service_account: str) -> dict[str, Any]:
-    """One step of the node-group migration (replicas, promote, retire)."""
+    """One step of the node-group migration (replicas, promote, retire):
+    migrate.sh for a cluster, migrate-sentinel.sh for a Sentinel set."""
+    script = scripts.MIGRATE_SENTINEL if target.mode == "sentinel" else scripts.MIGRATE
     env = target.env() + [
         {"name": "STEP", "value": step},
         {"name": "OLD_NODES", "value": " ".join(old_nodes)},
         {"name": "NEW_NODES", "value": " ".join(new_nodes)},
     ]
-    job = _container("migrate", target.redis_image, scripts.pod_command(scripts.MIGRATE), env, [_SCRIPTS_MOUNT, _TMP_MOUNT])
+    job = _container("migrate", target.redis_image, scripts.pod_command(script), env, [_SCRIPTS_MOUNT, _TMP_MOUNT])
     pod = _pod(target, service_account, [], [job], [_scripts_volume(target.config_map)])
     return {"backoffLimit": 3, "activeDeadlineSeconds": 3600, "template": pod}
 

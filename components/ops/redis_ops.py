@@ -49,12 +49,8 @@ def migration_job_name(deployment: str, step: MigrationStep) -> str:
 
 
 def migration_spec(target: OpsTarget, step: MigrationStep, service_account: str) -> dict:
-    """The Job spec of one step: migrate.sh for a cluster, migrate-sentinel.sh
-    (same environment plus the target's Sentinel hosts) for Sentinel mode."""
-    spec = migration_job_spec(target, step.step, step.old_nodes, step.new_nodes, service_account)
-    if target.mode == "sentinel":
-        spec["template"]["spec"]["containers"][0]["command"] = scripts.pod_command(scripts.MIGRATE_SENTINEL)
-    return spec
+    """The Job spec of one step."""
+    return migration_job_spec(target, step.step, step.old_nodes, step.new_nodes, service_account)
 
 
 def migration_job(name: str, namespace: str, target: OpsTarget, step: MigrationStep,
