@@ -97,10 +97,11 @@ def test_master_hands_over_without_losing_a_write(cluster):
     print(result.stdout)
     assert result.returncode == 0, result.stderr
     assert "handover done" in result.stdout
+    # Other nodes learn the new roles by gossip: wait until every view agrees.
+    h.wait_healthy(list(range(TOPO.node_count)), timeout=30)
     roles = h.roles(0)
     assert roles[master_id][0] == "slave"
     replica_id = next(nid for nid, v in h.view(0).items() if v["ip"] == replica["ip"])
     assert roles[replica_id][0] == "master"
     assert roles[master_id][1] == replica_id
     assert acked and missing(h, acked) == []
-    h.wait_healthy(list(range(TOPO.node_count)), timeout=30)
