@@ -32,6 +32,11 @@ def claim_spec(storage_class: str, size: str) -> dict[str, Any]:
     return {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class, "resources": {"requests": {"storage": size}}}
 
 
+def data_claim_template(object_labels: dict[str, str], storage_class: str, size: str) -> dict[str, Any]:
+    """A StatefulSet's volumeClaimTemplate named ``data``."""
+    return {"metadata": {"name": "data", "labels": object_labels}, "spec": claim_spec(storage_class, size)}
+
+
 def labels(name: str, instance: str, component: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     out = selector_labels(name, instance, component)
     out["app.kubernetes.io/part-of"] = PART_OF

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
 from components.monitoring.prometheus import NOBODY
@@ -84,12 +84,7 @@ class Alertmanager(pulumi.ComponentResource):
                         "volumes": [{"name": "config", "secret": {"secretName": f"{app}-config", "defaultMode": 0o440}}],
                     },
                 },
-                "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": "data", "labels": lbl},
-                        "spec": claim_spec(args.storage_class_name, args.storage_size),
-                    }
-                ],
+                "volumeClaimTemplates": [data_claim_template(lbl, args.storage_class_name, args.storage_size)],
             },
             opts=child,
         )

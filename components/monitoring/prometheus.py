@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 
 NOBODY = 65534
@@ -152,12 +152,7 @@ class Prometheus(pulumi.ComponentResource):
                         "volumes": volumes,
                     },
                 },
-                "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": "data", "labels": lbl},
-                        "spec": claim_spec(args.storage_class_name, args.storage_size),
-                    }
-                ],
+                "volumeClaimTemplates": [data_claim_template(lbl, args.storage_class_name, args.storage_size)],
             },
             opts=child,
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from components.backup.jobs import HANDOFF_DIR, HANDOFF_FILE, BackupAgent
-from components.common.k8s import ALLOW_HOST_NETWORK, container_security_context, pod_security_context, resources
+from components.common.k8s import ALLOW_HOST_NETWORK, data_claim_template, container_security_context, pod_security_context, resources
 from components.redis.common import RedisCommonArgs, auth_secret_name
 from components.redis.conf import CONF_DIR, DATA_DIR, RUNTIME_DIR, SCRIPTS_DIR
 from components.redis.pod import (
@@ -139,16 +139,7 @@ def statefulset_spec(
         },
     }
     if args.persistence_enabled:
-        spec["volumeClaimTemplates"] = [
-            {
-                "metadata": {"name": "data", "labels": pod_labels},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "storageClassName": args.storage_class_name,
-                    "resources": {"requests": {"storage": args.volume_size}},
-                },
-            }
-        ]
+        spec["volumeClaimTemplates"] = [data_claim_template(pod_labels, args.storage_class_name, args.volume_size)]
         # Volumes outlive a scale-in and a deleted StatefulSet: data is kept
         # until a person decides otherwise.
         spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
