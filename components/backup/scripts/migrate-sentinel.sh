@@ -34,19 +34,8 @@ WAIT_TIMEOUT="${WAIT_TIMEOUT:-600}"
 WHY=""
 PAUSE_SECONDS="${PAUSE_SECONDS:-30}"
 
-is_new() { for _n in $NEW_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
-is_old() { for _n in $OLD_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
 count() { set -- $1; echo $#; }
 
-until_true() {
-    _what="$1"
-    shift
-    _deadline=$(($(now_s) + WAIT_TIMEOUT))
-    until "$@"; do
-        [ "$(now_s)" -lt "$_deadline" ] || die "$_what did not happen within ${WAIT_TIMEOUT}s${WHY:+ ($WHY)}"
-        sleep 1
-    done
-}
 
 pong() { [ "$(cli "$1" -- ping)" = "PONG" ]; }
 gone() { ! pong "$1"; }

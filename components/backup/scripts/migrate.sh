@@ -26,19 +26,8 @@ SCRIPT_NAME=migrate
 require_env STEP OLD_NODES NEW_NODES REDISCLI_AUTH
 WAIT_TIMEOUT="${WAIT_TIMEOUT:-600}"
 
-is_new() { for _n in $NEW_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
-is_old() { for _n in $OLD_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
 myid() { cli "$1" -- cluster myid; }
 
-until_true() {
-    _what="$1"
-    shift
-    _deadline=$(($(now_s) + WAIT_TIMEOUT))
-    until "$@"; do
-        [ "$(now_s)" -lt "$_deadline" ] || die "$_what did not happen within ${WAIT_TIMEOUT}s"
-        sleep 1
-    done
-}
 
 # The cluster as the old and new members see it: ok, nobody failing.
 cluster_ok() {

@@ -91,3 +91,19 @@ sentinel_master() {
 
 # Redis config/command string quoting for lines fed to redis-cli on stdin.
 quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'; }
+
+# Migration steps: is a host in the old or the new generation's node list?
+is_new() { for _n in $NEW_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
+is_old() { for _n in $OLD_NODES; do [ "$_n" = "$1" ] && return 0; done; return 1; }
+
+# until_true WHAT CMD...: run CMD each second until it succeeds, at most
+# WAIT_TIMEOUT seconds; then die naming WHAT (and WHY, when a step set it).
+until_true() {
+    _what="$1"
+    shift
+    _deadline=$(($(now_s) + WAIT_TIMEOUT))
+    until "$@"; do
+        [ "$(now_s)" -lt "$_deadline" ] || die "$_what did not happen within ${WAIT_TIMEOUT}s${WHY:+ ($WHY)}"
+        sleep 1
+    done
+}
