@@ -24,13 +24,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.redis.conf import PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT
+from components.redis.conf import HOST_RE, PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT
 
 RESOLVERS = "kubernetes"
 NO_MASTER = "no_master"
 REPLICAS = "redis_replicas"
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
@@ -70,7 +69,7 @@ class HAProxySpec:
         if not self.sentinel_hosts:
             raise ValueError("sentinel_hosts must name at least one sentinel")
         for host in (*self.redis_hosts, *self.sentinel_hosts):
-            if not _HOST_RE.match(host):
+            if not HOST_RE.match(host):
                 raise ValueError(f"{host!r} is not a host name or address")
         if len(set(self.redis_hosts)) != len(self.redis_hosts):
             raise ValueError("redis_hosts has duplicates")

@@ -10,6 +10,7 @@ script writes from environment variables into an in-memory emptyDir.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Share of the container memory limit handed to redis as maxmemory. The rest
@@ -31,6 +32,10 @@ REDIS_PORT = 6379
 CLUSTER_BUS_PORT = 16379
 SENTINEL_PORT = 26379
 EXPORTER_PORT = 9121
+
+# A host name or IPv4 address as the renderers accept them (stable pod DNS
+# names in pods, loopback addresses in tests).
+HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 # Environment variable names shared by containers, scripts and probes.
 # REDISCLI_AUTH is what redis-cli reads, so the password never needs -a.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.redis.conf import REDIS_PORT, SENTINEL_PORT
+from components.redis.conf import HOST_RE, REDIS_PORT, SENTINEL_PORT
 
 # Writable copy of sentinel.conf inside the pod (a medium: Memory emptyDir,
 # because Sentinel's own rewrite stores the password in it).
@@ -22,7 +22,6 @@ SENTINEL_WORK_DIR = "/run/sentinel"
 SENTINEL_CONF_NAME = "sentinel.conf"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class SentinelConfSpec:
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.master_set):
             raise ValueError(f"master_set {self.master_set!r}: letters, digits, '.', '_' and '-' only")
-        if not _HOST_RE.match(self.master_host):
+        if not HOST_RE.match(self.master_host):
             raise ValueError(f"master_host {self.master_host!r} is not a host name or address")
         if self.quorum < 1:
             raise ValueError("quorum must be at least 1")
