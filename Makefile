@@ -6,7 +6,7 @@ DEBIAN_PACKAGES := redis-server redis-sentinel redis-tools haproxy prometheus \
 	prometheus-alertmanager prometheus-node-exporter prometheus-redis-exporter \
 	prometheus-pushgateway iproute2 busybox awscli
 
-.PHONY: venv system-packages preview preview-prod test unit
+.PHONY: venv system-packages preview preview-prod test unit e2e-tools e2e
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,13 @@ unit: venv
 # Every test: unit (mocks) and integration (real programs on loopback).
 test: venv system-packages
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# Real programs for the end-to-end tier, built from Go modules into a cache
+# outside the repo (scripts/e2e-versions.env pins them); warm cache: no build.
+e2e-tools:
+	bash scripts/e2e-tools.sh
+
+# End-to-end: the offline render against a real kube-apiserver and
+# kube-controller-manager on 127.0.0.1, and Prometheus 3's promtool.
+e2e: venv e2e-tools
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests/e2e
