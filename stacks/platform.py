@@ -9,9 +9,9 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from stacks.config import StackConfig
-from stacks.backup import build_backup
 from stacks.federation import build_federation
 from stacks.monitoring import build_monitoring
+from stacks.operations import build_backup
 from stacks.redis import build_deployment, output_key
 from stacks.storage import build_storage
 

@@ -1,4 +1,5 @@
-"""Composition: each deployment entry -> its Redis component."""
+"""Composition: each deployment entry -> its Redis component, the HAProxy
+front end of a Sentinel set, and its operations (stacks/operations.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from typing import Any
 import pulumi
 
 from components.common.k8s import labels as k8s_labels
-from components.haproxy.frontend import HAProxyFrontendArgs
-from components.ops.redis_ops import MigrationStep
+from components.common.redis_contract import auth_secret_name, deployment_labels
+from components.common.scheduling import PlacementArgs
+from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
+from components.operations.migration import MigrationStep
 from components.redis.cluster import RedisCluster, RedisClusterArgs
 from components.redis.cluster import generation_hosts as cluster_generation_hosts
-from components.redis.common import RedisCommonArgs, deployment_labels
-from components.redis.pod import PlacementArgs
+from components.redis.common import RedisCommonArgs
 from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
 from components.redis.sentinel import generation_hosts as sentinel_generation_hosts
-from stacks.backup import BackupContext, backup_agent, build_ops
+from stacks.operations import BackupContext, backup_pod_additions, build_ops
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
 
@@ -76,13 +78,43 @@ def migration_placement(dep: RedisDeployment) -> PlacementArgs | None:
                    tolerations=tuple(dict(t) for t in dep.migration.tolerations))
 
 
+def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any], sentinel: RedisSentinel) -> dict[str, Any]:
+    """The HAProxy front end of a Sentinel set, pointed at the hosts the
+    RedisSentinel names. Its parent is that component, as when the component
+    created it itself, so its URNs (and the running proxies) are unchanged."""
+    hp = dep.haproxy
+    args = HAProxyFrontendArgs(
+        name=dep.name,
+        namespace=base["namespace"],
+        team=dep.team,
+        image=hp.image,
+        monitoring_namespace=base["monitoring_namespace"],
+        client_pod_selector=base["client_pod_selector"],
+        client_namespace_selector=base["client_namespace_selector"],
+        replicas=hp.replicas,
+        service_type=hp.service_type,
+        load_balancer_source_ranges=hp.load_balancer_source_ranges,
+        write_node_port=hp.write_node_port,
+        read_node_port=hp.read_node_port,
+        cluster_domain=cfg.cluster_domain,
+        placement=replace(placement_args(dep), host_network=False),
+        master_set=dep.sentinel.master_set,
+        redis_hosts=sentinel.served_hosts,
+        sentinel_hosts=sentinel.sentinel_hosts,
+        secret_name=auth_secret_name(dep.name),
+    )
+    front = HAProxyFrontend(f"{dep.name}-haproxy", args, opts=pulumi.ResourceOptions(parent=sentinel))
+    return {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}
+
+
 def build_deployment(
     cfg: StackConfig, dep: RedisDeployment, storage_class: str, opts=None, backup: BackupContext | None = None
 ) -> dict[str, Any]:
     """Create one deployment's component and its ops pieces; return its stack output."""
-    base = common_args(cfg, dep, storage_class)
-    agent = backup_agent(backup, dep)
-    sa_annotations = backup.annotations if backup is not None and dep.backup.enabled else {}
+    base = common_args(cfg, dep, storage_class) | dict(
+        pod_additions=backup_pod_additions(backup, dep),
+        service_account_annotations=backup.annotations if backup is not None and dep.backup.enabled else {},
+    )
     cluster_args = None
     if dep.mode == "cluster":
         cluster_args = RedisClusterArgs(
@@ -91,14 +123,13 @@ def build_deployment(
             replicas_per_shard=dep.cluster.replicas_per_shard,
             node_timeout_ms=dep.cluster.node_timeout_ms,
             placement=placement_args(dep),
-            backup_agent=agent,
-            service_account_annotations=sa_annotations,
             generation=dep.generation,
             migrate_to=migration_placement(dep),
         )
         component = RedisCluster(dep.name, cluster_args, opts=opts)
+        outputs = component.outputs
     else:
-        st, hp = dep.sentinel, dep.haproxy
+        st = dep.sentinel
         sentinel_args = RedisSentinelArgs(
             **base,
             replicas=st.replicas,
@@ -109,29 +140,12 @@ def build_deployment(
             parallel_syncs=st.parallel_syncs,
             master_set=st.master_set,
             placement=placement_args(dep),
-            haproxy=HAProxyFrontendArgs(
-                name=dep.name,
-                namespace=base["namespace"],
-                team=dep.team,
-                image=hp.image,
-                monitoring_namespace=base["monitoring_namespace"],
-                client_pod_selector=base["client_pod_selector"],
-                client_namespace_selector=base["client_namespace_selector"],
-                replicas=hp.replicas,
-                service_type=hp.service_type,
-                load_balancer_source_ranges=hp.load_balancer_source_ranges,
-                write_node_port=hp.write_node_port,
-                read_node_port=hp.read_node_port,
-                cluster_domain=cfg.cluster_domain,
-                placement=replace(placement_args(dep), host_network=False),
-            ),
-            backup_agent=agent,
-            service_account_annotations=sa_annotations,
             generation=dep.generation,
             migrate_to=migration_placement(dep),
             migration_step=dep.migration.step if dep.migration is not None else None,
         )
         component = RedisSentinel(dep.name, sentinel_args, opts=opts)
+        outputs = component.outputs | build_frontend(cfg, dep, base, component)
     # Ops pods are peers of the deployment (its NetworkPolicy lets them in)
     # and clients of it (the drill writes through HAProxy as an app would).
     ops_labels = k8s_labels("redis", dep.name, "ops", deployment_labels(dep.name, dep.team))
@@ -144,7 +158,7 @@ def build_deployment(
         migration = MigrationStep(dep.migration.step, hosts(dep.generation), hosts(dep.generation + 1))
     ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, migration,
                     opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
-    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **component.outputs, "ops": ops}
+    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **outputs, "ops": ops}
 
 
 __all__ = ["RedisCommonArgs", "build_deployment", "output_key"]

@@ -4,7 +4,10 @@ rendered manifests read like the ones SREs write by hand."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from components.common.redis_contract import PASSWORD_KEY
 
 PART_OF = "redis-platform"
 MANAGED_BY = "pulumi"
@@ -93,3 +96,16 @@ def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit:
         "requests": {"cpu": cpu, "memory": memory},
         "limits": {"cpu": cpu_limit or cpu, "memory": memory_limit or memory},
     }
+
+
+def secret_env(env_name: str, secret_name: str, key: str = PASSWORD_KEY) -> dict[str, Any]:
+    return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+
+
+def config_hash(data: dict[str, str]) -> str:
+    """Changes whenever the ConfigMap text changes; as a pod annotation it
+    makes the pods roll on a config change."""
+    digest = hashlib.sha256()
+    for key in sorted(data):
+        digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
+    return digest.hexdigest()[:16]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.redis.conf import HOST_RE, PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT
+from components.common.redis_contract import HOST_RE, PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT
 
 RESOLVERS = "kubernetes"
 NO_MASTER = "no_master"

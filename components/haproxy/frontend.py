@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_of
+from components.common.network_policy import ClientsArgs, network_policy_spec
+from components.common.redis_contract import PASSWORD_ENV, deployment_labels, peer_selector
+from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
-from components.redis.common import deployment_labels, peer_selector
-from components.redis.conf import PASSWORD_ENV
-from components.redis.pod import ClientsArgs, PlacementArgs, network_policy_spec, pdb_spec, placement, secret_env
-from components.redis.statefulset import config_hash
 
 HAPROXY_UID = 99  # the haproxy user of the official image
 CONFIG_DIR = "/usr/local/etc/haproxy"
@@ -43,7 +42,8 @@ class HAProxyFrontendArgs:
     read_node_port: int | None = None
     cluster_domain: str = "cluster.local"
     placement: PlacementArgs = field(default_factory=PlacementArgs)
-    # Filled in by RedisSentinel, which owns these names.
+    # Filled in by the composition in stacks/ from the RedisSentinel in front
+    # of which this runs (that component owns these names).
     master_set: str = "mymaster"
     redis_hosts: tuple[str, ...] = ()
     sentinel_hosts: tuple[str, ...] = ()

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import config_hash, selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
 from components.monitoring.prometheus import NOBODY
-from components.redis.statefulset import config_hash
 
 WEBHOOK_KEY = DEFAULT_WEBHOOK_FILE.rsplit("/", 1)[1]
 

@@ -10,11 +10,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.common.k8s import selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
 from components.monitoring.prometheus import service_spec
-from components.redis.statefulset import config_hash
 
 GRAFANA_UID = 472  # the grafana user in the official image
 

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env
+from components.common.network_policy import ClientsArgs, network_policy_spec
+from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name, deployment_labels, peer_selector
+from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
-from components.redis.common import (
-    RedisCommonArgs,
-    auth_secret_name,
-    config_map,
-    deployment_labels,
-    mode_annotations,
-    password_secret,
-    peer_selector,
-)
-from components.redis.conf import CLUSTER_BUS_PORT, REDIS_PORT, SCRIPTS_DIR, RedisConfSpec, maxmemory_bytes, render_redis_conf
-from components.redis.pod import (
-    REDIS_UID,
-    ClientsArgs,
-    PlacementArgs,
-    exec_probe,
-    field_env,
-    network_policy_spec,
-    password_env,
-    pdb_spec,
-    plain_env,
-    secret_env,
-)
-from components.redis.statefulset import RedisPodSpec, attach_backup_agent, config_hash, statefulset_spec
-from components.backup.jobs import BackupAgent
+from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
+from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.pod import exec_probe, field_env, password_env, plain_env
+from components.redis.statefulset import RedisPodSpec, statefulset_spec, with_additions
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -51,10 +34,6 @@ class RedisClusterArgs(RedisCommonArgs):
     replicas_per_shard: int = 1
     node_timeout_ms: int = 5000
     placement: PlacementArgs = field(default_factory=PlacementArgs)
-    # Backups: the preStop upload sidecar, and the IRSA role annotation on
-    # the pods' ServiceAccount (empty when the store takes access keys).
-    backup_agent: BackupAgent | None = None
-    service_account_annotations: dict[str, str] = field(default_factory=dict)
     # Node-group migration (docs/operations.md): the pods run in StatefulSet
     # statefulset_name(name, generation); while migrate_to is set, a second
     # StatefulSet of the next generation runs with that placement.
@@ -159,8 +138,7 @@ class RedisCluster(pulumi.ComponentResource):
             script_keys=scripts.SCRIPT_NAMES,
             pre_stop=scripts.PRESTOP_COMMAND,
         )
-        if args.backup_agent is not None:
-            pod = attach_backup_agent(pod, args.backup_agent)
+        pod = with_additions(pod, args.pod_additions)
         generations = [(args.generation, args.placement)]
         if args.migrate_to is not None:
             generations.append((args.generation + 1, args.migrate_to))

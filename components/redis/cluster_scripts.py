@@ -40,15 +40,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.redis.conf import (
-    CONF_DIR,
-    DATA_DIR,
-    PASSWORD_ENV,
-    REDIS_PORT,
-    REDISCLI_AUTH_ENV,
-    RUNTIME_CONF,
-    SCRIPTS_DIR,
-)
+from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
+from components.redis.conf import CONF_DIR, RUNTIME_CONF
 
 _SCRIPTS = Path(__file__).parent / "scripts"
 START_SCRIPT = "cluster-start.sh"

@@ -1,5 +1,5 @@
-"""Resources both Redis modes create the same way: the generated password
-and its Secret, the config ConfigMap, the PodDisruptionBudget and NetworkPolicy."""
+"""What both Redis modes create the same way: the generated password and its
+Secret, the config ConfigMap, and the annotations naming the mode."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.common.k8s import metadata
-from components.redis.pod import PASSWORD_KEY
+from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
+from components.redis.pod import PodAdditions
 
 
 @dataclass(frozen=True)
@@ -37,26 +38,17 @@ class RedisCommonArgs:
     client_pod_selector: dict[str, str]
     client_namespace_selector: dict[str, str] = field(default_factory=dict)
     cluster_domain: str = "cluster.local"
-
-
-def deployment_labels(deployment: str, team: str) -> dict[str, str]:
-    """On every pod of a deployment (nodes, Sentinels, HAProxy, Jobs): the
-    owning team for alert routing, and the deployment for NetworkPolicy peers."""
-    return {"redis-platform/team": team, "redis-platform/deployment": deployment}
+    # From other concerns, through the composition in stacks/: containers and
+    # volumes for the data pods (the backup sidecar), and annotations of the
+    # pods' ServiceAccount (the IRSA role that lets the sidecar upload).
+    pod_additions: PodAdditions = field(default_factory=PodAdditions)
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
     """On the data StatefulSet itself (not its pods, so no roll): what the
     policy pack's durability rule reads."""
     return {"redis-platform/mode": mode, "redis-platform/replicas-per-master": str(replicas_per_master)}
-
-
-def peer_selector(deployment: str) -> dict[str, str]:
-    return {"redis-platform/deployment": deployment}
-
-
-def auth_secret_name(deployment: str) -> str:
-    return f"{deployment}-auth"
 
 
 def password_secret(

@@ -10,8 +10,9 @@ script writes from environment variables into an in-memory emptyDir.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from components.common.redis_contract import DATA_DIR, REDIS_PORT
 
 # Share of the container memory limit handed to redis as maxmemory. The rest
 # covers what maxmemory does not count: copy-on-write pages while a fork
@@ -21,26 +22,11 @@ from dataclasses import dataclass, field
 # it in the middle of a save.
 DEFAULT_MAXMEMORY_FRACTION = 0.7
 
-# Paths as the pod sees them. Tests map them to a temporary directory.
-DATA_DIR = "/data"
+# Paths inside the data pod (the shared ones, DATA_DIR and SCRIPTS_DIR, are
+# in components/common/redis_contract.py). Tests map them to a temporary directory.
 CONF_DIR = "/usr/local/etc/redis"
 RUNTIME_DIR = "/run/redis"
 RUNTIME_CONF = f"{RUNTIME_DIR}/runtime.conf"
-SCRIPTS_DIR = "/scripts"
-
-REDIS_PORT = 6379
-CLUSTER_BUS_PORT = 16379
-SENTINEL_PORT = 26379
-EXPORTER_PORT = 9121
-
-# A host name or IPv4 address as the renderers accept them (stable pod DNS
-# names in pods, loopback addresses in tests).
-HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-
-# Environment variable names shared by containers, scripts and probes.
-# REDISCLI_AUTH is what redis-cli reads, so the password never needs -a.
-PASSWORD_ENV = "REDIS_PASSWORD"
-REDISCLI_AUTH_ENV = "REDISCLI_AUTH"
 
 
 def maxmemory_bytes(memory_limit_bytes: int, fraction: float = DEFAULT_MAXMEMORY_FRACTION) -> int:

@@ -1,22 +1,17 @@
 """Pod pieces both Redis modes share: the password Secret's env, the exporter
-sidecar, probes, placement, the PodDisruptionBudget and the NetworkPolicy."""
+sidecar and the probes. Placement, the PodDisruptionBudget and the
+NetworkPolicy are in components/common/ (the HAProxy front end uses them too)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from components.redis.conf import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
+from components.common.k8s import secret_env
+from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
 
-# uid/gid of the redis user in the official redis images (alpine and debian).
-REDIS_UID = 999
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
 EXPORTER_UID = 59000
-PASSWORD_KEY = "password"
-
-
-def secret_env(env_name: str, secret_name: str, key: str = PASSWORD_KEY) -> dict[str, Any]:
-    return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
 def password_env(secret_name: str) -> list[dict[str, Any]]:
@@ -97,82 +92,18 @@ def scrape_annotations(port: int = EXPORTER_PORT) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class PlacementArgs:
-    anti_affinity: str = "preferred"
-    zone_weight: int = 100
-    host_weight: int = 99
-    node_selector: dict[str, str] = field(default_factory=dict)
-    tolerations: tuple[dict[str, str], ...] = ()
-    host_network: bool = False
+class PodAdditions:
+    """What another concern adds to the data pods (the composition in stacks/
+    hands it over; this package does not know what it is for)."""
 
-
-def placement(selector: dict[str, str], args: PlacementArgs) -> dict[str, Any]:
-    """Pod spec fields that spread the pods of one deployment over zones and hosts."""
-    term = {"labelSelector": {"matchLabels": selector}}
-    zone = {"weight": args.zone_weight, "podAffinityTerm": {**term, "topologyKey": "topology.kubernetes.io/zone"}}
-    host = {"weight": args.host_weight, "podAffinityTerm": {**term, "topologyKey": "kubernetes.io/hostname"}}
-    # hostNetwork pods share the host's ports: two on one host cannot both bind 6379.
-    required_host = args.anti_affinity == "required" or args.host_network
-    anti: dict[str, Any] = {"preferredDuringSchedulingIgnoredDuringExecution": [zone] if required_host else [zone, host]}
-    if required_host:
-        anti["requiredDuringSchedulingIgnoredDuringExecution"] = [{**term, "topologyKey": "kubernetes.io/hostname"}]
-    out: dict[str, Any] = {
-        "affinity": {"podAntiAffinity": anti},
-        "topologySpreadConstraints": [
-            {
-                "maxSkew": 1,
-                "topologyKey": "topology.kubernetes.io/zone",
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": selector},
-            }
-        ],
-    }
-    if args.node_selector:
-        out["nodeSelector"] = dict(args.node_selector)
-    if args.tolerations:
-        out["tolerations"] = [dict(t) for t in args.tolerations]
-    if args.host_network:
-        out["hostNetwork"] = True
-        out["dnsPolicy"] = "ClusterFirstWithHostNet"
-    return out
-
-
-def pdb_spec(selector: dict[str, str]) -> dict[str, Any]:
-    return {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
-
-
-@dataclass(frozen=True)
-class ClientsArgs:
-    pod_selector: dict[str, str]
-    namespace_selector: dict[str, str] = field(default_factory=dict)
-
-
-def _port(port: int) -> dict[str, Any]:
-    return {"protocol": "TCP", "port": port}
-
-
-def network_policy_spec(
-    selector: dict[str, str],
-    peers: dict[str, str],
-    clients: ClientsArgs,
-    monitoring_namespace: str,
-    client_ports: tuple[int, ...] = (REDIS_PORT,),
-    peer_ports: tuple[int, ...] = (REDIS_PORT,),
-) -> dict[str, Any]:
-    """Ingress only: clients and monitoring reach the client ports and the
-    exporter; pods of the same deployment (``peers``: Redis nodes, Sentinels,
-    HAProxy, bootstrap and backup Jobs) reach ``peer_ports`` (the cluster bus
-    among them)."""
-    client_peer: dict[str, Any] = {"podSelector": {"matchLabels": clients.pod_selector}}
-    if clients.namespace_selector:
-        client_peer["namespaceSelector"] = {"matchLabels": clients.namespace_selector}
-    monitoring_peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}}}
-    return {
-        "podSelector": {"matchLabels": selector},
-        "policyTypes": ["Ingress"],
-        "ingress": [
-            {"from": [client_peer], "ports": [_port(p) for p in client_ports]},
-            {"from": [monitoring_peer], "ports": [_port(p) for p in (*client_ports, EXPORTER_PORT)]},
-            {"from": [{"podSelector": {"matchLabels": peers}}], "ports": [_port(p) for p in peer_ports]},
-        ],
-    }
+    containers: tuple[dict[str, Any], ...] = ()
+    volumes: tuple[dict[str, Any], ...] = ()
+    # Mounts of the redis container, for volumes it shares with the added containers.
+    redis_mounts: tuple[dict[str, Any], ...] = ()
+    # Shell command the redis container's preStop runs once its own step (a
+    # master's handover) is over, whatever its result: how a sidecar learns
+    # it may start its own shutdown work.
+    pre_stop_signal: str | None = None
+    # Seconds the added containers' shutdown work may take, on top of the
+    # redis container's own grace period.
+    grace_seconds: int = 0

@@ -1,42 +1,25 @@
 """RedisSentinel: one master and N replicas (a StatefulSet) watched by an odd
-number of Sentinels (a second StatefulSet), with the HAProxy front end."""
+number of Sentinels (a second StatefulSet). The HAProxy front end is its own
+component, which the composition in stacks/ points at the hosts named here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources
-from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
+from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.network_policy import ClientsArgs, network_policy_spec
+from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
+from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.redis.cluster import statefulset_name
-from components.redis.common import (
-    RedisCommonArgs,
-    auth_secret_name,
-    config_map,
-    deployment_labels,
-    mode_annotations,
-    password_secret,
-    peer_selector,
-)
-from components.redis.conf import REDIS_PORT, SCRIPTS_DIR, SENTINEL_PORT, RedisConfSpec, maxmemory_bytes, render_redis_conf
-from components.redis.pod import (
-    REDIS_UID,
-    ClientsArgs,
-    PlacementArgs,
-    exec_probe,
-    field_env,
-    network_policy_spec,
-    password_env,
-    pdb_spec,
-    placement,
-    plain_env,
-)
+from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
+from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.pod import exec_probe, field_env, password_env
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
-from components.redis.statefulset import RedisPodSpec, attach_backup_agent, config_hash, statefulset_spec
-from components.backup.jobs import BackupAgent
+from components.redis.statefulset import RedisPodSpec, statefulset_spec, with_additions
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -61,11 +44,6 @@ class RedisSentinelArgs(RedisCommonArgs):
     parallel_syncs: int = 1
     master_set: str = "mymaster"
     placement: PlacementArgs = field(default_factory=PlacementArgs)
-    haproxy: HAProxyFrontendArgs | None = None
-    # Backups: the preStop upload sidecar (it waits for the handover below),
-    # and the IRSA role annotation on the pods' ServiceAccount.
-    backup_agent: BackupAgent | None = None
-    service_account_annotations: dict[str, str] = field(default_factory=dict)
     # Node-group migration (docs/operations.md): the pods run in StatefulSet
     # statefulset_name(name, generation). migrate_to (the new placement) and
     # migration_step come together: for replicas and promote a second
@@ -101,6 +79,10 @@ def running_generations(args: RedisSentinelArgs) -> tuple[tuple[int, PlacementAr
 
 class RedisSentinel(pulumi.ComponentResource):
     outputs: dict
+    # What a front end needs: every data pod it may send clients to (both
+    # generations during a node-group migration), and the Sentinels to ask.
+    served_hosts: tuple[str, ...]
+    sentinel_hosts: tuple[str, ...]
 
     def __init__(self, name: str, args: RedisSentinelArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("redis-platform:redis:RedisSentinel", name, None, opts)
@@ -190,8 +172,7 @@ class RedisSentinel(pulumi.ComponentResource):
             pre_stop=tuple(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT))),
             termination_grace_seconds=GRACE_SECONDS,
         )
-        if args.backup_agent is not None:
-            pod = attach_backup_agent(pod, args.backup_agent)
+        pod = with_additions(pod, args.pod_additions)
         for gen, gen_placement in generations:
             sts_name = statefulset_name(dep, gen)
             # As in the cluster: later generations carry their number in the
@@ -270,6 +251,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 spec=network_policy_spec(sel, peer_selector(dep), clients, args.monitoring_namespace, (port,), (port,)),
                 opts=child,
             )
+        self.served_hosts, self.sentinel_hosts = served_hosts, sentinel_hosts
         self.outputs = {
             "mode": "sentinel",
             "port": REDIS_PORT,
@@ -281,12 +263,4 @@ class RedisSentinel(pulumi.ComponentResource):
             "password": password,
             "statefulSet": data_sts.metadata["name"],
         }
-        if args.haproxy is not None:
-            front = HAProxyFrontend(
-                f"{dep}-haproxy",
-                replace(args.haproxy, redis_hosts=served_hosts, sentinel_hosts=sentinel_hosts,
-                        master_set=args.master_set, secret_name=auth_secret_name(dep)),
-                opts=child,
-            )
-            self.outputs |= {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}
         self.register_outputs(self.outputs)

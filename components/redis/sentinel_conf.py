@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.redis.conf import HOST_RE, REDIS_PORT, SENTINEL_PORT
+from components.common.redis_contract import HOST_RE, REDIS_PORT, SENTINEL_PORT
 
 # Writable copy of sentinel.conf inside the pod (a medium: Memory emptyDir,
 # because Sentinel's own rewrite stores the password in it).

@@ -3,23 +3,15 @@ config and script mounts, a PVC per pod (or an emptyDir without persistence)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from components.backup.jobs import HANDOFF_DIR, HANDOFF_FILE, BackupAgent
 from components.common.k8s import ALLOW_HOST_NETWORK, data_claim_template, container_security_context, pod_security_context, resources
-from components.redis.common import RedisCommonArgs, auth_secret_name
-from components.redis.conf import CONF_DIR, DATA_DIR, RUNTIME_DIR, SCRIPTS_DIR
-from components.redis.pod import (
-    REDIS_UID,
-    PlacementArgs,
-    exporter_container,
-    placement,
-    scrape_annotations,
-    startup_probe,
-    liveness_probe,
-)
+from components.common.redis_contract import DATA_DIR, REDIS_UID, SCRIPTS_DIR, auth_secret_name
+from components.common.scheduling import PlacementArgs, placement
+from components.redis.common import RedisCommonArgs
+from components.redis.conf import CONF_DIR, RUNTIME_DIR
+from components.redis.pod import PodAdditions, exporter_container, liveness_probe, scrape_annotations, startup_probe
 
 
 @dataclass(frozen=True)
@@ -35,34 +27,26 @@ class RedisPodSpec:
     script_keys: tuple[str, ...]
     pre_stop: tuple[str, ...] | None = None
     termination_grace_seconds: int = 60
-    # The backup sidecar (components/backup/jobs.py BackupAgent), its volumes,
-    # and mounts the redis container shares with it.
+    # Added by with_additions: containers beside redis, their volumes, and
+    # mounts the redis container shares with them.
     sidecars: tuple[dict[str, Any], ...] = ()
     extra_volumes: tuple[dict[str, Any], ...] = ()
     extra_mounts: tuple[dict[str, Any], ...] = ()
 
 
-def attach_backup_agent(pod: RedisPodSpec, agent: BackupAgent) -> RedisPodSpec:
-    """Add the preStop upload sidecar: the redis container's own preStop
-    (the master handover) runs first and then signals the sidecar through a
-    file, so what is uploaded is a replica's data, not a master's mid-write."""
-    handover = " ".join(pod.pre_stop) if pod.pre_stop else "true"
+def with_additions(pod: RedisPodSpec, additions: PodAdditions) -> RedisPodSpec:
+    pre_stop = pod.pre_stop
+    if additions.pre_stop_signal is not None:
+        step = " ".join(pod.pre_stop) if pod.pre_stop else "true"
+        pre_stop = ("sh", "-c", f"{step}; rc=$?; {additions.pre_stop_signal}; exit $rc")
     return replace(
         pod,
-        pre_stop=("sh", "-c", f"{handover}; rc=$?; touch {HANDOFF_FILE}; exit $rc"),
-        termination_grace_seconds=pod.termination_grace_seconds + agent.budget_seconds,
-        sidecars=(agent.container(),),
-        extra_volumes=tuple(agent.volumes()),
-        extra_mounts=({"name": "handoff", "mountPath": HANDOFF_DIR},),
+        pre_stop=pre_stop,
+        termination_grace_seconds=pod.termination_grace_seconds + additions.grace_seconds,
+        sidecars=pod.sidecars + additions.containers,
+        extra_volumes=pod.extra_volumes + additions.volumes,
+        extra_mounts=pod.extra_mounts + additions.redis_mounts,
     )
-
-
-def config_hash(data: dict[str, str]) -> str:
-    """Changes whenever the ConfigMap text changes, so the pods roll."""
-    digest = hashlib.sha256()
-    for key in sorted(data):
-        digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def statefulset_spec(

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from components.backup import scripts
+from components.operations import scripts
 from stacks.config import ConfigError, load_stack_config
 from tests.unit.conftest import BASE_CONFIG, run_with
 

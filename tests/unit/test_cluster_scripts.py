@@ -23,7 +23,7 @@ from components.redis.cluster_scripts import (
     node_hostnames,
     start_env,
 )
-from components.redis.conf import SCRIPTS_DIR
+from components.common.redis_contract import SCRIPTS_DIR
 
 TOPO = ClusterTopology("redis-x", "redis-x-headless", "ns", shards=3, replicas_per_shard=1)
 

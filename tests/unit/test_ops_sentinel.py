@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.backup.scripts import MIGRATE_SENTINEL, ops_scripts
+from components.operations.scripts import MIGRATE_SENTINEL, ops_scripts
 from stacks.config import load_stack_config
 from tests.unit.conftest import BASE_CONFIG, run_with
 from tests.unit.test_backup import SENTINEL, cronjob_pod, env_of

@@ -29,7 +29,8 @@ from components.redis.cluster_scripts import (
     pod_hostname,
     start_env,
 )
-from components.redis.conf import REDIS_PORT, RedisConfSpec, render_redis_conf
+from components.common.redis_contract import REDIS_PORT
+from components.redis.conf import RedisConfSpec, render_redis_conf
 from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
 
 PASSWORD = "cluster-test-Pw\"with\\quotes"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from components.backup.scripts import script_path
+from components.operations.scripts import script_path
 from tests.integration.procs import ProcGroup, port_open, require, wait_for
 
 AWS_CLI = "/usr/bin/aws"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from components.backup.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
+from components.operations.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, write
 from tests.integration.ops.helpers import BUCKET, run_ops, s3_client, s3_env, start_moto

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from components.backup.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
+from components.operations.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
 from tests.integration.ops.helpers import BUCKET, run_ops, s3_client, s3_env, start_moto
 from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Topology
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from components.backup.scripts import DRILL
+from components.operations.scripts import DRILL
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters
 from tests.integration.ops.helpers import run_ops

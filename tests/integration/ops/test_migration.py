@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from components.backup.scripts import MIGRATE
+from components.operations.scripts import MIGRATE
 from components.redis.cluster_scripts import ClusterTopology, pod_hostname
 from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of, write
 from tests.integration.ops.helpers import run_ops

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 import redis
 
-from components.backup.scripts import MIGRATE_SENTINEL
+from components.operations.scripts import MIGRATE_SENTINEL
 from components.haproxy.cfg import render_haproxy_cfg
 from tests.integration.ops.helpers import run_ops
 from tests.integration.procs import wait_for

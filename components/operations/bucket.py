@@ -57,6 +57,8 @@ class BackupBucket(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        # Token as before the move to components/operations/: a new one would
+        # change the URNs, and the engine would replace the bucket.
         super().__init__("redis-platform:backup:BackupBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = {"managed-by": "redis-platform", "environment": args.environment, "purpose": "redis-backups"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.redis.conf import SCRIPTS_DIR
+from components.common.redis_contract import SCRIPTS_DIR
 
 _DIR = Path(__file__).with_name("scripts")
 

@@ -4,22 +4,19 @@ CronJobs) and, during a node-group migration, the Job of the current step."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.backup import scripts
-from components.backup.jobs import ObjectStore, OpsTarget, backup_cronjob_spec, drill_cronjob_spec, migration_job_spec, restore_cronjob_spec
 from components.common.k8s import metadata
-
-
-@dataclass(frozen=True)
-class MigrationStep:
-    step: str
-    old_nodes: tuple[str, ...]
-    new_nodes: tuple[str, ...]
+from components.operations import scripts
+from components.operations.backup import backup_cronjob_spec
+from components.operations.drill import drill_cronjob_spec
+from components.operations.migration import MigrationStep, migration_job_name, migration_job_spec
+from components.operations.restore import restore_cronjob_spec
+from components.operations.store import ObjectStore
+from components.operations.target import OpsTarget
 
 
 @dataclass(frozen=True)
@@ -42,17 +39,6 @@ def ops_names(deployment: str) -> dict[str, str]:
     }
 
 
-def migration_job_name(deployment: str, step: MigrationStep) -> str:
-    """A new name per step and node lists (Jobs are immutable and run once)."""
-    digest = hashlib.sha256(f"{step.step}\n{step.old_nodes}\n{step.new_nodes}".encode()).hexdigest()[:8]
-    return f"{deployment[:30]}-migrate-{step.step}-{digest}"
-
-
-def migration_spec(target: OpsTarget, step: MigrationStep, service_account: str) -> dict:
-    """The Job spec of one step."""
-    return migration_job_spec(target, step.step, step.old_nodes, step.new_nodes, service_account)
-
-
 def migration_job(name: str, namespace: str, target: OpsTarget, step: MigrationStep,
                   opts: pulumi.ResourceOptions) -> str:
     """Create the Job of one migration step (run by the ops ServiceAccount
@@ -60,7 +46,7 @@ def migration_job(name: str, namespace: str, target: OpsTarget, step: MigrationS
     job = migration_job_name(target.deployment, step)
     k8s.batch.v1.Job(
         f"{name}-{job}", metadata=metadata(job, namespace, target.labels),
-        spec=migration_spec(target, step, ops_names(target.deployment)["serviceAccount"]),
+        spec=migration_job_spec(target, step, ops_names(target.deployment)["serviceAccount"]),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
     )
     return f"job/{job}"
@@ -70,6 +56,8 @@ class RedisOps(pulumi.ComponentResource):
     outputs: dict
 
     def __init__(self, name: str, args: RedisOpsArgs, opts: pulumi.ResourceOptions | None = None):
+        # The token keeps the package's old name: a new one would change every
+        # child's URN, and the engine would replace the CronJobs.
         super().__init__("redis-platform:ops:RedisOps", name, None, opts)
         t, ns = args.target, args.namespace
         names = ops_names(t.deployment)

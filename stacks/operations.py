@@ -1,6 +1,7 @@
-"""Composition: the backup section -> the bucket and IRSA role (AWS) or the
-S3-compatible store (on-prem), and per deployment the pieces RedisOps and the
-Redis components take."""
+"""Composition of day-2 operations: the backup section -> the bucket and IRSA
+role (AWS) or the S3-compatible store (on-prem); per deployment the RedisOps
+component, and the backup sidecar handed to the Redis components as generic
+pod additions."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from typing import Any
 
 import pulumi
 
-from components.backup.bucket import BackupBucket, BackupBucketArgs
-from components.backup.jobs import BackupAgent, ObjectStore, OpsTarget
-from components.ops.redis_ops import MigrationStep, RedisOps, RedisOpsArgs, ops_names
+from components.common.redis_contract import auth_secret_name
+from components.operations.backup_agent import BackupAgent
+from components.operations.bucket import BackupBucket, BackupBucketArgs
+from components.operations.migration import MigrationStep
+from components.operations.redis_ops import RedisOps, RedisOpsArgs, ops_names
+from components.operations.store import ObjectStore
+from components.operations.target import OpsTarget
 from components.redis.cluster import RedisClusterArgs, generation_hosts
+from components.redis.pod import PodAdditions
 from components.redis.sentinel_scripts import REDIS_PRESTOP
 from stacks.config import StackConfig
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
@@ -63,13 +69,18 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
     return BackupContext(store=store, role_arn=bucket.role_arn, **common)
 
 
-def backup_agent(ctx: BackupContext | None, dep: RedisDeployment) -> BackupAgent | None:
+def backup_pod_additions(ctx: BackupContext | None, dep: RedisDeployment) -> PodAdditions:
+    """The backup sidecar as the Redis components take it: they add its
+    container and volumes, signal it when their own preStop is over, and
+    grow the grace period by its budget."""
     if ctx is None or not ctx.pre_stop_upload or not dep.backup.enabled:
-        return None
+        return PodAdditions()
     # Both modes hand a master over in preStop before the upload starts.
     wait = HANDOVER_WAIT
-    return BackupAgent(store=ctx.store, deployment=dep.name, config_map=ops_names(dep.name)["configMap"],
-                       budget_seconds=wait + ctx.pre_stop_seconds, handover_wait=wait)
+    agent = BackupAgent(store=ctx.store, deployment=dep.name, config_map=ops_names(dep.name)["configMap"],
+                        budget_seconds=wait + ctx.pre_stop_seconds, handover_wait=wait)
+    return PodAdditions(containers=(agent.container(),), volumes=tuple(agent.volumes()), redis_mounts=tuple(agent.redis_mounts()),
+                        pre_stop_signal=agent.handover_signal(), grace_seconds=agent.budget_seconds)
 
 
 def _scratch(dep: RedisDeployment) -> str:
@@ -81,7 +92,7 @@ def _scratch(dep: RedisDeployment) -> str:
 def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], cluster_args: RedisClusterArgs | None) -> OpsTarget:
     ns = cfg.namespace_of(dep)
     domain = f"{ns}.svc.{cfg.cluster_domain}"
-    common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=f"{dep.name}-auth",
+    common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=auth_secret_name(dep.name),
                   config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
                   scratch_size=_scratch(dep))
     if cluster_args is not None:

@@ -1,0 +1,40 @@
+"""Where backups go and how the aws CLI in the ops pods reaches it.
+
+Pure: no Pulumi import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.common.k8s import secret_env
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    bucket: str
+    prefix: str
+    region: str
+    aws_cli_image: str
+    endpoint: str | None = None
+    credentials_secret: str | None = None
+    access_key_id_key: str = "accessKeyId"
+    secret_access_key_key: str = "secretAccessKey"
+
+    def env(self) -> list[dict[str, Any]]:
+        out = [
+            {"name": "BUCKET", "value": self.bucket},
+            {"name": "PREFIX", "value": self.prefix},
+            {"name": "AWS_REGION", "value": self.region},
+            {"name": "AWS_DEFAULT_REGION", "value": self.region},
+            {"name": "HOME", "value": "/tmp"},
+        ]
+        if self.endpoint:
+            out.append({"name": "S3_ENDPOINT", "value": self.endpoint})
+        if self.credentials_secret:
+            out += [
+                secret_env("AWS_ACCESS_KEY_ID", self.credentials_secret, self.access_key_id_key),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.credentials_secret, self.secret_access_key_key),
+            ]
+        return out
