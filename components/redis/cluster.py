@@ -14,8 +14,9 @@ from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import exec_probe, field_env, password_env, plain_env
-from components.redis.statefulset import RedisPodSpec, statefulset_spec, with_additions
+from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -41,14 +42,9 @@ class RedisClusterArgs(RedisCommonArgs):
     migrate_to: PlacementArgs | None = None
 
 
-def statefulset_name(deployment: str, generation: int) -> str:
-    return deployment if generation == 0 else f"{deployment}-g{generation}"
-
-
 def generation_hosts(args: "RedisClusterArgs", generation: int) -> tuple[str, ...]:
     """Pod DNS names of one generation's StatefulSet."""
-    sts, domain = statefulset_name(args.name, generation), f"{args.namespace}.svc.{args.cluster_domain}"
-    return tuple(f"{sts}-{i}.{args.name}-headless.{domain}" for i in range(args.shards * (1 + args.replicas_per_shard)))
+    return pod_hostnames(args, generation, args.shards * (1 + args.replicas_per_shard))
 
 
 class RedisCluster(pulumi.ComponentResource):
@@ -142,23 +138,10 @@ class RedisCluster(pulumi.ComponentResource):
         generations = [(args.generation, args.placement)]
         if args.migrate_to is not None:
             generations.append((args.generation + 1, args.migrate_to))
-        for gen, gen_placement in generations:
-            sts_name = statefulset_name(dep, gen)
-            # Later generations carry their number in the selector; generation
-            # 0's selector (immutable) also matches their pods, but the
-            # StatefulSet controller never adopts pods another set owns.
-            gen_label = {"redis-platform/generation": str(gen)} if gen else {}
-            sts = k8s.apps.v1.StatefulSet(
-                f"{sts_name}-statefulset",
-                metadata=metadata(sts_name, ns, node_labels, mode_annotations("cluster", args.replicas_per_shard)),
-                spec=statefulset_spec(
-                    args, pod, topology.node_count, topology.headless_service, node_selector | gen_label,
-                    node_labels | gen_label, gen_placement, dep, config_hash(data),
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, headless]),
-            )
-            if gen == args.generation:
-                current_sts = sts
+        current_sts = data_statefulsets(
+            self, args, pod, tuple(generations), topology.node_count, topology.headless_service, node_selector, node_labels,
+            mode_annotations("cluster", args.replicas_per_shard), config_hash(data), [cm, secret, sa, headless],
+        )[args.generation]
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
         )

@@ -14,12 +14,12 @@ from components.common.network_policy import ClientsArgs, network_policy_spec
 from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
-from components.redis.cluster import statefulset_name
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.generations import data_statefulsets, pod_hostnames
 from components.redis.pod import exec_probe, field_env, password_env
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
-from components.redis.statefulset import RedisPodSpec, statefulset_spec, with_additions
+from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
 CONF_KEY = "redis.conf"
@@ -65,8 +65,7 @@ MIGRATION_STEPS = ("replicas", "promote", "retire")
 
 def generation_hosts(args: RedisSentinelArgs, generation: int) -> tuple[str, ...]:
     """Pod DNS names of one generation's data StatefulSet."""
-    sts, domain = statefulset_name(args.name, generation), f"{args.namespace}.svc.{args.cluster_domain}"
-    return tuple(f"{sts}-{i}.{args.name}-headless.{domain}" for i in range(args.replicas + 1))
+    return pod_hostnames(args, generation, args.replicas + 1)
 
 
 def running_generations(args: RedisSentinelArgs) -> tuple[tuple[int, PlacementArgs], ...]:
@@ -173,21 +172,10 @@ class RedisSentinel(pulumi.ComponentResource):
             termination_grace_seconds=GRACE_SECONDS,
         )
         pod = with_additions(pod, args.pod_additions)
-        for gen, gen_placement in generations:
-            sts_name = statefulset_name(dep, gen)
-            # As in the cluster: later generations carry their number in the
-            # selector; generation 0's (immutable) selector matches theirs too,
-            # but a StatefulSet never adopts pods another one owns.
-            gen_label = {"redis-platform/generation": str(gen)} if gen else {}
-            sts = k8s.apps.v1.StatefulSet(
-                f"{sts_name}-statefulset",
-                metadata=metadata(sts_name, ns, node_labels, mode_annotations("sentinel", args.replicas)),
-                spec=statefulset_spec(args, pod, args.replicas + 1, headless, node_sel | gen_label, node_labels | gen_label,
-                                      gen_placement, dep, config_hash(data)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
-            )
-            if gen == generations[0][0]:
-                data_sts = sts
+        data_sts = data_statefulsets(
+            self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
+            mode_annotations("sentinel", args.replicas), config_hash(data), [cm, secret, sa],
+        )[generations[0][0]]
         sentinel_container = {
             "name": "sentinel",
             "image": args.image,
