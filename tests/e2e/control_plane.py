@@ -129,7 +129,7 @@ class ControlPlane:
                 f"--kubeconfig={kcm_kubeconfig}",
                 "--leader-elect=false",
                 "--secure-port=0",
-                "--use-service-account-credentials=false",
+                "--use-service-account-credentials=true",
                 f"--service-account-private-key-file={pki['sa_key']}",
                 f"--root-ca-file={pki['ca']}",
                 "--controllers=*",
