@@ -166,8 +166,11 @@ class RedisCluster(pulumi.ComponentResource):
             spec={
                 "backoffLimit": 6,
                 "activeDeadlineSeconds": 1800,
+                # A Job's pod template is immutable: the team label (which config
+                # may change) stays on the Job itself, or a team rename would
+                # replace the Job and run the bootstrap again for nothing.
                 "template": {
-                    "metadata": {"labels": labels(APP, dep, "bootstrap", team)},
+                    "metadata": {"labels": labels(APP, dep, "bootstrap")},
                     "spec": {
                         "restartPolicy": "Never",
                         "automountServiceAccountToken": False,

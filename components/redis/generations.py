@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import metadata
+from components.common.k8s import claim_spec, metadata
 from components.common.scheduling import PlacementArgs
 from components.redis.common import RedisCommonArgs
 from components.redis.statefulset import RedisPodSpec, statefulset_spec
@@ -23,6 +23,35 @@ def pod_hostnames(args: RedisCommonArgs, generation: int, pods: int) -> tuple[st
     """Stable DNS names of the first ``pods`` pods of one generation's StatefulSet."""
     sts, domain = statefulset_name(args.name, generation), f"{args.namespace}.svc.{args.cluster_domain}"
     return tuple(f"{sts}-{i}.{args.name}-headless.{domain}" for i in range(pods))
+
+
+# What the engine leaves alone on a data StatefulSet after creating it: the
+# claim template's size follows config into new claims only through
+# data_claims, never by replacing the StatefulSet.
+DATA_STATEFULSET_IGNORED = ("spec.volumeClaimTemplates",)
+
+
+def claim_name(statefulset: str, ordinal: int) -> str:
+    """The name the StatefulSet controller gives the claim of pod ``ordinal``."""
+    return f"data-{statefulset}-{ordinal}"
+
+
+def data_claims(
+    parent: pulumi.Resource, args: RedisCommonArgs, statefulset: str, replicas: int, claim_labels: dict[str, str]
+) -> list[k8s.core.v1.PersistentVolumeClaim]:
+    """One claim per pod, made before the StatefulSet so its controller adopts
+    them by name. Size and labels are then updated in place (a larger size is a
+    volume expansion); a claim leaving the program (scale-in, a removed
+    deployment) stays in the cluster with its data."""
+    return [
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{statefulset}-data-{i}",
+            metadata=metadata(claim_name(statefulset, i), args.namespace, claim_labels),
+            spec=claim_spec(args.storage_class_name, args.volume_size),
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
+        )
+        for i in range(replicas)
+    ]
 
 
 def data_statefulsets(
@@ -46,11 +75,13 @@ def data_statefulsets(
     for gen, gen_placement in generations:
         name = statefulset_name(args.name, gen)
         gen_label = {"redis-platform/generation": str(gen)} if gen else {}
+        claims = data_claims(parent, args, name, replicas, pod_labels | gen_label) if args.persistence_enabled else []
         out[gen] = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=metadata(name, args.namespace, pod_labels, annotations),
             spec=statefulset_spec(args, pod, replicas, service_name, selector | gen_label, pod_labels | gen_label,
                                   gen_placement, args.name, conf_hash),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *claims],
+                                        ignore_changes=list(DATA_STATEFULSET_IGNORED)),
         )
     return out

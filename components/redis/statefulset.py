@@ -123,7 +123,12 @@ def statefulset_spec(
         },
     }
     if args.persistence_enabled:
-        spec["volumeClaimTemplates"] = [data_claim_template(pod_labels, args.storage_class_name, args.volume_size)]
+        # The template carries only what can never change for this StatefulSet
+        # (its selector labels): the API server refuses any edit to it and the
+        # provider would answer one by replacing the StatefulSet, every pod at
+        # once. The claims themselves are the program's own objects
+        # (generations.data_claims), where size and labels change in place.
+        spec["volumeClaimTemplates"] = [data_claim_template(selector, args.storage_class_name, args.volume_size)]
         # Volumes outlive a scale-in and a deleted StatefulSet: data is kept
         # until a person decides otherwise.
         spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}

@@ -44,12 +44,11 @@ def _config_map(folder: Path, namespace: str, name: str) -> dict[str, str]:
 
 def _lay_out(folder: Path, namespace: str, etc: Path) -> str:
     """The config and rules ConfigMaps as the pod mounts them; returns the config text."""
-    prefix = "global-prometheus" if namespace.endswith("global") else "prometheus"
-    config = _config_map(folder, namespace, f"{prefix}-config")
+    config = _config_map(folder, namespace, "prometheus-config")
     (etc / "rules").mkdir(parents=True)
     for name, text in config.items():
         (etc / name).write_text(text)
-    for name, text in _config_map(folder, namespace, f"{prefix}-rules").items():
+    for name, text in _config_map(folder, namespace, "prometheus-rules").items():
         (etc / "rules" / name).write_text(text)
     # Secret files (passwords, CA bundles) are mounted from Secrets; promtool
     # only needs them to exist, so each referenced path gets a placeholder.

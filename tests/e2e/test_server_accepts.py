@@ -44,10 +44,22 @@ def test_every_rendered_object_is_stored_with_its_kind_namespace_and_name(stack_
     assert missing == []
 
 
+def _template_claims(manifests) -> set[tuple[str, str, str, str]]:
+    """Claims a StatefulSet controller makes from a template, where the program makes none itself."""
+    out = set()
+    for m in manifests:
+        if m["kind"] == "StatefulSet":
+            for tpl in m["spec"].get("volumeClaimTemplates", []):
+                for i in range(m["spec"]["replicas"]):
+                    out.add(("v1", "PersistentVolumeClaim", m["metadata"]["namespace"],
+                             f"{tpl['metadata']['name']}-{m['metadata']['name']}-{i}"))
+    return out
+
+
 def test_nothing_else_carries_the_platform_labels(stack_on_server):
     """The server holds no platform object the render did not write (controllers' Pods and PVCs aside)."""
     _, dyn, manifests, _ = stack_on_server
-    rendered = {kube.key(m) for m in manifests}
+    rendered = {kube.key(m) for m in manifests} | _template_claims(manifests)
     kinds = {(m["apiVersion"], m["kind"]) for m in manifests}
     extra = []
     for api_version, kind in sorted(kinds):
@@ -64,13 +76,7 @@ def test_statefulset_controller_makes_a_claim_per_replica(stack_on_server):
     _, dyn, manifests, _ = stack_on_server
     from tests.integration.procs import wait_for
 
-    expected = set()
-    for m in manifests:
-        if m["kind"] != "StatefulSet":
-            continue
-        for tpl in m["spec"].get("volumeClaimTemplates", []):
-            for i in range(m["spec"]["replicas"]):
-                expected.add((m["metadata"]["namespace"], f"{tpl['metadata']['name']}-{m['metadata']['name']}-{i}"))
+    expected = {(ns, name) for _, _, ns, name in _template_claims(manifests)}
     assert expected, "no StatefulSet with a volumeClaimTemplate was rendered"
 
     def claims() -> set[tuple[str, str]]:
