@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class Run:
     outputs: dict[str, Any]
     # Every value the mocks generated for a random secret; none may leak.
     generated_secrets: list[str] = field(default_factory=list)
+    # What the program logged with pulumi.log.warn, in order.
+    warnings: list[str] = field(default_factory=list)
 
     def kubernetes(self) -> list[dict[str, Any]]:
         return [r.manifest for r in self.resources if r.is_kubernetes]
@@ -96,6 +99,16 @@ def plain(value: Any) -> Any:
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
+class _Recorder(logging.Handler):
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.lines = warnings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.lines.append(record.getMessage())
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """``stack_outputs`` maps a referenced stack's name (``org/project/stack``)
     to the outputs its StackReference reads; an unknown stack has none."""
@@ -104,6 +117,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
         self.generated_secrets: list[str] = []
         self.stack_outputs = dict(stack_outputs or {})
+        self.warnings: list[str] = []
+        # The mock engine logs through this; a logger of its own, so nothing
+        # reaches the root logger's handlers and every run records only its lines.
+        self.logger = logging.getLogger(f"{__name__}.run{id(self)}")
+        self.logger.propagate = False
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.handlers = [_Recorder(self.warnings)]
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = plain(dict(args.inputs))
@@ -146,7 +166,7 @@ def _run(
     pulumi_settings.SETTINGS.rpc_manager = RPCManager()
     try:
         pulumi.runtime.set_all_config(config, sorted(secret_keys))
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=mocks.logger)
 
         async def body() -> None:
             raw = program()
@@ -156,7 +176,7 @@ def _run(
     finally:
         asyncio.set_event_loop(None)
         loop.close()
-    return Run(mocks.resources, outputs, mocks.generated_secrets)
+    return Run(mocks.resources, outputs, mocks.generated_secrets, mocks.warnings)
 
 
 def run_program(

@@ -33,7 +33,7 @@ def _namespace(name: str, cfg: StackConfig, purpose: str) -> k8s.core.v1.Namespa
 
 def build_platform(cfg: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack; return the stack outputs."""
-    storage = build_storage(cfg.storage)
+    storage = build_storage(cfg)
     namespaces = {cfg.redis_namespace} | {cfg.namespace_of(d) for d in cfg.deployments}
     namespace_objs = {ns: _namespace(ns, cfg, "redis") for ns in sorted(namespaces)}
     if cfg.monitoring.enabled:
@@ -51,10 +51,10 @@ def build_platform(cfg: StackConfig) -> dict[str, Any]:
         outputs[output_key(dep)] = build_deployment(cfg, dep, storage.storage_class_name, opts, backup)
     if cfg.monitoring.enabled:
         monitoring = build_monitoring(
-            cfg, storage.storage_class_name, pulumi.ResourceOptions(depends_on=depends + [mon_ns])
+            cfg, storage.general_class_name, pulumi.ResourceOptions(depends_on=depends + [mon_ns])
         )
         outputs["monitoring"] = monitoring.outputs
     if cfg.federation.enabled:
         fed_opts = pulumi.ResourceOptions(depends_on=depends + [_namespace(cfg.federation.namespace, cfg, "federation")])
-        outputs["federation"] = build_federation(cfg, storage.storage_class_name, outputs.get("monitoring"), fed_opts)
+        outputs["federation"] = build_federation(cfg, storage.general_class_name, outputs.get("monitoring"), fed_opts)
     return outputs

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi.runtime.config import CONFIG
+from pulumi.runtime.config import CONFIG, is_config_secret
 
-from stacks.config import ConfigError, StackConfig, load_stack_config
-from stacks.config.load import values_from_runtime
+from stacks.config import ConfigError
+from stacks.config.check import Checked, check_config
 from stacks.platform import build_platform
 
 
-def config_from_runtime() -> StackConfig:
-    return load_stack_config(values_from_runtime(CONFIG.get()))
+def checked_from_runtime() -> Checked:
+    config = dict(CONFIG.get())
+    return check_config(config, {k for k in config if is_config_secret(k)})
 
 
 def main() -> dict:
     try:
-        cfg = config_from_runtime()
+        checked = checked_from_runtime()
     except ConfigError as err:
         # RunError is reported by the language host as one line, no traceback,
         # and nothing has been registered yet.
         raise pulumi.RunError(str(err)) from None
-    outputs = build_platform(cfg)
+    # The engine shows these as warnings; the offline render's mock engine
+    # records them and prints them to stderr.
+    for line in checked.warnings:
+        pulumi.log.warn(line)
+    outputs = build_platform(checked.config)
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

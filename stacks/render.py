@@ -20,8 +20,10 @@ from typing import Any
 
 import yaml
 
-from stacks.config import ConfigError, load_stack_config
-from stacks.config.load import read_stack_file, values_from_runtime
+import pulumi
+
+from stacks.config import ConfigError
+from stacks.config.load import read_stack_file
 from stacks.harness import Run, run_program
 from stacks.program import main as program_main
 
@@ -94,14 +96,18 @@ def write_render(run: Run, out: Path) -> Counter:
 
 
 def render_stack(stack: str, stack_file: Path | None = None) -> Run:
-    """Validate the stack file, then run the program on it. Raises ConfigError."""
+    """Read the stack file, then run the program on it. Raises ConfigError.
+
+    The config itself is checked by the program (``stacks.config.check``),
+    exactly as in a real run, before it registers anything."""
     path = stack_file or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigError(f"config error: no stack file {path}")
     config, secret_keys = read_stack_file(path)
-    # Validated before the runtime starts, so a bad config registers nothing.
-    load_stack_config(values_from_runtime(config))
-    return run_program(program_main, config, secret_keys, stack=stack)
+    try:
+        return run_program(program_main, config, secret_keys, stack=stack)
+    except pulumi.RunError as err:
+        raise ConfigError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    for line in run.warnings:
+        print(line, file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     kinds = write_render(run, args.out)
     print(f"rendered stack {args.stack} into {args.out}:")

@@ -1,4 +1,7 @@
-"""Composition: the stack's storage choice -> the storage component (or an existing class)."""
+"""Composition: the stack's storage choice -> the storage component (or an existing class).
+
+Which class a claim uses is decided in config (``stacks.config.volumes``),
+where the per-claim storage rules are checked against the same choice."""
 
 from __future__ import annotations
 
@@ -8,17 +11,24 @@ import pulumi
 
 from components.storage.ebs import EbsCsiStorage, EbsCsiStorageArgs
 from components.storage.nfs import NfsProvisioner, NfsProvisionerArgs
-from stacks.config.storage import EbsStorage, ExistingStorage, NfsStorage
+from stacks.config import StackConfig
+from stacks.config.storage import EbsStorage, NfsStorage
+from stacks.config.volumes import class_for
 
 
 @dataclass(frozen=True)
 class StorageResult:
+    # Redis data volumes.
     storage_class_name: str
+    # Monitoring volumes.
+    general_class_name: str
     # The resource PVC owners should depend on (None for an existing class).
     resource: pulumi.Resource | None
 
 
-def build_storage(cfg: NfsStorage | EbsStorage | ExistingStorage) -> StorageResult:
+def build_storage(stack: StackConfig) -> StorageResult:
+    cfg = stack.storage
+    classes = (class_for(stack, "data"), class_for(stack, "general"))
     if isinstance(cfg, NfsStorage):
         res = NfsProvisioner(
             "nfs",
@@ -34,7 +44,7 @@ def build_storage(cfg: NfsStorage | EbsStorage | ExistingStorage) -> StorageResu
                 default_class=cfg.default_class,
             ),
         )
-        return StorageResult(cfg.storage_class_name, res)
+        return StorageResult(*classes, res)
     if isinstance(cfg, EbsStorage):
         res = EbsCsiStorage(
             "ebs",
@@ -43,6 +53,7 @@ def build_storage(cfg: NfsStorage | EbsStorage | ExistingStorage) -> StorageResu
                 oidc_provider_arn=cfg.oidc_provider_arn,
                 oidc_issuer=cfg.oidc_issuer,
                 storage_class_name=cfg.storage_class_name,
+                baseline_class_name=cfg.baseline_storage_class_name,
                 iops=cfg.iops,
                 throughput=cfg.throughput,
                 fs_type=cfg.fs_type,
@@ -52,5 +63,5 @@ def build_storage(cfg: NfsStorage | EbsStorage | ExistingStorage) -> StorageResu
                 kms_key_id=cfg.kms_key_id,
             ),
         )
-        return StorageResult(cfg.storage_class_name, res)
-    return StorageResult(cfg.storage_class_name, None)
+        return StorageResult(*classes, res)
+    return StorageResult(*classes, None)

@@ -35,8 +35,6 @@ class Alertmanager(pulumi.ComponentResource):
         ns, app = args.namespace, args.name
         lbl = labels("alertmanager", app, "alerting", args.component_labels)
         sel = selector_of(lbl)
-        if args.slack_webhook_url is None:
-            pulumi.log.warn("monitoring.alertmanager.slackWebhookUrl is not set: alerts are routed but not delivered", self)
         webhook = pulumi.Output.secret(args.slack_webhook_url if args.slack_webhook_url is not None else "")
         k8s.core.v1.Secret(
             f"{name}-config",

@@ -1,8 +1,13 @@
 """EBS gp3 through the aws-ebs-csi-driver EKS add-on, with IRSA (seed 003).
 
-EBS volumes are zonal: the StorageClass waits for the first consumer so the
+EBS volumes are zonal: the StorageClasses wait for the first consumer so the
 volume is created in the zone the scheduler picked for the pod, instead of a
 random zone that would strand the pod.
+
+Two classes, by use: the tuned one passes its IOPS and throughput to every
+volume (Redis data), the baseline one passes none, so AWS gives its gp3
+baseline, valid at any size (monitoring volumes of a few GiB, where the tuned
+IOPS would exceed 500 per GiB and CreateVolume would fail).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class EbsCsiStorageArgs:
     oidc_provider_arn: str
     oidc_issuer: str
     storage_class_name: str
+    baseline_class_name: str
     iops: int
     throughput: int
     fs_type: str
@@ -66,6 +72,7 @@ def _partition(arn: str) -> str:
 
 class EbsCsiStorage(pulumi.ComponentResource):
     storage_class_name: pulumi.Output[str]
+    baseline_class_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EbsCsiStorageArgs, opts: pulumi.ResourceOptions | None = None):
@@ -95,28 +102,30 @@ class EbsCsiStorage(pulumi.ComponentResource):
             tags={"managed-by": "redis-platform"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
         )
-        parameters = {
-            "type": "gp3",
-            "iops": str(args.iops),
-            "throughput": str(args.throughput),
-            "encrypted": "true",
-            "csi.storage.k8s.io/fstype": args.fs_type,
-        }
+        base = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": args.fs_type}
         if args.kms_key_id:
-            parameters["kmsKeyId"] = args.kms_key_id
+            base["kmsKeyId"] = args.kms_key_id
+        tuned = base | {"iops": str(args.iops), "throughput": str(args.throughput)}
         sc_annotations = {}
         if args.default_class:
             sc_annotations["storageclass.kubernetes.io/is-default-class"] = "true"
-        sc = k8s.storage.v1.StorageClass(
-            f"{name}-class",
-            metadata=metadata(args.storage_class_name, None, labels("ebs-gp3", name, "storage"), sc_annotations or None),
-            provisioner=CSI_DRIVER,
-            parameters=parameters,
-            reclaim_policy=args.reclaim_policy,
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[addon]),
-        )
+
+        def storage_class(resource_name: str, class_name: str, parameters: dict, annotations: dict | None):
+            return k8s.storage.v1.StorageClass(
+                resource_name,
+                metadata=metadata(class_name, None, labels("ebs-gp3", name, "storage"), annotations),
+                provisioner=CSI_DRIVER,
+                parameters=parameters,
+                reclaim_policy=args.reclaim_policy,
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[addon]),
+            )
+
+        sc = storage_class(f"{name}-class", args.storage_class_name, tuned, sc_annotations or None)
+        baseline = storage_class(f"{name}-baseline-class", args.baseline_class_name, base, None)
         self.storage_class_name = sc.metadata["name"]
+        self.baseline_class_name = baseline.metadata["name"]
         self.role_arn = role.arn
-        self.register_outputs({"storage_class_name": self.storage_class_name, "role_arn": self.role_arn})
+        self.register_outputs({"storage_class_name": self.storage_class_name,
+                               "baseline_class_name": self.baseline_class_name, "role_arn": self.role_arn})

@@ -9,18 +9,11 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator
 
 from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.cron import check_schedule
 
 AWS_CLI_IMAGE = "amazon/aws-cli:2.17.50"
-_CRON_FIELD = r"(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*"
-_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$|^@(hourly|daily|weekly|monthly|yearly)$")
 _OIDC_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(.+)$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def check_schedule(value: str) -> str:
-    if not _CRON.match(value):
-        raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 3 * * *', or @daily)")
-    return value
 
 
 def check_bucket(value: str) -> str:

@@ -39,3 +39,16 @@ def from_validation_error(project: str, err: ValidationError) -> ConfigError:
         path += suffix
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
     return ConfigError(f"config error: {path}: {msg}{more}")
+
+
+PROJECT = "redis-platform"
+
+
+def config_error(path: str, message: str) -> ConfigError:
+    """A problem found after the per-field pass, at ``path`` (``a.b[i].c``)."""
+    return ConfigError(f"config error: {PROJECT}:{path}: {message}")
+
+
+def config_warning(path: str, message: str) -> str:
+    """A line for what is legal but likely wrong."""
+    return f"config warning: {PROJECT}:{path}: {message}"

@@ -14,22 +14,17 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
-from stacks.config.monitoring import Duration, Grafana, Prometheus, RemoteWrite
+from stacks.config.cidr import Cidr
+from stacks.config.durations import Duration, seconds
+from stacks.config.monitoring import Grafana, Prometheus, RemoteWrite
 from stacks.config.quantities import Memory
-
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
-# A series selector as /federate takes it: metric name and/or {matchers}.
-_SELECTOR = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)?(\{.*\})?$")
+from stacks.config.selectors import check_selector
+from stacks.config.sizes import PrometheusSize
+from stacks.config.targets import Target
 # org/project/stack, org/stack or stack (Pulumi's fully qualified stack names).
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
-_TARGET = re.compile(r"^[A-Za-z0-9_.-]+(:[0-9]{1,5})?$")
 # The renderer always scrapes <target>/federate; a URL may name it or nothing.
 FEDERATE_PATHS = ("", "/", "/federate")
-
-
-def seconds(duration: str) -> float:
-    return sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(duration))
 
 
 def check_federate_url(url: str) -> str:
@@ -41,14 +36,7 @@ def check_federate_url(url: str) -> str:
     return url
 
 
-def _check_target(target: str) -> str:
-    if not _TARGET.match(target):
-        raise ValueError(f"{target!r} is not host[:port] (no scheme or path)")
-    return target
-
-
 FederateUrl = Annotated[str, AfterValidator(check_federate_url)]
-Target = Annotated[str, AfterValidator(_check_target)]
 
 
 class LowerAuth(StrictModel):
@@ -142,10 +130,10 @@ class Federation(StrictModel):
     evaluation_interval: Duration = "60s"
     image: str = Prometheus.model_fields["image"].default
     retention: Duration = "30d"
-    retention_size: str = "40GB"
+    retention_size: PrometheusSize = "40GB"
     storage_size: Memory = "50Gi"
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
-    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[Cidr, ...] = ()
     remote_write: tuple[RemoteWrite, ...] = ()
     # Default: the host stack's own Alertmanager.
     alertmanager_url: str | None = None
@@ -168,8 +156,11 @@ class Federation(StrictModel):
     @classmethod
     def _selectors(cls, selectors: tuple[str, ...]) -> tuple[str, ...]:
         for i, sel in enumerate(selectors):
-            if not sel or not _SELECTOR.match(sel):
-                raise ValueError(f"[{i}]: {sel!r} is not a series selector (examples: up, {{__name__=~\"job:.*\"}})")
+            try:
+                check_selector(sel)
+            except ValueError as err:
+                # A leading "[i]:" is joined to the key path by errors.py.
+                raise ValueError(f"[{i}]: {err}") from None
         return selectors
 
     @field_validator("alertmanager_url")

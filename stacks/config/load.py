@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from stacks.config.errors import ConfigError, from_validation_error
+from stacks.config.cross_rules import check_cross_section
+from stacks.config.errors import PROJECT, ConfigError, from_validation_error
 from stacks.config.model import StackConfig
+from stacks.config.stack_file import UNDECRYPTED, read_stack_file
 
-PROJECT = "redis-platform"
-# What a `secure:` value becomes when the stack file is read without the
-# Pulumi CLI (offline render): never the ciphertext, never a real secret.
-UNDECRYPTED = "<encrypted in the stack file; not decrypted offline>"
+__all__ = ["PROJECT", "UNDECRYPTED", "load_stack_config", "read_stack_file", "values_from_runtime"]
+
+# Namespaces this project's stacks use besides its own; never taken for a misspelling.
+KNOWN_NAMESPACES = {"aws", "kubernetes", "pulumi", "random"}
+MAX_MISSPELLING = 3
 
 
 def load_stack_config(values: Mapping[str, Any]) -> StackConfig:
-    """Validate bare-key config values (``{"environment": "dev", ...}``)."""
+    """Validate bare-key config values (``{"environment": "dev", ...}``):
+    every field, then the rules that span sections."""
     try:
-        return StackConfig.model_validate(dict(values))
+        cfg = StackConfig.model_validate(dict(values))
     except ValidationError as err:
         raise from_validation_error(PROJECT, err) from None
+    check_cross_section(cfg)
+    return cfg
 
 
 def _decode(raw: Any) -> Any:
@@ -37,39 +41,36 @@ def _decode(raw: Any) -> Any:
     return raw
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: a swap of two neighbours counts once
+    (``platfrom``), as do an insertion, a deletion and a substitution."""
+    d = [[max(i, j) if not i * j else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def check_namespace_spelling(keys: Any) -> None:
+    """A key under a misspelled namespace is silently not this project's: a
+    ``redis-platfrom:deployments`` would leave no deployments, and ``pulumi
+    up`` would delete every one."""
+    for key in sorted(keys):
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT or namespace in KNOWN_NAMESPACES:
+            continue
+        if edit_distance(namespace.lower(), PROJECT) <= MAX_MISSPELLING:
+            raise ConfigError(
+                f"config error: {key}: namespace {namespace!r} looks like a misspelling of {PROJECT!r} "
+                f"(write {PROJECT}:{name}); keys under it would be ignored"
+            )
+
+
 def values_from_runtime(all_config: Mapping[str, Any]) -> dict[str, Any]:
     """This project's keys from the engine's ``project:key -> value`` map."""
+    check_namespace_spelling(all_config.keys())
     prefix = f"{PROJECT}:"
     return {k[len(prefix):]: _decode(v) for k, v in all_config.items() if k.startswith(prefix)}
-
-
-def _strip_secure(value: Any, found: list[bool]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            found.append(True)
-            return UNDECRYPTED
-        return {k: _strip_secure(v, found) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_secure(v, found) for v in value]
-    return value
-
-
-def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
-    """``Pulumi.<stack>.yaml`` as the engine would pass it: every key
-    (``project:key``) to a string, plus the keys holding secrets."""
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"config error: cannot read {path}: {err}") from None
-    config = doc.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"config error: {path}: 'config' must be a mapping")
-    out: dict[str, str] = {}
-    secret_keys: set[str] = set()
-    for key, value in config.items():
-        found: list[bool] = []
-        value = _strip_secure(value, found)
-        if found:
-            secret_keys.add(key)
-        out[key] = value if isinstance(value, str) else json.dumps(value)
-    return out, secret_keys

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.cidr import Cidr
+from stacks.config.durations import Duration
+from stacks.config.go_duration import GoDuration
 from stacks.config.quantities import Memory
-
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-
-
-def _check_duration(value: str) -> str:
-    if not _DURATION.match(value):
-        raise ValueError(f"{value!r} is not a Prometheus duration (examples: 30s, 15d, 1h30m)")
-    return value
-
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
+from stacks.config.sizes import PrometheusSize
+from stacks.config.targets import Target
 
 
 class RemoteWrite(StrictModel):
@@ -31,8 +25,8 @@ class RemoteWrite(StrictModel):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must be an http(s) URL")
+        if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
+            raise ValueError(f"{value!r} must be an http(s) URL with a host")
         return value
 
 
@@ -40,7 +34,7 @@ class StaticTarget(StrictModel):
     """An application's /metrics outside the annotated pods (the seed's Django app)."""
 
     job: DnsLabel
-    targets: tuple[str, ...] = Field(min_length=1)
+    targets: tuple[Target, ...] = Field(min_length=1)
     metrics_path: str = "/metrics"
     scheme: Literal["http", "https"] = "http"
     labels: dict[str, str] = Field(default_factory=dict)
@@ -49,12 +43,13 @@ class StaticTarget(StrictModel):
 class Prometheus(StrictModel):
     image: str = "prom/prometheus:v2.54.1"
     retention: Duration = "15d"
-    retention_size: str = "40GB"
+    # Prometheus's own units (GB = GiB), not Kubernetes' (Gi).
+    retention_size: PrometheusSize = "40GB"
     storage_size: Memory = "50Gi"
     scrape_interval: Duration = "30s"
     evaluation_interval: Duration = "30s"
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
-    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[Cidr, ...] = ()
     remote_write: tuple[RemoteWrite, ...] = ()
     static_targets: tuple[StaticTarget, ...] = ()
 
@@ -78,7 +73,7 @@ class Grafana(StrictModel):
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     # The seed publishes Grafana on 3231.
     port: int = Field(default=3231, ge=1, le=65535)
-    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[Cidr, ...] = ()
 
 
 class NodeExporter(StrictModel):
@@ -89,8 +84,9 @@ class NodeExporter(StrictModel):
 class Cadvisor(StrictModel):
     enabled: bool = True
     image: str = "gcr.io/cadvisor/cadvisor:v0.49.1"
-    housekeeping_interval: Duration = "10s"
-    storage_duration: Duration = "1m"
+    # cAdvisor flags: Go durations (no d/w/y units).
+    housekeeping_interval: GoDuration = "10s"
+    storage_duration: GoDuration = "1m"
 
 
 class Pushgateway(StrictModel):

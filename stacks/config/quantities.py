@@ -41,6 +41,9 @@ def cpu_millicores(value: str) -> int:
 
 def _check_memory(value: str) -> str:
     memory_bytes(value)
+    if value[-1:].isdigit():
+        # Kubernetes reads a bare number as bytes: "5" is five bytes, never what was meant.
+        raise ValueError(f"{value!r} has no unit, so Kubernetes reads it as {value} bytes (examples: 512Mi, 2Gi, 1G)")
     return value
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from stacks.config.base import DeploymentName, DnsLabel, StrictModel
+from stacks.config.cidr import Cidr
+from stacks.config.cron import Schedule
 from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
 
 REDIS_IMAGE = "redis:7.2-alpine"
@@ -84,7 +86,7 @@ class HAProxyFront(StrictModel):
     replicas: int = Field(default=2, ge=1, le=10)
     image: str = HAPROXY_IMAGE
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
-    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[Cidr, ...] = ()
     write_node_port: int | None = Field(default=None, ge=30000, le=32767)
     read_node_port: int | None = Field(default=None, ge=30000, le=32767)
 
@@ -117,7 +119,7 @@ class DeploymentBackup(StrictModel):
     """Per deployment: whether the stack's backup runs for it, and when."""
 
     enabled: bool = True
-    schedule: str | None = None
+    schedule: Schedule | None = None
 
 
 class Migration(StrictModel):
@@ -161,14 +163,6 @@ class RedisDeployment(StrictModel):
             raise ValueError("set either size (small, medium, large) or resources (cpu, memory)")
         if self.size is not None and self.resources is not None:
             raise ValueError("set size or resources, not both")
-        return self
-
-    @model_validator(mode="after")
-    def _backup_schedule(self) -> "RedisDeployment":
-        if self.backup.schedule is not None:
-            from stacks.config.backup import check_schedule
-
-            check_schedule(self.backup.schedule)
         return self
 
     @property

@@ -44,7 +44,11 @@ class EbsStorage(StrictModel):
     kind: Literal["ebs"]
     eks_cluster_name: str = Field(min_length=1)
     oidc_provider_arn: str
+    # Redis data volumes: gp3 with the iops and throughput below.
     storage_class_name: DnsLabel = "gp3"
+    # Monitoring volumes: gp3 at its baseline (3000 IOPS, 125 MiB/s), valid at
+    # any size; the tuned class's IOPS need volumes of at least iops/500 GiB.
+    baseline_storage_class_name: DnsLabel = "gp3-baseline"
     addon_version: str | None = None
     iops: int = Field(default=3000, ge=3000, le=80000)
     throughput: int = Field(default=125, ge=125, le=2000)
@@ -68,6 +72,8 @@ class EbsStorage(StrictModel):
         # gp3 allows at most 0.25 MiB/s of throughput per provisioned IOPS.
         if self.throughput > self.iops // 4:
             raise ValueError(f"throughput {self.throughput} MiB/s needs at least {self.throughput * 4} iops (gp3 allows 0.25 MiB/s per IOPS)")
+        if self.baseline_storage_class_name == self.storage_class_name:
+            raise ValueError(f"baselineStorageClassName and storageClassName are both {self.storage_class_name!r}; they are two classes")
         return self
 
     @property
