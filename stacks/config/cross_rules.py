@@ -25,14 +25,16 @@ RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease
 
 def _namespaces(cfg: "StackConfig") -> list[tuple[str, str, str]]:
     """(namespace, purpose, key path) of every Namespace the stack creates."""
-    out = [(cfg.redis_namespace, "redis", "redisNamespace")]
-    out += [(d.namespace, "redis", f"deployments[{i}].namespace") for i, d in enumerate(cfg.deployments) if d.namespace]
+    # The platform's own namespaces first, so a clash is reported on the Redis key.
+    out = []
     if cfg.monitoring.enabled:
         out.append((cfg.monitoring.namespace, "monitoring", "monitoring.namespace"))
     if cfg.federation.enabled:
         out.append((cfg.federation.namespace, "federation", "federation.namespace"))
     if isinstance(cfg.storage, NfsStorage):
         out.append((cfg.storage.namespace, "NFS provisioner", "storage.namespace"))
+    out.append((cfg.redis_namespace, "redis", "redisNamespace"))
+    out += [(d.namespace, "redis", f"deployments[{i}].namespace") for i, d in enumerate(cfg.deployments) if d.namespace]
     return out
 
 
@@ -122,7 +124,7 @@ def check_claims(cfg: "StackConfig") -> None:
             continue  # a class this stack does not make: its parameters are unknown here
         problem = gp3_problem(claim.size_bytes, *settings[name])
         if problem:
-            raise config_error(claim.path, f"{claim.size} on StorageClass {name!r}: {problem}; raise the size or lower storage.iops and storage.throughput")
+            raise config_error(claim.path, f"{claim.size} on StorageClass {name!r}: {problem}")
 
 
 RULES = (check_namespaces, check_generated_names, check_team_routes, check_retention, check_load_balancers, check_claims)

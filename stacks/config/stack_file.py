@@ -77,13 +77,19 @@ def parse_stack_text(text: str, name: str) -> dict[str, Any]:
         return {}
     if not isinstance(config, dict):
         raise ConfigError(f"config error: {name}: 'config' must be a mapping of <namespace>:<key> entries, not {_describe(config_node)}")
-    for key in config:
-        if not isinstance(key, str) or key.count(":") != 1 or key.startswith(":") or key.endswith(":"):
+    out = {}
+    for key, value in config.items():
+        parts = key.split(":") if isinstance(key, str) else []
+        if len(parts) == 3 and parts[1] == "config":
+            # The CLI's legacy spelling <namespace>:config:<name>.
+            parts = [parts[0], parts[2]]
+        if len(parts) != 2 or not all(parts):
             raise ConfigError(
                 f"config error: {key}: not a config key of the form <namespace>:<name> "
                 f"(the Pulumi CLI refuses it; this project's keys are redis-platform:<name>)"
             )
-    return config
+        out[":".join(parts)] = value
+    return out
 
 
 def _strip_secure(value: Any, found: list[bool]) -> Any:
@@ -112,5 +118,6 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
         value = _strip_secure(value, found)
         if found:
             secret_keys.add(key)
-        out[key] = value if isinstance(value, str) else json.dumps(value)
+        # default=str: YAML 1.1 reads 2024-01-01 as a date; the CLI passes it as text.
+        out[key] = value if isinstance(value, str) else json.dumps(value, default=str)
     return out, secret_keys
