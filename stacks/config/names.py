@@ -26,7 +26,7 @@ _COMMON = (
 _BY_MODE = {
     "cluster": (
         ("Service", "{n}"), ("Service", "{n}-headless"), ("NetworkPolicy", "{n}"),
-        ("PodDisruptionBudget", "{n}"), ("Job", "{n}-bootstrap-*"),
+        ("PodDisruptionBudget", "{n}"),
     ),
     "sentinel": (
         ("Service", "{n}"), ("Service", "{n}-read"), ("Service", "{n}-headless"),
@@ -51,6 +51,8 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     for gen in generations:
         sts = _statefulset(dep.name, gen)
         yield "StatefulSet", sts
+        if dep.mode == "cluster":
+            yield "Job", f"{sts}-bootstrap-*"
         if gen:
             yield "Service", f"{sts}-headless"
 

@@ -71,3 +71,54 @@ def test_existing_class_creates_no_storage_resources():
     assert run.k8s("StorageClass") == []
     assert not [r for r in run.resources if r.typ.startswith("aws:")]
     assert run.outputs["storageClassName"] == "standard"
+
+
+def _claims(run):
+    """(object, size, class) of every claim the rendered stack makes."""
+    out = [(f"PVC {m['metadata']['name']}", m["spec"]["resources"]["requests"]["storage"], m["spec"]["storageClassName"])
+           for m in run.k8s("PersistentVolumeClaim")]
+    for sts in run.k8s("StatefulSet"):
+        for tmpl in sts["spec"].get("volumeClaimTemplates", []):
+            out.append((f"StatefulSet {sts['metadata']['name']}", tmpl["spec"]["resources"]["requests"]["storage"],
+                        tmpl["spec"]["storageClassName"]))
+    return out
+
+
+def test_every_claim_of_the_prod_stack_is_a_volume_aws_would_create(prod_run):
+    from stacks.config.gp3 import BASELINE_IOPS, BASELINE_THROUGHPUT, gp3_problem
+    from stacks.config.quantities import memory_bytes
+
+    classes = {sc["metadata"]["name"]: sc["parameters"] for sc in prod_run.k8s("StorageClass")}
+    claims = _claims(prod_run)
+    assert len(claims) >= 6
+    uses = {}
+    for owner, size, class_name in claims:
+        params = classes[class_name]
+        assert params["type"] == "gp3"
+        iops, throughput = int(params.get("iops", BASELINE_IOPS)), int(params.get("throughput", BASELINE_THROUGHPUT))
+        assert gp3_problem(memory_bytes(size), iops, throughput) is None, (owner, size, class_name)
+        uses.setdefault(class_name, set()).add(owner)
+    # Redis data on the tuned class, monitoring on the baseline one.
+    assert uses["gp3"] == {"StatefulSet orders", "StatefulSet quotes-cache"}
+    assert {"StatefulSet alertmanager", "StatefulSet prometheus", "PVC grafana-data"} <= uses["gp3-baseline"]
+    assert "iops" not in classes["gp3-baseline"] and classes["gp3"]["iops"] == "6000"
+
+
+def test_the_old_single_class_would_have_been_refused_by_aws():
+    """The rule is not vacuous: prod's 6000 IOPS on its 2Gi Alertmanager and
+    5Gi Grafana volumes is what AWS refuses."""
+    from stacks.config.gp3 import gp3_problem
+
+    assert gp3_problem(2 * 2**30, 6000, 250) and gp3_problem(5 * 2**30, 6000, 250)
+    assert gp3_problem(12 * 2**30, 6000, 250) is None
+    assert gp3_problem(2 * 2**30, 3000, 125) is None  # the baseline holds at any size
+
+
+def test_ebs_baseline_class_has_no_iops_and_the_same_safety():
+    run = run_with(BASE_CONFIG | {"storage": {"kind": "ebs", "eksClusterName": "prod", "oidcProviderArn": OIDC, "iops": 4000}})
+    (base,) = run.k8s("StorageClass", "gp3-baseline")
+    assert base["parameters"] == {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "xfs"}
+    assert base["volumeBindingMode"] == "WaitForFirstConsumer" and base["reclaimPolicy"] == "Retain"
+    assert "annotations" not in base["metadata"] or "storageclass.kubernetes.io/is-default-class" not in base["metadata"]["annotations"]
+    claims = {owner: cls for owner, _, cls in _claims(run)}
+    assert claims["StatefulSet prometheus"] == "gp3-baseline"
