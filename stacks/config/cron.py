@@ -102,7 +102,7 @@ def check_schedule(value: str) -> str:
         raise ValueError(f"{value!r} is not a cron descriptor ({', '.join(DESCRIPTORS)}, or @every <duration>)")
     fields = value.split()
     if len(fields) != 5:
-        raise ValueError(f"{value!r} has {len(fields)} fields, not 5 {hint}")
+        raise ValueError(f"{value!r} is not a cron schedule: it has {len(fields)} fields, not 5 {hint}")
     for text, (name, low, high, names) in zip(fields, _FIELDS):
         ranges = [r for r in text.split(",") if r]
         if not ranges:
