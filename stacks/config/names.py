@@ -43,6 +43,12 @@ def _statefulset(name: str, generation: int) -> str:
     return name if generation == 0 else f"{name}-g{generation}"
 
 
+def _pods(dep: RedisDeployment) -> int:
+    if dep.mode == "cluster":
+        return dep.cluster.shards * (1 + dep.cluster.replicas_per_shard)
+    return dep.sentinel.replicas + 1
+
+
 def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     """(kind, name) of every namespaced object ``dep`` creates."""
     for kind, pattern in _COMMON + _BY_MODE[dep.mode]:
@@ -51,6 +57,9 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     for gen in generations:
         sts = _statefulset(dep.name, gen)
         yield "StatefulSet", sts
+        if dep.persistence.enabled:
+            for ordinal in range(_pods(dep)):
+                yield "PersistentVolumeClaim", f"data-{sts}-{ordinal}"
         if dep.mode == "cluster":
             yield "Job", f"{sts}-bootstrap-*"
         if gen:

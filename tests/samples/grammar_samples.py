@@ -38,17 +38,22 @@ SAMPLES: dict[str, dict[str, object]] = {
         ],
     },
     "cidr": {
-        "consumer": "kube-apiserver Service spec.loadBalancerSourceRanges (Go net.ParseCIDR)",
+        "consumer": "kube-apiserver Service spec.loadBalancerSourceRanges, NetworkPolicy ipBlock (k8s.io/utils ParseCIDRSloppy)",
         "accept": [
             "10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32", "0.0.0.0/0", "10.1.2.3/8",
             "2001:db8::/32", "::/0", "::1/128", "fe80::/10", "::ffff:10.0.0.0/104", "10.0.0.0/08",
         ],
         "refuse": [
-            "", "10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/255.0.0.0", "010.0.0.0/8",
+            "", "10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/255.0.0.0",
             "10.0.0/8", "10.0.0.256/32", "2001:db8::/129", "fe80::1%eth0/64", "10.0.0.0/8/8",
             "example.com/32", "10.0.0.0/ 8", "10.0.0.0/+8", "any",
         ],
-        "refuse_stricter": [],
+        "refuse_stricter": [
+            # The API server reads a leading zero as decimal (10.0.0.0/8) for
+            # compatibility; Go's own parser and other tools refuse or read it
+            # as octal, so a stack file must not depend on either reading.
+            "010.0.0.0/8",
+        ],
     },
     "prometheus_duration": {
         "consumer": "Prometheus model.ParseDuration (scrape_interval, --storage.tsdb.retention.time)",

@@ -99,7 +99,9 @@ def test_every_claim_of_the_prod_stack_is_a_volume_aws_would_create(prod_run):
         assert gp3_problem(memory_bytes(size), iops, throughput) is None, (owner, size, class_name)
         uses.setdefault(class_name, set()).add(owner)
     # Redis data on the tuned class, monitoring on the baseline one.
-    assert uses["gp3"] == {"StatefulSet orders", "StatefulSet quotes-cache"}
+    assert {u for u in uses["gp3"] if not u.startswith("PVC data-")} == {"StatefulSet orders", "StatefulSet quotes-cache"}
+    assert {u for u in uses["gp3"] if u.startswith("PVC data-")} == {
+        *(f"PVC data-orders-{i}" for i in range(6)), *(f"PVC data-quotes-cache-{i}" for i in range(3))}
     assert {"StatefulSet alertmanager", "StatefulSet prometheus", "PVC grafana-data"} <= uses["gp3-baseline"]
     assert "iops" not in classes["gp3-baseline"] and classes["gp3"]["iops"] == "6000"
 

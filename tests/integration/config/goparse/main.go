@@ -1,6 +1,7 @@
 // Verdicts of the Go parsers behind the cron, CIDR and Go-duration checks:
 // robfig/cron v3 ParseStandard plus the API server's TZ rule (CronJob
-// spec.schedule), net.ParseCIDR (Service loadBalancerSourceRanges) and
+// spec.schedule), k8s.io/utils ParseCIDRSloppy (what kube-apiserver uses for
+// Service loadBalancerSourceRanges and NetworkPolicy ipBlock) and
 // time.ParseDuration (cAdvisor flags). Reads {"grammar","value"} JSON
 // lines on stdin, writes "ok" or the error, one line each.
 package main
@@ -9,12 +10,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	netutils "k8s.io/utils/net"
 )
 
 type sample struct {
@@ -38,7 +39,9 @@ func verdict(s sample) (err error) {
 		}
 		return nil
 	case "cidr":
-		_, _, err := net.ParseCIDR(s.Value)
+		// The API server parses CIDRs "sloppily" (leading zeros allowed, read
+		// as decimal) for compatibility; the config refuses them on purpose.
+		_, _, err := netutils.ParseCIDRSloppy(s.Value)
 		return err
 	case "go_duration":
 		_, err := time.ParseDuration(s.Value)
