@@ -30,6 +30,16 @@ mkdir -p "$bin_dir" "$work_root"
 
 log() { printf 'e2e-tools: %s\n' "$*" >&2; }
 
+# quiet CMD...: run CMD with its output in a log; on failure show the log's tail.
+quiet() {
+  local out="$work_root/last-step.log"
+  if ! "$@" > "$out" 2>&1; then
+    log "failed: $*"
+    tail -30 "$out" >&2
+    return 1
+  fi
+}
+
 # stamp NAME VERSION: the file whose presence says NAME was built at VERSION.
 stamp() { echo "$bin_dir/.built-$1-$2"; }
 
@@ -46,7 +56,12 @@ timed() {
   shift 2
   start=$(date +%s)
   log "building $name $version"
-  "$@"
+  # Called from a `||` list, where errexit does not apply: stop explicitly,
+  # or a failed build would be stamped as built.
+  if ! "$@"; then
+    log "FAILED to build $name $version"
+    exit 1
+  fi
   end=$(date +%s)
   touch "$(stamp "$name" "$version")"
   log "built $name $version in $((end - start)) s"
@@ -69,8 +84,8 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 GO
-  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1 \
-    && go mod tidy >/dev/null \
+  (cd "$dir" && quiet go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
+    && quiet go mod tidy \
     && go build -trimpath -ldflags '-s -w' -o "$bin_dir/etcd" .)
 }
 
@@ -84,8 +99,8 @@ build_kubernetes() {
   done
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   (cd "$dir" \
-    && go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-              "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" >/dev/null 2>&1 \
+    && quiet go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
+              "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
     && go build -trimpath -o "$bin_dir/" \
       -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
         -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
@@ -104,7 +119,7 @@ build_promtool() {
       (cd "$dir" && go mod edit -replace "$rep")
     done
   (cd "$dir" \
-    && go get "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" >/dev/null 2>&1 \
+    && quiet go get "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" \
     && go build -trimpath -o "$bin_dir/promtool" \
       -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
       github.com/prometheus/prometheus/cmd/promtool)
