@@ -125,6 +125,24 @@ build_promtool() {
       github.com/prometheus/prometheus/cmd/promtool)
 }
 
+build_stackfile() {
+  local dir="$work_root/stackfile-$PULUMI_SDK_GO_VERSION" gomod
+  wrapper "$dir"
+  cp "$here/e2e-stackfile/main.go" "$dir/main.go"
+  gomod=$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_SDK_GO_VERSION" \
+    | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  sed -n 's#^replace \([^ ]*\) => \([^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' "$gomod" | while read -r rep; do
+      (cd "$dir" && go mod edit -replace "$rep")
+    done
+  # The cloud SDK release sdk/v3 names is refused by the proxy; a later served
+  # one carries the same API types.
+  (cd "$dir" && go mod edit -replace "github.com/pulumi/pulumi-cloud-sdk/go=github.com/pulumi/pulumi-cloud-sdk/go@$PULUMI_CLOUD_SDK_GO_VERSION")
+  (cd "$dir" \
+    && quiet go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_SDK_GO_VERSION" \
+    && quiet go mod tidy \
+    && go build -trimpath -ldflags '-s -w' -o "$bin_dir/pulumi-stackfile" .)
+}
+
 # probe MODULE VERSION: ask the proxy for one module version; report, never fail.
 probe() {
   local out
@@ -140,6 +158,7 @@ total_start=$(date +%s)
 [ -e "$(stamp etcd "$ETCD_VERSION")" ] || timed etcd "$ETCD_VERSION" build_etcd
 [ -e "$(stamp kubernetes "$K8S_VERSION")" ] || timed kubernetes "$K8S_VERSION" build_kubernetes
 [ -e "$(stamp promtool "$PROMETHEUS_MODULE_VERSION")" ] || timed promtool "$PROMETHEUS_MODULE_VERSION" build_promtool
+[ -e "$(stamp stackfile "$PULUMI_SDK_GO_VERSION")" ] || timed stackfile "$PULUMI_SDK_GO_VERSION" build_stackfile
 
 if [ "${E2E_PROBE_PULUMI:-1}" = 1 ]; then
   # The engine pieces: reported, so a refusal is visible in every CI log.

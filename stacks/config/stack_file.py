@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from stacks.config.errors import ConfigError
+from stacks.config.errors import PROJECT, ConfigError
 
 # What a `secure:` value becomes when the stack file is read without the
 # Pulumi CLI (offline render): never the ciphertext, never a real secret.
@@ -83,10 +83,14 @@ def parse_stack_text(text: str, name: str) -> dict[str, Any]:
         if len(parts) == 3 and parts[1] == "config":
             # The CLI's legacy spelling <namespace>:config:<name>.
             parts = [parts[0], parts[2]]
+        if len(parts) == 1 and parts[0]:
+            # The CLI reads a bare key as the project's own (its loader's
+            # stackConfigNamespacedWithProject), and so must the render.
+            parts = [PROJECT, parts[0]]
         if len(parts) != 2 or not all(parts):
             raise ConfigError(
                 f"config error: {key}: not a config key of the form <namespace>:<name> "
-                f"(the Pulumi CLI refuses it; this project's keys are redis-platform:<name>)"
+                f"(this project's keys are {PROJECT}:<name>)"
             )
         out[":".join(parts)] = value
     return out

@@ -228,5 +228,5 @@ CASES: list[Case] = [
          raw=BASE_FILE + "  redis-platfrom:deployments:\n  - name: a\n    team: web\n    mode: cluster\n    size: small\n"),
     Case("underscore-namespace", "file", "redis_platform:environment", raw=BASE_FILE + "  redis_platform:environment: dev\n"),
     Case("capitalised-namespace", "file", "Redis-Platform:monitoring", raw=BASE_FILE + "  Redis-Platform:monitoring: {}\n"),
-    Case("key-without-namespace", "file", "deployments", raw=BASE_FILE + "  deployments: []\n"),
+    Case("key-with-empty-namespace", "file", ":environment", raw=BASE_FILE + "  :environment: dev\n"),
 ]
