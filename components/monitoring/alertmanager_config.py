@@ -110,7 +110,7 @@ def build_alertmanager_config(spec: AlertmanagerSpec) -> dict:
                 # A deployment whose Redis is down also trips replication,
                 # memory and master alerts; only the cause is sent.
                 "source_matchers": ['alertname="RedisDown"'],
-                "target_matchers": ['alertname=~"RedisReplicationBroken|RedisNoMaster|HAProxyBackendNoServer"'],
+                "target_matchers": ['alertname=~"RedisReplicationBroken|RedisNoMaster|HAProxyNoMasterReachable"'],
                 "equal": [L.DEPLOYMENT],
             },
         ],

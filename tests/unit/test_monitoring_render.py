@@ -89,7 +89,7 @@ def test_rules_are_named_and_annotated_and_overrides_apply():
                 if isinstance(r, Record):
                     assert r.record.startswith("job:")
     names = {a.name for gs in groups.values() for a in alerts(gs)}
-    assert {"RedisDown", "RedisClusterStateNotOk", "RedisNoMaster", "RedisMultipleMasters", "HAProxyBackendNoServer",
+    assert {"RedisDown", "RedisClusterStateNotOk", "RedisNoMaster", "RedisMultipleMasters", "HAProxyNoMasterReachable",
             "NodeFilesystemFillingUp", "ContainerOOMKilled", "PrometheusTargetDown"} <= names
     text = render_rule_files(RulesSpec(for_overrides={"RedisDown": "2s"}))["redis.yml"]
     down = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert") == "RedisDown"]

@@ -7,7 +7,7 @@ global (federating) Prometheus.
 
 from __future__ import annotations
 
-from components.monitoring.rules import containers, federation, haproxy, node, prometheus_self, redis
+from components.monitoring.rules import containers, federation, haproxy, node, persistence, prometheus_self, redis
 from components.monitoring.rules.model import Alert, Record, RuleGroup, RulesSpec, alerts, render_rule_file
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
 
 _CONCERNS = {
     "redis.yml": redis.groups,
+    "persistence.yml": persistence.groups,
     "haproxy.yml": haproxy.groups,
     "node.yml": node.groups,
     "containers.yml": containers.groups,

@@ -26,8 +26,6 @@ class RulesSpec:
     group_interval: str | None = None
     redis_memory_warning_ratio: float = 0.90
     redis_memory_critical_ratio: float = 0.97
-    # Evictions per second tolerated; 0 suits noeviction/persistent data.
-    redis_eviction_rate: float = 0.0
     cpu_throttled_ratio: float = 0.25
     fs_predict_window: str = "6h"
     fs_predict_horizon_hours: int = 24

@@ -45,6 +45,10 @@ def alert_rules(spec: RulesSpec) -> RuleGroup:
     standalone = 'redis_instance_info{redis_mode="standalone"}'
     masters = 'redis_instance_info{redis_mode="standalone", role="master"}'
     warn, crit = spec.redis_memory_warning_ratio, spec.redis_memory_critical_ratio
+    noevict_ratio = (
+        f"max {BY} ((redis_memory_used_bytes / (redis_memory_max_bytes > 0)) "
+        f'and on (namespace, pod) redis_instance_info{{maxmemory_policy="noeviction"}})'
+    )
     return RuleGroup(
         "redis-alerts",
         (
@@ -70,20 +74,27 @@ def alert_rules(spec: RulesSpec) -> RuleGroup:
             Alert("RedisReplicationBroken", "redis_master_link_up == 0", "2m", "warning",
                   "Redis replica lost its master link on {{ $labels.pod }}",
                   f"Replica {WHERE} is not connected to master {{{{ $labels.master_host }}}}."),
-            Alert("RedisMemoryNearMaxmemory",
-                  f"job:redis_memory_used:ratio_maxmemory > {warn} and job:redis_memory_used:ratio_maxmemory <= {crit}",
+            # Only a node that never evicts refuses writes when full; for
+            # allkeys-* and volatile-* policies sitting at maxmemory is the
+            # steady state of a cache, and a refused write shows up as OOM
+            # errors instead (RedisOutOfMemoryErrors, any policy).
+            Alert("RedisMemoryNearMaxmemory", f"{noevict_ratio} > {warn} and {noevict_ratio} <= {crit}",
                   "5m", "warning", "Redis memory near maxmemory ({{ $labels.deployment }})",
-                  f"The fullest node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory."),
-            Alert("RedisMemoryNearMaxmemory", f"job:redis_memory_used:ratio_maxmemory > {crit}", "2m", "critical",
+                  f"The fullest noeviction node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory."),
+            Alert("RedisMemoryNearMaxmemory", f"{noevict_ratio} > {crit}", "2m", "critical",
                   "Redis memory at maxmemory ({{ $labels.deployment }})",
-                  f"The fullest node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory; "
-                  "writes are about to be refused or keys evicted."),
+                  f"The fullest noeviction node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory; "
+                  "writes are about to be refused."),
             Alert("RedisRejectedConnections", "increase(redis_rejected_connections_total[5m]) > 0", "0m", "warning",
                   "Redis rejected connections on {{ $labels.pod }}",
                   f"{WHERE} rejected {{{{ $value | printf \"%.0f\" }}}} connections in 5m (maxclients reached)."),
-            Alert("RedisEvictingKeys", f"rate(redis_evicted_keys_total[5m]) > {spec.redis_eviction_rate}", "5m",
-                  "warning", "Redis is evicting keys on {{ $labels.pod }}",
-                  f"{WHERE} evicts {{{{ $value | printf \"%.2f\" }}}} keys/s because it reached maxmemory."),
+            # Evictions are not alerted on: noeviction never evicts, and the
+            # other policies evict by design. What hurts clients is a write
+            # refused because memory is full, whatever the policy.
+            Alert("RedisOutOfMemoryErrors", 'increase(redis_errors_total{err="OOM"}[2m]) > 0', "2m", "critical",
+                  "Redis refuses writes on {{ $labels.pod }} (OOM)",
+                  f"{WHERE} answered {{{{ $value | printf \"%.0f\" }}}} commands with OOM in 2m: memory is at "
+                  "maxmemory and nothing can be evicted."),
         ),
     )
 

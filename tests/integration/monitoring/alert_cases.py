@@ -21,6 +21,8 @@ class Case:
     value: float = 0.0  # the alert's value, for {{ $value }} in annotations
     interval: str = "1m"
     extra: dict = field(default_factory=dict)
+    # More healthy systems the alert must stay silent on (each its own test).
+    also_healthy: tuple[dict[str, str], ...] = ()
 
 
 def s(name: str, **labels: str) -> str:
@@ -39,8 +41,32 @@ SA = dict(redis_mode="standalone")
 FED = dict(cluster="dev-cluster", environment="dev", source_prometheus="dev", **DEP)
 
 
-def _info(labels, role):
-    return s("redis_instance_info", **labels, **SA, role=role)
+def _info(labels, role, policy="noeviction"):
+    return s("redis_instance_info", **labels, **SA, role=role, maxmemory_policy=policy)
+
+
+def _memory(used: int, maxmemory: int, policy: str = "noeviction", n: int = 20) -> dict[str, str]:
+    return {s("redis_memory_used_bytes", **POD): f"{used}x{n}", s("redis_memory_max_bytes", **POD): f"{maxmemory}x{n}",
+            _info(POD, "master", policy): f"1x{n}"}
+
+
+HA = {**POD, "instance": "10.0.0.9:8404", "pod": "cache-haproxy-0"}
+
+
+def _haproxy(master: dict[int, int], named: dict[int, int], sentinels: int = 3, replicas_up: int = 2,
+             nodes: int = 3, n: int = 10) -> dict[str, str]:
+    """HAProxy's backends as generated for ``nodes`` nodes: node -> active
+    servers of redis_master_<i> and of sentinels_name_<i> (missing: 0)."""
+    out = {s("haproxy_backend_active_servers", **HA, proxy="no_master"): f"0x{n}",
+           s("haproxy_backend_active_servers", **HA, proxy="redis_replicas"): f"{replicas_up}x{n}"}
+    for i in range(nodes):
+        out[s("haproxy_backend_active_servers", **HA, proxy=f"redis_master_{i}")] = f"{master.get(i, 0)}x{n}"
+        out[s("haproxy_backend_active_servers", **HA, proxy=f"sentinels_name_{i}")] = f"{named.get(i, 0)}x{n}"
+        out[s("haproxy_server_status", **HA, proxy="redis_replicas", server=f"redis-{i}", state="UP")] = f"1x{n}"
+        for j in range(sentinels):
+            up = 1 if j < named.get(i, 0) else 0
+            out[s("haproxy_server_status", **HA, proxy=f"sentinels_name_{i}", server=f"sentinel-{j}", state="UP")] = f"{up}x{n}"
+    return out
 
 
 LOWER_CASES = [
@@ -60,21 +86,38 @@ LOWER_CASES = [
          {s("redis_master_link_up", **POD2, master_host="10.0.0.1", master_port="6379"): "0x10"},
          {s("redis_master_link_up", **POD2, master_host="10.0.0.1", master_port="6379"): "1x10"},
          {**POD2, "master_host": "10.0.0.1", "master_port": "6379"}),
-    Case("RedisMemoryNearMaxmemory", "warning", "10m",
-         {s("redis_memory_used_bytes", **POD): "93x20", s("redis_memory_max_bytes", **POD): "100x20"},
-         {s("redis_memory_used_bytes", **POD): "50x20", s("redis_memory_max_bytes", **POD): "100x20"}, DEP, 0.93),
-    Case("RedisMemoryNearMaxmemory", "critical", "10m",
-         {s("redis_memory_used_bytes", **POD): "99x20", s("redis_memory_max_bytes", **POD): "100x20"},
+    Case("RedisMemoryNearMaxmemory", "warning", "10m", _memory(93, 100), _memory(50, 100), DEP, 0.93,
+         # A cache evicts at maxmemory by design.
+         also_healthy=(_memory(93, 100, "allkeys-lru"), _memory(93, 100, "volatile-lru"))),
+    Case("RedisMemoryNearMaxmemory", "critical", "10m", _memory(99, 100),
          # maxmemory 0 means unlimited: never "near" it.
-         {s("redis_memory_used_bytes", **POD): "99x20", s("redis_memory_max_bytes", **POD): "0x20"}, DEP, 0.99),
+         _memory(99, 0), DEP, 0.99, also_healthy=(_memory(99, 100, "allkeys-lru"), _memory(100, 100, "allkeys-lfu"))),
     Case("RedisRejectedConnections", "warning", "10m", {s("redis_rejected_connections_total", **POD): "0+2x20"},
          {s("redis_rejected_connections_total", **POD): "7x20"}, POD, 10),
-    Case("RedisEvictingKeys", "warning", "15m", {s("redis_evicted_keys_total", **POD): "0+60x20"},
-         {s("redis_evicted_keys_total", **POD): "100x20"}, POD, 1),
-    Case("HAProxyBackendNoServer", "critical", "5m",
-         {s("haproxy_backend_active_servers", **{**POD, "pod": "cache-haproxy-0"}, proxy="redis_master"): "0x10"},
-         {s("haproxy_backend_active_servers", **{**POD, "pod": "cache-haproxy-0"}, proxy="redis_master"): "1x10"},
-         {**POD, "pod": "cache-haproxy-0", "proxy": "redis_master"}),
+    Case("RedisOutOfMemoryErrors", "critical", "10m", {s("redis_errors_total", **POD, err="OOM"): "0+3x20"},
+         # Other errors, and OOM errors that stopped long ago, are not OOM now.
+         {s("redis_errors_total", **POD, err="OOM"): "5x20", s("redis_errors_total", **POD, err="ERR"): "0+3x20"},
+         {**POD, "err": "OOM"}, 6),
+    Case("RedisRdbSaveFailing", "critical", "5m", {s("redis_rdb_last_bgsave_status", **POD): "0x10"},
+         {s("redis_rdb_last_bgsave_status", **POD): "1x10"}, POD),
+    Case("RedisAofWriteFailing", "critical", "5m", {s("redis_aof_last_write_status", **POD): "0x10"},
+         {s("redis_aof_last_write_status", **POD): "1x10"}, POD),
+    Case("RedisAofRewriteFailing", "warning", "15m", {s("redis_aof_last_bgrewrite_status", **POD): "0x20"},
+         # One failed rewrite that a retry fixed within minutes is not news.
+         {s("redis_aof_last_bgrewrite_status", **POD): "0 0 0 0 0 1x15"}, POD),
+    # Healthy: node 0 is master and named by all Sentinels; the other nodes'
+    # backends and no_master are empty, as generated.
+    Case("HAProxyNoMasterReachable", "critical", "5m",
+         # Node 0 still says master but only one Sentinel of three names it.
+         _haproxy({0: 1}, {0: 1}),
+         _haproxy({0: 1}, {0: 3}), {k: HA[k] for k in ("namespace", "pod", "deployment", "team")}, 0,
+         # After a failover to node 1 (two Sentinels agree), and with a stale
+         # old master that only one Sentinel still names.
+         also_healthy=(_haproxy({1: 1}, {1: 2}), _haproxy({0: 1, 2: 1}, {0: 1, 2: 2}))),
+    Case("HAProxyNoReplicaReachable", "warning", "10m", _haproxy({0: 1}, {0: 3}, replicas_up=0),
+         _haproxy({0: 1}, {0: 3}), {**HA, "proxy": "redis_replicas"}, 0,
+         # A set of one node has no replica to lose.
+         also_healthy=(_haproxy({0: 1}, {0: 3}, replicas_up=0, nodes=1),)),
     Case("NodeFilesystemFillingUp", "warning", "2h",
          {s("node_filesystem_avail_bytes", **FSL): "300-0.5x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
           s("node_filesystem_readonly", **FSL): "0x200"},

@@ -93,9 +93,11 @@ def _test_groups(cases: list[Case], groups_by_file: dict) -> list[dict]:
             "exp_annotations": {"summary": expand(rule.summary, case.labels, case.value),
                                 "description": expand(rule.description, case.labels, case.value)},
         }
-        for series, expected in ((case.trip, [exp]), (case.healthy, [])):
+        runs = [("trip", case.trip, [exp]), ("healthy", case.healthy, [])]
+        runs += [(f"healthy-{i + 2}", h, []) for i, h in enumerate(case.also_healthy)]
+        for kind, series, expected in runs:
             tests.append({
-                "name": f"{case.alert}/{case.severity}/{'trip' if expected else 'healthy'}",
+                "name": f"{case.alert}/{case.severity}/{kind}",
                 "interval": case.interval,
                 "input_series": [{"series": k, "values": v} for k, v in series.items()],
                 "alert_rule_test": [{"eval_time": case.eval_time, "alertname": case.alert, "exp_alerts": expected}],
@@ -113,7 +115,8 @@ def _run_rule_tests(tmp_path: Path, files: dict[str, str], groups_by_file: dict,
                                          "tests": _test_groups(cases, groups_by_file)}, sort_keys=False, width=1000))
     result = run([require("promtool"), "test", "rules", test_file.name], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    print(f"{len(cases)} alert cases, {2 * len(cases)} promtool test groups passed")
+    groups = sum(2 + len(c.also_healthy) for c in cases)
+    print(f"{len(cases)} alert cases, {groups} promtool test groups passed")
 
 
 def test_every_lower_alert_fires_when_it_should_and_only_then(tmp_path):
