@@ -69,9 +69,12 @@ def start_redis(procs: ProcGroup, tmp: Path, ip: str, maxmemory: int = 64 * 1024
     return proc
 
 
-def start_redis_exporter(procs: ProcGroup, tmp: Path, ip: str, port: int = 9121, redis_ip: str | None = None):
-    proc = procs.start([require("prometheus-redis-exporter"), f"--redis.addr=redis://{redis_ip or ip}:6379",
-                        f"--web.listen-address={ip}:{port}"], tmp / f"redis-exporter-{ip}-{port}.log")
+def start_redis_exporter(procs: ProcGroup, tmp: Path, ip: str, port: int = 9121, redis_ip: str | None = None,
+                         redis_port: int = 6379, password: str | None = None):
+    """``password`` reaches the exporter by environment, as in the pod."""
+    env = {"REDIS_PASSWORD": password} if password is not None else None
+    proc = procs.start([require("prometheus-redis-exporter"), f"--redis.addr=redis://{redis_ip or ip}:{redis_port}",
+                        f"--web.listen-address={ip}:{port}"], tmp / f"redis-exporter-{ip}-{port}.log", env=env)
     wait_for(lambda: port_open(ip, port), 10, what="redis exporter")
     return proc
 
