@@ -27,6 +27,8 @@ class RulesSpec:
     redis_memory_warning_ratio: float = 0.90
     redis_memory_critical_ratio: float = 0.97
     cpu_throttled_ratio: float = 0.25
+    # How long RedisSentinelFailover stays up after the master changed.
+    sentinel_failover_window: str = "15m"
     fs_predict_window: str = "6h"
     fs_predict_horizon_hours: int = 24
     fs_almost_full_ratio: float = 0.05

@@ -50,6 +50,34 @@ def _memory(used: int, maxmemory: int, policy: str = "noeviction", n: int = 20) 
             _info(POD, "master", policy): f"1x{n}"}
 
 
+SENT = [{**POD, "instance": f"10.0.1.{i}:9121", "pod": f"cache-sentinel-{i}"} for i in range(3)]
+SENT_DEP = {**DEP, "master_name": "main"}
+
+
+def _ckquorum(*statuses: int) -> dict[str, str]:
+    msg = {1: "OK 3 usable Sentinels. Quorum and failover authorization can be reached",
+           0: "NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the majority"}
+    return {s("redis_sentinel_master_ckquorum_status", **SENT[i], master_name="main", message=msg[v]): f"{v}x10"
+            for i, v in enumerate(statuses)}
+
+
+def _masters(first: str, second: str | None = None, n: int = 40) -> dict[str, str]:
+    """Every Sentinel's redis_sentinel_master_sentinels: address ``first`` for
+    a few samples, then ``second`` (a failover) for the rest of ``n``."""
+    addr1, _, span = first.partition(" ")
+    out = {}
+    for sent in SENT:
+        if second is None:
+            out[s("redis_sentinel_master_sentinels", **sent, master_name="main", master_address=addr1)] = f"3x{n}"
+            continue
+        k = int(span.lstrip("x"))
+        out[s("redis_sentinel_master_sentinels", **sent, master_name="main", master_address=addr1)] = f"3x{k}"
+        addr2 = second.split(" ")[0]
+        out[s("redis_sentinel_master_sentinels", **sent, master_name="main",
+              master_address=addr2)] = " ".join(["_"] * (k + 1)) + f" 3x{n - k - 1}"
+    return out
+
+
 HA = {**POD, "instance": "10.0.0.9:8404", "pod": "cache-haproxy-0"}
 
 
@@ -118,6 +146,25 @@ LOWER_CASES = [
          _haproxy({0: 1}, {0: 3}), {**HA, "proxy": "redis_replicas"}, 0,
          # A set of one node has no replica to lose.
          also_healthy=(_haproxy({0: 1}, {0: 3}, replicas_up=0, nodes=1),)),
+    Case("RedisSentinelQuorumLost", "critical", "5m", _ckquorum(0, 0, 0), _ckquorum(1, 1, 1), SENT_DEP,
+         # One Sentinel cut off from the others while the rest can still fail over.
+         also_healthy=(_ckquorum(0, 1, 1),)),
+    Case("RedisSentinelMasterDown", "critical", "5m",
+         {s("redis_sentinel_master_status", **SENT[0], master_name="main", master_address="10.0.0.1:6379",
+            master_status="sdown"): "1x10"},
+         {s("redis_sentinel_master_status", **SENT[0], master_name="main", master_address="10.0.0.1:6379",
+            master_status="ok"): "1x10"}, SENT_DEP, 1,
+         # Down for 20s, then Sentinel promoted another node.
+         also_healthy=({s("redis_sentinel_master_status", **SENT[0], master_name="main", master_address="10.0.0.1:6379",
+                          master_status="sdown"): "1 stale",
+                        s("redis_sentinel_master_status", **SENT[0], master_name="main", master_address="10.0.0.2:6379",
+                          master_status="ok"): "_ 1x9"},)),
+    Case("RedisSentinelFailover", "info", "30m", _masters("10.0.0.1:6379 x25", "10.0.0.2:6379"),
+         _masters("10.0.0.1:6379"), SENT_DEP, 2,
+         # A failover longer ago than the window is history.
+         also_healthy=(_masters("10.0.0.1:6379 x4", "10.0.0.2:6379"),)),
+    Case("RedisSentinelTilt", "warning", "10m", {s("redis_sentinel_tilt", **SENT[0]): "1x10"},
+         {s("redis_sentinel_tilt", **SENT[0]): "1 1 0x8"}, SENT[0]),
     Case("NodeFilesystemFillingUp", "warning", "2h",
          {s("node_filesystem_avail_bytes", **FSL): "300-0.5x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
           s("node_filesystem_readonly", **FSL): "0x200"},

@@ -1,0 +1,71 @@
+"""Sentinel alerts on real Sentinels: redis_exporter scrapes each Sentinel
+of a master set started by the pod scripts; a failover is ordered, then two
+of the three Sentinels are stopped so the last one cannot reach a majority."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from components.monitoring.prometheus_config import render_prometheus_config
+from components.monitoring.rules import RulesSpec, render_rule_files
+from tests.integration.monitoring.helpers import alerts, loopback_spec, query, redis_pod, start_prometheus, start_redis_exporter
+from tests.integration.procs import wait_for
+from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Topology
+
+pytestmark = pytest.mark.integration
+
+PROM = "127.0.2.70"
+
+
+class SentinelAlertTopology(Topology):
+    def _ip(self, n: int) -> str:
+        return f"127.0.2.{60 + n}"
+
+
+def _named(name: str) -> list[dict]:
+    return [a for a in alerts(PROM) if a["labels"]["alertname"] == name]
+
+
+def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
+    ms = MasterSet(procs, tmp_path, SentinelAlertTopology(0))
+    ms.start_all()
+    pods = []
+    for i, ip in enumerate(ms.topo.sentinels):
+        start_redis_exporter(procs, tmp_path, ip, redis_port=26379, password=ms.password)
+        pods.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web"))
+    rules_dir = tmp_path / "rules"
+    # Short `for:` and failover window in this copy; production keeps 1m and 15m.
+    spec = RulesSpec(for_overrides={"RedisSentinelQuorumLost": "2s"}, sentinel_failover_window="1m")
+    start_prometheus(procs, tmp_path, PROM, render_prometheus_config(
+        loopback_spec(environment="dev", prometheus_ip=PROM, rules_dir=rules_dir, pods=pods)),
+        render_rule_files(spec), rules_dir)
+
+    wait_for(lambda: len(query(PROM, "redis_sentinel_master_ckquorum_status == 1")) == 3, 20,
+             what="three Sentinels report quorum")
+    time.sleep(3)
+    assert not [a for a in alerts(PROM) if a["labels"]["alertname"].startswith("RedisSentinel")]
+
+    old = ms.sentinel_master(ms.topo.sentinels[0])
+    sentinel = ms.client(ms.topo.sentinels[0], 26379)
+    assert sentinel.execute_command("SENTINEL", "FAILOVER", MASTER_SET)
+    ordered = time.monotonic()
+    wait_for(lambda: ms.sentinel_master(ms.topo.sentinels[0]) not in (None, old), 30, what="failover done")
+    wait_for(lambda: _named("RedisSentinelFailover"), 30, what="RedisSentinelFailover")
+    [failover] = _named("RedisSentinelFailover")
+    print(f"RedisSentinelFailover {failover['state']} {time.monotonic() - ordered:.1f}s after the failover was ordered")
+    assert failover["labels"]["deployment"] == "sessions" and failover["labels"]["master_name"] == MASTER_SET
+    assert failover["labels"]["severity"] == "info" and float(failover["value"]) == 2
+
+    # Two of three Sentinels gone: the last one cannot authorize a failover.
+    for ip in ms.topo.sentinels[1:]:
+        [proc] = [p for p in procs.procs if p.log == tmp_path / f"sentinel-{ip}" / "log"]
+        proc.stop()
+    stopped = time.monotonic()
+    wait_for(lambda: [a for a in _named("RedisSentinelQuorumLost") if a["state"] == "firing"], 60, interval=0.5,
+             what="RedisSentinelQuorumLost firing")
+    print(f"RedisSentinelQuorumLost firing {time.monotonic() - stopped:.1f}s after two Sentinels stopped")
+    [lost] = _named("RedisSentinelQuorumLost")
+    assert lost["labels"]["severity"] == "critical" and lost["labels"]["deployment"] == "sessions"
+    sentinel.close()
