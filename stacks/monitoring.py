@@ -7,6 +7,22 @@ import pulumi
 from components.monitoring.prometheus_config import StaticJob
 from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs
 from stacks.config import StackConfig
+from stacks.config.backup import AwsBackup, S3CompatibleBackup
+from stacks.cron import max_gap_seconds
+
+
+# A backup run's own time (snapshot every master, upload) on top of the gap
+# between two scheduled runs.
+BACKUP_RUN_GRACE_SECONDS = 3600
+
+
+def backup_max_age(cfg: StackConfig) -> tuple[tuple[str, int], ...]:
+    """Per deployment with a backup CronJob: how old its last success may be."""
+    b = cfg.backup
+    if not isinstance(b, (AwsBackup, S3CompatibleBackup)) or not b.enabled:
+        return ()
+    return tuple((d.name, max_gap_seconds(d.backup.schedule or b.schedule) + BACKUP_RUN_GRACE_SECONDS)
+                 for d in cfg.deployments if d.backup.enabled)
 
 
 def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.ResourceOptions | None = None) -> Monitoring:
@@ -48,6 +64,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             cadvisor_housekeeping_interval=m.cadvisor.housekeeping_interval,
             cadvisor_storage_duration=m.cadvisor.storage_duration,
             pushgateway_image=m.pushgateway.image if m.pushgateway.enabled else None,
+            backup_max_age=backup_max_age(cfg),
         ),
         opts=opts,
     )

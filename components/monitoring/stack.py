@@ -16,6 +16,7 @@ from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import PrometheusSpec, RemoteWrite, StaticJob, render_prometheus_config
 from components.monitoring.rules import RulesSpec, render_rule_files
+from components.monitoring.rules.backup import BackupExpectation
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class MonitoringArgs:
     cadvisor_housekeeping_interval: str = "10s"
     cadvisor_storage_duration: str = "1m"
     pushgateway_image: str | None = None
+    # Deployments with a backup CronJob: (name, seconds its last success may age).
+    backup_max_age: tuple[tuple[str, int], ...] = ()
 
 
 def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
@@ -91,7 +94,8 @@ class Monitoring(pulumi.ComponentResource):
                 namespace=ns,
                 image=args.prometheus_image,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
-                rule_files=render_rule_files(RulesSpec()),
+                rule_files=render_rule_files(RulesSpec(backups=tuple(
+                    BackupExpectation(name, age) for name, age in args.backup_max_age))),
                 retention=args.retention,
                 retention_size=args.retention_size,
                 storage_size=args.prometheus_storage,

@@ -29,6 +29,8 @@ class RulesSpec:
     cpu_throttled_ratio: float = 0.25
     # How long RedisSentinelFailover stays up after the master changed.
     sentinel_failover_window: str = "15m"
+    # Deployments whose backup Job must have succeeded recently (rules/backup.py).
+    backups: tuple = ()
     fs_predict_window: str = "6h"
     fs_predict_horizon_hours: int = 24
     fs_almost_full_ratio: float = 0.05

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components.monitoring.rules import RulesSpec
+from components.monitoring.rules.backup import BackupExpectation
+
 
 @dataclass(frozen=True)
 class Case:
@@ -97,6 +100,11 @@ def _haproxy(master: dict[int, int], named: dict[int, int], sentinels: int = 3, 
     return out
 
 
+BACKUP = dict(job="redis-backup", deployment="cache", team="payments")
+# The rules the lower cases run: one deployment whose backup must be at most
+# an hour old (the stack derives each deployment's age from its schedule).
+LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600),))
+
 LOWER_CASES = [
     Case("RedisDown", "critical", "5m", {s("redis_up", **POD): "0x10"}, {s("redis_up", **POD): "1x10"}, POD),
     Case("RedisClusterStateNotOk", "critical", "5m", {s("redis_cluster_state", **POD): "0x10"},
@@ -165,6 +173,11 @@ LOWER_CASES = [
          also_healthy=(_masters("10.0.0.1:6379 x4", "10.0.0.2:6379"),)),
     Case("RedisSentinelTilt", "warning", "10m", {s("redis_sentinel_tilt", **SENT[0]): "1x10"},
          {s("redis_sentinel_tilt", **SENT[0]): "1 1 0x8"}, SENT[0]),
+    Case("RedisBackupStale", "warning", "2h", {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0x4"},
+         # Backups every 30 minutes, each pushing its success time.
+         {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"}, BACKUP, 7200, interval="30m",
+         # A deployment without a backup schedule is none of this alert's business.
+         also_healthy=({s("redis_backup_last_success_timestamp_seconds", **{**BACKUP, "deployment": "other"}): "0x4"},)),
     Case("NodeFilesystemFillingUp", "warning", "2h",
          {s("node_filesystem_avail_bytes", **FSL): "300-0.5x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
           s("node_filesystem_readonly", **FSL): "0x200"},

@@ -17,7 +17,7 @@ from components.monitoring.federation_config import FederationSpec, LowerPrometh
 from components.monitoring.prometheus_config import RemoteWrite, StaticJob, render_prometheus_config
 from components.monitoring.rules import (RulesSpec, alerts, global_rule_groups, render_global_rule_files,
                                          render_rule_files, rule_groups)
-from tests.integration.monitoring.alert_cases import GLOBAL_CASES, LOWER_CASES, Case
+from tests.integration.monitoring.alert_cases import GLOBAL_CASES, LOWER_CASES, LOWER_SPEC, Case
 from tests.integration.monitoring.helpers import loopback_spec, redis_pod, write_files
 from tests.integration.procs import require
 
@@ -31,7 +31,7 @@ def run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def test_promtool_accepts_prometheus_config_and_rules(tmp_path):
-    rules_dir = write_files(tmp_path / "rules", render_rule_files(RulesSpec()))
+    rules_dir = write_files(tmp_path / "rules", render_rule_files(LOWER_SPEC))
     (tmp_path / "rw-password").write_text("not-a-real-password\n")
     spec = loopback_spec(
         environment="dev", prometheus_ip="127.0.0.120", rules_dir=rules_dir,
@@ -120,7 +120,7 @@ def _run_rule_tests(tmp_path: Path, files: dict[str, str], groups_by_file: dict,
 
 
 def test_every_lower_alert_fires_when_it_should_and_only_then(tmp_path):
-    spec = RulesSpec()
+    spec = LOWER_SPEC
     _run_rule_tests(tmp_path, render_rule_files(spec), rule_groups(spec), LOWER_CASES)
 
 
