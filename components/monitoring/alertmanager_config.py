@@ -28,9 +28,25 @@ class TeamRoute:
 
     team: str
     channel: str
-    # A Slack webhook posts to one channel; a team with its own channel has
-    # its own webhook Secret. None: the default webhook file.
+    # A Slack webhook posts to one channel, so a team channel needs the
+    # team's own webhook. None: the team's alerts go to the platform's
+    # receivers (its channel would never see them anyway).
     api_url_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Pages for every critical alert, once, beside the Slack receivers."""
+
+    kind: str  # "pagerduty" (Events API v2 routing key) or "opsgenie" (API key)
+    key_file: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in PAGER_KINDS:
+            raise ValueError(f"pager kind {self.kind!r} not in {PAGER_KINDS}")
+
+
+PAGER_KINDS = ("pagerduty", "opsgenie")
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class AlertmanagerSpec:
     api_url_file: str = DEFAULT_WEBHOOK_FILE
     critical_api_url_file: str | None = None
     teams: tuple[TeamRoute, ...] = ()
+    pager: Pager | None = None
     group_by: tuple[str, ...] = ("alertname", "environment", L.DEPLOYMENT)
     group_wait: str = "30s"
     group_interval: str = "5m"
@@ -63,6 +80,68 @@ def _slack(name: str, channel: str, api_url_file: str) -> dict:
     }
 
 
+def _pager(pager: Pager) -> dict:
+    if pager.kind == "pagerduty":
+        config = {"routing_key_file": pager.key_file, "send_resolved": True,
+                  "description": _TITLE, "details": {"summary": "{{ .CommonAnnotations.summary }}"}}
+        return {"name": "pager", "pagerduty_configs": [config]}
+    return {"name": "pager", "opsgenie_configs": [{"api_key_file": pager.key_file, "send_resolved": True,
+                                                   "message": _TITLE, "priority": "P1"}]}
+
+
+CRITICAL = 'severity="critical"'
+
+
+def _team_route(spec: AlertmanagerSpec, t: TeamRoute) -> dict:
+    if t.api_url_file is None:
+        # Same receivers as an unlabelled alert: one notification each, in
+        # the platform's channels.
+        receiver, critical, cont = "platform", "platform-critical", False
+    else:
+        # A critical team alert also reaches the platform's critical channel:
+        # another webhook, so another channel, never the same one twice.
+        receiver = critical = f"team-{t.team}"
+        cont = True
+    route = {"receiver": receiver, "matchers": [f'{L.TEAM}="{t.team}"'],
+             "routes": [{"receiver": critical, "matchers": [CRITICAL], "repeat_interval": spec.critical_repeat_interval}]}
+    if cont:
+        route["continue"] = True
+    return route
+
+
+def inhibit_rules() -> list[dict]:
+    return [
+        {
+            # The critical form of an alert makes its warning form noise.
+            "source_matchers": [CRITICAL],
+            "target_matchers": ['severity="warning"'],
+            "equal": ["alertname", L.DEPLOYMENT],
+        },
+        {
+            # A deployment whose Redis is down also trips replication,
+            # memory and master alerts; only the cause is sent.
+            "source_matchers": ['alertname="RedisDown"'],
+            "target_matchers": ['alertname=~"RedisReplicationBroken|RedisNoMaster|HAProxyNoMasterReachable"'],
+            "equal": [L.DEPLOYMENT],
+        },
+        {
+            # A cluster that is down says it all; each node's slot and
+            # replication alerts would repeat it per pod.
+            "source_matchers": ['alertname="RedisClusterStateNotOk"'],
+            "target_matchers": ['alertname=~"RedisClusterSlotsFailing|RedisClusterSlotsUnassigned|'
+                                'RedisReplicationBroken"'],
+            "equal": [L.DEPLOYMENT],
+        },
+        {
+            # Sentinels that see the master down explain HAProxy's empty
+            # write port and the missing master.
+            "source_matchers": ['alertname="RedisSentinelMasterDown"'],
+            "target_matchers": ['alertname=~"HAProxyNoMasterReachable|RedisNoMaster|RedisReplicationBroken"'],
+            "equal": [L.DEPLOYMENT],
+        },
+    ]
+
+
 def build_alertmanager_config(spec: AlertmanagerSpec) -> dict:
     teams = [t.team for t in spec.teams]
     if len(teams) != len(set(teams)):
@@ -72,23 +151,18 @@ def build_alertmanager_config(spec: AlertmanagerSpec) -> dict:
         _slack("platform-critical", spec.critical_channel, spec.critical_api_url_file or spec.api_url_file),
     ]
     routes = []
+    if spec.pager is not None:
+        receivers.append(_pager(spec.pager))
+        # First and continuing: every critical alert pages once, then is
+        # routed to its channel as usual.
+        routes.append({"receiver": "pager", "matchers": [CRITICAL], "continue": True,
+                       "repeat_interval": spec.critical_repeat_interval})
     for t in spec.teams:
-        name = f"team-{t.team}"
-        receivers.append(_slack(name, t.channel, t.api_url_file or spec.api_url_file))
-        routes.append(
-            {
-                "receiver": name,
-                "matchers": [f'{L.TEAM}="{t.team}"'],
-                # Critical team alerts also reach the platform's on-call channel.
-                "continue": True,
-                "routes": [{"receiver": name, "matchers": ['severity="critical"'],
-                            "repeat_interval": spec.critical_repeat_interval}],
-            }
-        )
-    routes.append(
-        {"receiver": "platform-critical", "matchers": ['severity="critical"'],
-         "repeat_interval": spec.critical_repeat_interval}
-    )
+        if t.api_url_file is not None:
+            receivers.append(_slack(f"team-{t.team}", t.channel, t.api_url_file))
+        routes.append(_team_route(spec, t))
+    routes.append({"receiver": "platform-critical", "matchers": [CRITICAL],
+                   "repeat_interval": spec.critical_repeat_interval})
     return {
         "global": {"resolve_timeout": spec.resolve_timeout},
         "route": {
@@ -99,21 +173,7 @@ def build_alertmanager_config(spec: AlertmanagerSpec) -> dict:
             "repeat_interval": spec.repeat_interval,
             "routes": routes,
         },
-        "inhibit_rules": [
-            {
-                # The critical form of an alert makes its warning form noise.
-                "source_matchers": ['severity="critical"'],
-                "target_matchers": ['severity="warning"'],
-                "equal": ["alertname", L.DEPLOYMENT],
-            },
-            {
-                # A deployment whose Redis is down also trips replication,
-                # memory and master alerts; only the cause is sent.
-                "source_matchers": ['alertname="RedisDown"'],
-                "target_matchers": ['alertname=~"RedisReplicationBroken|RedisNoMaster|HAProxyNoMasterReachable"'],
-                "equal": [L.DEPLOYMENT],
-            },
-        ],
+        "inhibit_rules": inhibit_rules(),
         "receivers": receivers,
     }
 

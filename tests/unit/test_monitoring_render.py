@@ -71,10 +71,15 @@ def test_alertmanager_routes_teams_and_reads_webhooks_from_files():
     conf = yaml.safe_load(text)
     assert "api_url:" not in text and "hooks.slack.com" not in text
     files = {r["name"]: r["slack_configs"][0]["api_url_file"] for r in conf["receivers"]}
-    assert files["team-payments"] == "/s/pay" and files["team-search"] == spec.api_url_file
+    assert files["team-payments"] == "/s/pay"
+    # A team without its own webhook has no receiver posting with the
+    # platform's webhook (that posts to the platform's channel, twice).
+    assert "team-search" not in files
     routes = conf["route"]["routes"]
     assert [r["matchers"] for r in routes] == [['team="payments"'], ['team="search"'], ['severity="critical"']]
     assert routes[0]["continue"] is True  # critical team alerts also reach platform on-call
+    assert routes[1]["receiver"] == "platform" and "continue" not in routes[1]
+    assert routes[1]["routes"][0]["receiver"] == "platform-critical"
     inhibit = conf["inhibit_rules"][0]
     assert inhibit["equal"] == ["alertname", "deployment"]
     with pytest.raises(ValueError):
