@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pulumi
+from pydantic import SecretStr
 
 from components.monitoring.prometheus_config import StaticJob
-from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs
+from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs, TeamRouteArgs
 from stacks.config import StackConfig
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
 from stacks.cron import max_gap_seconds
+
+
+def _secret(value: SecretStr | None) -> pulumi.Output[str] | None:
+    return pulumi.Output.secret(value.get_secret_value()) if value is not None else None
 
 
 # A backup run's own time (snapshot every master, upload) on top of the gap
@@ -28,7 +33,7 @@ def backup_max_age(cfg: StackConfig) -> tuple[tuple[str, int], ...]:
 def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.ResourceOptions | None = None) -> Monitoring:
     m = cfg.monitoring
     p, am, g = m.prometheus, m.alertmanager, m.grafana
-    webhook = pulumi.Output.secret(am.slack_webhook_url.get_secret_value()) if am.slack_webhook_url else None
+    webhook = _secret(am.slack_webhook_url)
     return Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -53,7 +58,11 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             alertmanager_storage=am.storage_size,
             slack_channel=am.slack_channel,
             slack_webhook_url=webhook,
-            team_routes=tuple((r.team, r.slack_channel) for r in am.team_routes),
+            team_routes=tuple(TeamRouteArgs(r.team, r.slack_channel, _secret(r.slack_webhook_url))
+                              for r in am.team_routes),
+            pager_kind=am.pager.kind if am.pager else None,
+            pager_key=_secret(am.pager.key) if am.pager else None,
+            alertmanager_replicas=am.replicas,
             grafana_image=g.image,
             grafana_storage=g.storage_size,
             grafana_service_type=g.service_type,

@@ -1,4 +1,5 @@
-"""Alertmanager: a StatefulSet whose config and Slack webhook live in a Secret."""
+"""Alertmanager: a StatefulSet of gossiping replicas whose config, Slack
+webhooks and pager key live in one Secret (files the config names)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
 from components.monitoring.prometheus import NOBODY
 
 WEBHOOK_KEY = DEFAULT_WEBHOOK_FILE.rsplit("/", 1)[1]
+CLUSTER_PORT = 9094
+
+
+def alertmanager_peers(namespace: str, replicas: int, port: int, app: str = "alertmanager") -> tuple[str, ...]:
+    """Each replica's stable address through the headless Service."""
+    return tuple(f"{app}-{i}.{app}.{namespace}.svc:{port}" for i in range(replicas))
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,19 @@ class AlertmanagerArgs:
     storage_class_name: str
     component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "alertmanager"
+    # More Secret files (team webhooks, pager key): file name -> secret value.
+    secret_files: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    replicas: int = 3
+
+
+def cluster_args(namespace: str, replicas: int, app: str) -> list[str]:
+    if replicas == 1:
+        return ["--cluster.listen-address="]
+    return [
+        f"--cluster.listen-address=0.0.0.0:{CLUSTER_PORT}",
+        f"--cluster.advertise-address=$(POD_IP):{CLUSTER_PORT}",
+        *(f"--cluster.peer={peer}" for peer in alertmanager_peers(namespace, replicas, CLUSTER_PORT, app)),
+    ]
 
 
 class Alertmanager(pulumi.ComponentResource):
@@ -41,7 +61,8 @@ class Alertmanager(pulumi.ComponentResource):
             metadata=metadata(f"{app}-config", ns, lbl),
             type="Opaque",
             # The config names the webhook by file (api_url_file), never inline.
-            string_data={"alertmanager.yml": args.config_yaml, WEBHOOK_KEY: webhook},
+            string_data={"alertmanager.yml": args.config_yaml, WEBHOOK_KEY: webhook,
+                         **{k: pulumi.Output.secret(v) for k, v in args.secret_files.items()}},
             opts=child,
         )
         probe = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
@@ -50,7 +71,9 @@ class Alertmanager(pulumi.ComponentResource):
             metadata=metadata(app, ns, lbl),
             spec={
                 "serviceName": app,
-                "replicas": 1,
+                "replicas": args.replicas,
+                # Replicas find each other by DNS; none waits for another.
+                "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": sel},
                 "template": {
                     # Alertmanager does not watch its file: a new config rolls the pod.
@@ -65,9 +88,12 @@ class Alertmanager(pulumi.ComponentResource):
                                 "args": [
                                     f"--config.file={L.ALERTMANAGER_SECRETS_DIR}/alertmanager.yml",
                                     "--storage.path=/alertmanager",
-                                    "--cluster.listen-address=",
+                                    *cluster_args(ns, args.replicas, app),
                                 ],
-                                "ports": [{"name": "http", "containerPort": L.ALERTMANAGER_PORT}],
+                                "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+                                "ports": [{"name": "http", "containerPort": L.ALERTMANAGER_PORT},
+                                          {"name": "cluster", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
+                                          {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"}],
                                 "resources": resources("50m", "64Mi", "200m", "256Mi"),
                                 "volumeMounts": [
                                     {"name": "config", "mountPath": L.ALERTMANAGER_SECRETS_DIR, "readOnly": True},
@@ -88,7 +114,19 @@ class Alertmanager(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-service",
             metadata=metadata(app, ns, lbl),
-            spec={"selector": sel, "ports": [{"name": L.HTTP_PORT_NAME, "port": L.ALERTMANAGER_PORT, "targetPort": "http"}]},
+            spec={
+                # Headless: each replica has its own DNS name, which the peers
+                # and Prometheus (it must send every alert to every replica) use.
+                "clusterIP": "None",
+                # Peers must find each other before they are ready.
+                "publishNotReadyAddresses": True,
+                "selector": sel,
+                "ports": [
+                    {"name": L.HTTP_PORT_NAME, "port": L.ALERTMANAGER_PORT, "targetPort": "http"},
+                    {"name": "cluster", "port": CLUSTER_PORT, "targetPort": "cluster", "protocol": "TCP"},
+                    {"name": "cluster-udp", "port": CLUSTER_PORT, "targetPort": "cluster-udp", "protocol": "UDP"},
+                ],
+            },
             opts=child,
         )
         self.service_host = f"{app}.{ns}.svc"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.monitoring import labels as L
-from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs
-from components.monitoring.alertmanager_config import AlertmanagerSpec, TeamRoute, render_alertmanager_config
+from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
+from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
 from components.monitoring.grafana import provisioned_grafana
@@ -24,6 +24,14 @@ class RemoteWriteArgs:
     url: str
     username: str | None = None
     password_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamRouteArgs:
+    team: str
+    channel: str
+    # The team's own Slack webhook, a Pulumi secret; None: platform channels.
+    slack_webhook_url: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,10 @@ class MonitoringArgs:
     remote_write: tuple[RemoteWriteArgs, ...] = ()
     static_jobs: tuple[StaticJob, ...] = ()
     slack_webhook_url: pulumi.Input[str] | None = None
-    team_routes: tuple[tuple[str, str], ...] = ()
+    team_routes: tuple[TeamRouteArgs, ...] = ()
+    pager_kind: str | None = None
+    pager_key: pulumi.Input[str] | None = None
+    alertmanager_replicas: int = 3
     grafana_service_type: str = "ClusterIP"
     grafana_port: int = 3231
     grafana_lb_ranges: tuple[str, ...] = ()
@@ -68,6 +79,8 @@ def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
         namespace=args.namespace,
         scrape_interval=args.scrape_interval,
         evaluation_interval=args.evaluation_interval,
+        # Every replica gets every alert; they deduplicate among themselves.
+        alertmanager_targets=alertmanager_peers(args.namespace, args.alertmanager_replicas, L.ALERTMANAGER_PORT),
         static_jobs=args.static_jobs,
         remote_write=tuple(
             RemoteWrite(
@@ -78,6 +91,32 @@ def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
             for rw in args.remote_write
         ),
     )
+
+
+def team_webhook_key(team: str) -> str:
+    return f"team-{team}-webhook-url"
+
+
+PAGER_KEY = "pager-key"
+
+
+def alertmanager_spec(args: MonitoringArgs) -> AlertmanagerSpec:
+    files = L.ALERTMANAGER_SECRETS_DIR
+    return AlertmanagerSpec(
+        default_channel=args.slack_channel,
+        critical_channel=args.slack_channel,
+        teams=tuple(TeamRoute(t.team, t.channel, f"{files}/{team_webhook_key(t.team)}" if t.slack_webhook_url else None)
+                    for t in args.team_routes),
+        pager=Pager(args.pager_kind, f"{files}/{PAGER_KEY}") if args.pager_kind and args.pager_key else None,
+    )
+
+
+def alertmanager_secret_files(args: MonitoringArgs) -> dict[str, pulumi.Input[str]]:
+    """Secret file name -> value, beside the config in the Alertmanager Secret."""
+    out = {team_webhook_key(t.team): t.slack_webhook_url for t in args.team_routes if t.slack_webhook_url is not None}
+    if args.pager_kind and args.pager_key is not None:
+        out[PAGER_KEY] = args.pager_key
+    return out
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -112,14 +151,10 @@ class Monitoring(pulumi.ComponentResource):
             AlertmanagerArgs(
                 namespace=ns,
                 image=args.alertmanager_image,
-                config_yaml=render_alertmanager_config(
-                    AlertmanagerSpec(
-                        default_channel=args.slack_channel,
-                        critical_channel=args.slack_channel,
-                        teams=tuple(TeamRoute(team, channel) for team, channel in args.team_routes),
-                    )
-                ),
+                config_yaml=render_alertmanager_config(alertmanager_spec(args)),
                 slack_webhook_url=args.slack_webhook_url,
+                secret_files=alertmanager_secret_files(args),
+                replicas=args.alertmanager_replicas,
                 storage_size=args.alertmanager_storage,
                 storage_class_name=args.storage_class_name,
                 component_labels=extra,

@@ -57,6 +57,16 @@ class Prometheus(StrictModel):
 class TeamRoute(StrictModel):
     team: DnsLabel
     slack_channel: str
+    # A Slack webhook posts to one channel: without the team's own, its
+    # alerts go to the platform's channels.
+    slack_webhook_url: SecretStr | None = None
+
+
+class Pager(StrictModel):
+    """Pages for every critical alert: a PagerDuty Events v2 routing key or an Opsgenie API key."""
+
+    kind: Literal["pagerduty", "opsgenie"]
+    key: SecretStr
 
 
 class Alertmanager(StrictModel):
@@ -65,6 +75,9 @@ class Alertmanager(StrictModel):
     slack_channel: str = "#redis-alerts"
     slack_webhook_url: SecretStr | None = None
     team_routes: tuple[TeamRoute, ...] = ()
+    pager: Pager | None = None
+    # Gossiping replicas share silences and deduplicate notifications.
+    replicas: int = Field(default=3, ge=1, le=5)
 
 
 class Grafana(StrictModel):
