@@ -12,7 +12,12 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
         RuleGroup(
             "federation-alerts",
             (
-                Alert("FederatedPrometheusDown", f'up{{job=~"{spec.federate_job_regex}"}} == 0', "5m", "critical",
+                # `up` of a federate target is the global server's own series:
+                # without this it would carry the global external label and
+                # read as a fleet problem, not the lower environment's.
+                Alert("FederatedPrometheusDown",
+                      f'label_replace(up{{job=~"{spec.federate_job_regex}"}} == 0, "environment", "$1", '
+                      f'"source_prometheus", "(.+)")', "5m", "critical",
                       "Prometheus {{ $labels.source_prometheus }} is unreachable",
                       "The global Prometheus cannot federate from {{ $labels.source_prometheus }} "
                       "({{ $labels.instance }}); its environment is unmonitored from here."),

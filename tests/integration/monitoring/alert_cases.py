@@ -215,7 +215,7 @@ GLOBAL_CASES = [
     Case("FederatedPrometheusDown", "critical", "8m",
          {s("up", job="federate-dev", instance="prom-dev:9090", source_prometheus="dev"): "0x10"},
          {s("up", job="federate-dev", instance="prom-dev:9090", source_prometheus="dev"): "1x10"},
-         dict(job="federate-dev", instance="prom-dev:9090", source_prometheus="dev")),
+         dict(job="federate-dev", instance="prom-dev:9090", source_prometheus="dev", environment="dev")),
     Case("RedisDeploymentDown", "critical", "5m", {s("job:redis_up:sum", **FED): "0x10"},
          {s("job:redis_up:sum", **FED): "3x10"}, FED),
     Case("RedisDeploymentDegraded", "warning", "8m",
