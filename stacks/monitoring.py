@@ -74,6 +74,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             cadvisor_storage_duration=m.cadvisor.storage_duration,
             pushgateway_image=m.pushgateway.image if m.pushgateway.enabled else None,
             backup_max_age=backup_max_age(cfg),
+            kube_state_metrics_image=m.kube_state_metrics.image if m.kube_state_metrics.enabled else None,
         ),
         opts=opts,
     )

@@ -143,6 +143,33 @@ class PrometheusSpec:
     remote_write: tuple[RemoteWrite, ...] = ()
     # job name -> targets standing in for what SD would discover (tests).
     static_overrides: Mapping[str, tuple[DiscoveredTarget, ...]] = field(default_factory=dict)
+    # Each node's kubelet, for the PVC volume stats only (PVCs near full).
+    kubelet_volume_stats: bool = False
+
+
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def kubelet_job() -> dict:
+    return {
+        "job_name": "kubelet",
+        "scheme": "https",
+        "kubernetes_sd_configs": [{"role": "node"}],
+        "authorization": {"credentials_file": f"{SA_DIR}/token"},
+        # Kubelet serving certificates are usually self-signed per node; the
+        # token still authenticates Prometheus, and only volume stats are kept.
+        "tls_config": {"ca_file": f"{SA_DIR}/ca.crt", "insecure_skip_verify": True},
+        "relabel_configs": [{"source_labels": ["__meta_kubernetes_node_name"], "target_label": "node"}],
+        "metric_relabel_configs": [{"source_labels": ["__name__"], "action": "keep",
+                                    "regex": "kubelet_volume_stats_(available|capacity|used)_bytes"}],
+    }
+
+
+def kube_state_metrics_job(port_name: str) -> "ServiceJob":
+    # Its series name other objects' namespace and pod: keep those, and do
+    # not add the kube-state-metrics pod's own.
+    return ServiceJob("kube-state-metrics", "kube-state-metrics", port_name=port_name, honor_labels=True,
+                      pod_labels=False, node_label=False)
 
 
 def _annotation(prefix: str, name: str) -> str:
@@ -211,6 +238,8 @@ def _scrape_configs(spec: PrometheusSpec) -> list[dict]:
         if sj.metric_relabel_configs:
             job["metric_relabel_configs"] = [dict(r) for r in sj.metric_relabel_configs]
         jobs.append(job)
+    if spec.kubelet_volume_stats:
+        jobs.append(kubelet_job())
     for st in spec.static_jobs:
         job = {"job_name": st.name, "metrics_path": st.metrics_path, "scheme": st.scheme}
         if st.scrape_interval:

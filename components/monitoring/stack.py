@@ -14,7 +14,10 @@ from components.monitoring.exporters import Exporters, ExportersArgs
 from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
-from components.monitoring.prometheus_config import PrometheusSpec, RemoteWrite, StaticJob, render_prometheus_config
+from components.monitoring.kube_state_metrics import PORT_NAME as KSM_PORT_NAME
+from components.monitoring.kube_state_metrics import KubeStateMetrics, KubeStateMetricsArgs
+from components.monitoring.prometheus_config import (PrometheusSpec, RemoteWrite, StaticJob, default_service_jobs,
+                                                     kube_state_metrics_job, render_prometheus_config)
 from components.monitoring.rules import RulesSpec, render_rule_files
 from components.monitoring.rules.backup import BackupExpectation
 
@@ -60,6 +63,7 @@ class MonitoringArgs:
     pager_kind: str | None = None
     pager_key: pulumi.Input[str] | None = None
     alertmanager_replicas: int = 3
+    kube_state_metrics_image: str | None = None
     grafana_service_type: str = "ClusterIP"
     grafana_port: int = 3231
     grafana_lb_ranges: tuple[str, ...] = ()
@@ -82,6 +86,8 @@ def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
         # Every replica gets every alert; they deduplicate among themselves.
         alertmanager_targets=alertmanager_peers(args.namespace, args.alertmanager_replicas, L.ALERTMANAGER_PORT),
         static_jobs=args.static_jobs,
+        service_jobs=default_service_jobs() + ((kube_state_metrics_job(KSM_PORT_NAME),) if args.kube_state_metrics_image else ()),
+        kubelet_volume_stats=args.kube_state_metrics_image is not None,
         remote_write=tuple(
             RemoteWrite(
                 url=rw.url,
@@ -181,6 +187,9 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        if args.kube_state_metrics_image:
+            KubeStateMetrics("kube-state-metrics", KubeStateMetricsArgs(ns, args.kube_state_metrics_image, extra),
+                             opts=child)
         self.outputs = {
             "namespace": ns,
             "prometheusUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}",

@@ -102,6 +102,13 @@ class Cadvisor(StrictModel):
     storage_duration: GoDuration = "1m"
 
 
+class KubeStateMetrics(StrictModel):
+    enabled: bool = True
+    # The official image; the rules' metric names are checked against this
+    # version's documented list (tests/unit/kube_state_metrics_v2.13.0.txt).
+    image: str = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
+
+
 class Pushgateway(StrictModel):
     enabled: bool = True
     image: str = "prom/pushgateway:v1.9.0"
@@ -116,3 +123,4 @@ class Monitoring(StrictModel):
     node_exporter: NodeExporter = Field(default_factory=NodeExporter)
     cadvisor: Cadvisor = Field(default_factory=Cadvisor)
     pushgateway: Pushgateway = Field(default_factory=Pushgateway)
+    kube_state_metrics: KubeStateMetrics = Field(default_factory=KubeStateMetrics)

@@ -27,6 +27,9 @@ class RulesSpec:
     redis_memory_warning_ratio: float = 0.90
     redis_memory_critical_ratio: float = 0.97
     cpu_throttled_ratio: float = 0.25
+    # Share of a PVC still free below which it is filling up / almost full.
+    pvc_free_warning_ratio: float = 0.15
+    pvc_free_critical_ratio: float = 0.05
     # How long RedisSentinelFailover stays up after the master changed.
     sentinel_failover_window: str = "15m"
     # Deployments whose backup Job must have succeeded recently (rules/backup.py).

@@ -105,6 +105,56 @@ BACKUP = dict(job="redis-backup", deployment="cache", team="payments")
 # an hour old (the stack derives each deployment's age from its schedule).
 LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600),))
 
+KSM = dict(job="kube-state-metrics", instance="10.0.2.1:8080", namespace="redis")
+OWNER = dict(label_redis_platform_deployment="cache", label_redis_platform_team="payments")
+KUBELET = dict(job="kubelet", instance="10.1.0.1:10250", node="node-1", namespace="redis",
+               persistentvolumeclaim="data-cache-0")
+
+
+def _owned(kind: str, key: dict[str, str], series: dict[str, str], n: int = 20) -> dict[str, str]:
+    """``series`` plus the kube_<kind>_labels series naming the object's owner."""
+    return {**series, s(f"kube_{kind}_labels", **KSM, **key, **OWNER): f"1x{n}"}
+
+
+def _sts(ready: str) -> dict[str, str]:
+    key = {"statefulset": "cache"}
+    return _owned("statefulset", key, {s("kube_statefulset_status_replicas_ready", **KSM, **key): ready,
+                                       s("kube_statefulset_replicas", **KSM, **key): "3x20"})
+
+
+def _dep(available: str) -> dict[str, str]:
+    key = {"deployment": "cache-haproxy"}
+    return _owned("deployment", key, {s("kube_deployment_status_replicas_available", **KSM, **key): available,
+                                      s("kube_deployment_spec_replicas", **KSM, **key): "2x20"})
+
+
+POD_KEY = {"pod": "cache-0", "uid": "u-1"}
+
+
+def _phase(pending: str, running: str) -> dict[str, str]:
+    return _owned("pod", {"pod": "cache-0"}, {s("kube_pod_status_phase", **KSM, **POD_KEY, phase="Pending"): pending,
+                                              s("kube_pod_status_phase", **KSM, **POD_KEY, phase="Running"): running})
+
+
+def _waiting(reason: str, values: str) -> dict[str, str]:
+    return _owned("pod", {"pod": "cache-0"}, {s("kube_pod_container_status_waiting_reason", **KSM, **POD_KEY,
+                                                container="redis", reason=reason): values})
+
+
+def _pvc(available: int) -> dict[str, str]:
+    return _owned("persistentvolumeclaim", {"persistentvolumeclaim": "data-cache-0"},
+                  {s("kubelet_volume_stats_available_bytes", **KUBELET): f"{available}x20",
+                   s("kubelet_volume_stats_capacity_bytes", **KUBELET): "100x20"})
+
+
+def _job(failed: int) -> dict[str, str]:
+    key = {"job_name": "cache-backup-2891"}
+    return _owned("job", key, {s("kube_job_failed", **KSM, **key, condition="true"): f"{failed}x10",
+                               s("kube_job_failed", **KSM, **key, condition="false"): f"{1 - failed}x10"}, n=10)
+
+
+DEP_LABELS = {"deployment": "cache", "team": "payments"}
+
 LOWER_CASES = [
     Case("RedisDown", "critical", "5m", {s("redis_up", **POD): "0x10"}, {s("redis_up", **POD): "1x10"}, POD),
     Case("RedisClusterStateNotOk", "critical", "5m", {s("redis_cluster_state", **POD): "0x10"},
@@ -178,6 +228,25 @@ LOWER_CASES = [
          {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"}, BACKUP, 7200, interval="30m",
          # A deployment without a backup schedule is none of this alert's business.
          also_healthy=({s("redis_backup_last_success_timestamp_seconds", **{**BACKUP, "deployment": "other"}): "0x4"},)),
+    Case("KubeStatefulSetReplicasNotReady", "warning", "20m", _sts("2x20"), _sts("3x20"),
+         {**KSM, "statefulset": "cache", **DEP_LABELS}, 2,
+         # A pod rolled and resynced within ten minutes.
+         also_healthy=(_sts("3 2x9 3x10"),)),
+    Case("KubeDeploymentReplicasNotReady", "warning", "20m", _dep("1x20"), _dep("2x20"),
+         {**KSM, "k8s_deployment": "cache-haproxy", **DEP_LABELS}, 1),
+    Case("KubePodPending", "warning", "20m", _phase("1x20", "0x20"), _phase("0x20", "1x20"),
+         {**KSM, **POD_KEY, "phase": "Pending", **DEP_LABELS}, 1,
+         # Pending while its volume was bound and its image pulled: minutes.
+         also_healthy=(_phase("1x3 0x16", "0x3 1x16"),)),
+    Case("KubePodCrashLooping", "warning", "20m", _waiting("CrashLoopBackOff", "1x20"),
+         _waiting("ContainerCreating", "1x2 stale"),
+         {**KSM, **POD_KEY, "container": "redis", "reason": "CrashLoopBackOff", **DEP_LABELS}, 1),
+    Case("KubePersistentVolumeFillingUp", "warning", "10m", _pvc(10), _pvc(50),
+         {**KUBELET, **DEP_LABELS}, 0.10),
+    Case("KubePersistentVolumeFillingUp", "critical", "10m", _pvc(3), _pvc(50),
+         {**KUBELET, **DEP_LABELS}, 0.03),
+    Case("KubeJobFailed", "warning", "5m", _job(1), _job(0),
+         {**KSM, "job_name": "cache-backup-2891", "condition": "true", **DEP_LABELS}, 1),
     Case("NodeFilesystemFillingUp", "warning", "2h",
          {s("node_filesystem_avail_bytes", **FSL): "300-0.5x200", s("node_filesystem_size_bytes", **FSL): "1000x200",
           s("node_filesystem_readonly", **FSL): "0x200"},
