@@ -32,29 +32,29 @@ def build(spec: DashboardSpec):
                          (f"max({_sel('redis_cluster_slots_fail')}) + max({_sel('redis_cluster_slots_pfail')})", "slots")))
         .with_row(Row("Traffic"))
         .with_panel(timeseries(spec, "Commands per second", "ops",
-                               (f"sum by (pod) (rate({_sel('redis_commands_processed_total')}[{RATE}]){ROLE})", "{{pod}}")))
+                               (f"sum by (deployment, pod) (rate({_sel('redis_commands_processed_total')}[{RATE}]){ROLE})", "{{deployment}} {{pod}}")))
         .with_panel(timeseries(spec, "Keyspace hit ratio", "percentunit", (f"{hits} / ({hits} + {misses})", "{{deployment}}")))
         .with_panel(timeseries(spec, "Connected and blocked clients", "short",
-                               (f"{_sel('redis_connected_clients')}{ROLE}", "{{pod}} connected"),
-                               (f"{_sel('redis_blocked_clients')}{ROLE}", "{{pod}} blocked")))
+                               (f"{_sel('redis_connected_clients')}{ROLE}", "{{deployment}} {{pod}} connected"),
+                               (f"{_sel('redis_blocked_clients')}{ROLE}", "{{deployment}} {{pod}} blocked")))
         .with_panel(timeseries(spec, "Network", "Bps",
-                               (f"rate({_sel('redis_net_input_bytes_total')}[{RATE}]){ROLE}", "{{pod}} in"),
-                               (f"rate({_sel('redis_net_output_bytes_total')}[{RATE}]){ROLE}", "{{pod}} out")))
+                               (f"rate({_sel('redis_net_input_bytes_total')}[{RATE}]){ROLE}", "{{deployment}} {{pod}} in"),
+                               (f"rate({_sel('redis_net_output_bytes_total')}[{RATE}]){ROLE}", "{{deployment}} {{pod}} out")))
         .with_row(Row("Memory"))
         .with_panel(timeseries(spec, "Memory used vs maxmemory", "bytes",
-                               (f"{_sel('redis_memory_used_bytes')}{ROLE}", "{{pod}} used"),
-                               (f"{_sel('redis_memory_max_bytes')}{ROLE}", "{{pod}} maxmemory")))
+                               (f"{_sel('redis_memory_used_bytes')}{ROLE}", "{{deployment}} {{pod}} used"),
+                               (f"{_sel('redis_memory_max_bytes')}{ROLE}", "{{deployment}} {{pod}} maxmemory")))
         .with_panel(timeseries(spec, "Fullest node, share of maxmemory", "percentunit",
                                (f"job:redis_memory_used:ratio_maxmemory{{{D}}}", "{{deployment}}")))
         .with_panel(timeseries(spec, "Evicted and expired keys", "short",
-                               (f"rate({_sel('redis_evicted_keys_total')}[{RATE}]){ROLE}", "{{pod}} evicted"),
-                               (f"rate({_sel('redis_expired_keys_total')}[{RATE}]){ROLE}", "{{pod}} expired")))
-        .with_panel(timeseries(spec, "Keys", "short", (f"sum by (pod) ({_sel('redis_db_keys')}{ROLE})", "{{pod}}")))
+                               (f"rate({_sel('redis_evicted_keys_total')}[{RATE}]){ROLE}", "{{deployment}} {{pod}} evicted"),
+                               (f"rate({_sel('redis_expired_keys_total')}[{RATE}]){ROLE}", "{{deployment}} {{pod}} expired")))
+        .with_panel(timeseries(spec, "Keys", "short", (f"sum by (deployment, pod) ({_sel('redis_db_keys')}{ROLE})", "{{deployment}} {{pod}}")))
         .with_row(Row("Replication and cluster"))
-        .with_panel(timeseries(spec, "Connected replicas", "short", (f"{_sel('redis_connected_slaves')}{ROLE}", "{{pod}}")))
+        .with_panel(timeseries(spec, "Connected replicas", "short", (f"{_sel('redis_connected_slaves')}{ROLE}", "{{deployment}} {{pod}}")))
         .with_panel(timeseries(spec, "Replica link to master", "bool_yes_no",
-                               (_sel("redis_master_link_up"), "{{pod}} -> {{master_host}}")))
-        .with_panel(timeseries(spec, "Replication offset", "bytes", (f"{_sel('redis_master_repl_offset')}{ROLE}", "{{pod}}")))
+                               (_sel("redis_master_link_up"), "{{deployment}} {{pod}} -> {{master_host}}")))
+        .with_panel(timeseries(spec, "Replication offset", "bytes", (f"{_sel('redis_master_repl_offset')}{ROLE}", "{{deployment}} {{pod}}")))
         .with_panel(timeseries(spec, "Cluster slots", "short",
                                (f"max by (deployment) ({_sel('redis_cluster_slots_ok')})", "{{deployment}} ok"),
                                (f"max by (deployment) ({_sel('redis_cluster_slots_assigned')})", "{{deployment}} assigned"),
