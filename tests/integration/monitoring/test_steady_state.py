@@ -162,6 +162,12 @@ def test_no_alert_in_healthy_cluster_sentinel_and_lru_cache(procs, tmp_path):
         [ratio] = query(PROM, 'max_over_time(job:redis_memory_used:ratio_maxmemory{deployment="cache"}[30s])')
         assert float(ratio["value"][1]) > 0.85, ratio
         assert ms.via(WRITE_PORT) == ms.topo.redis[0]
+        # What the replaced rules read is true here, so this test would have
+        # caught them: HAProxyBackendNoServer (empty backends by design) and
+        # RedisEvictingKeys (a cache evicts).
+        empty_backends = query(PROM, "haproxy_backend_active_servers == 0")
+        assert len(empty_backends) >= 5, empty_backends
+        assert query(PROM, 'rate(redis_evicted_keys_total{deployment="cache"}[1m]) > 0')
 
         # Every rule has evaluated without error before the window opens.
         def rules_evaluated() -> list[dict]:
