@@ -11,7 +11,9 @@ from typing import Any
 
 import pulumi
 
+from components.monitoring import labels as L
 from components.monitoring.federation import Endpoint, Federation, FederationArgs, LowerServerArgs
+from components.monitoring.network_policies import target_port, url_port
 from components.monitoring.stack import RemoteWriteArgs
 from stacks.config import StackConfig
 from stacks.config.federation import LowerAuth, LowerServer, StackRef
@@ -52,11 +54,26 @@ def referenced_lower(ref: StackRef) -> LowerServerArgs:
     return LowerServerArgs(name=ref.name, endpoint=endpoint, **_auth(ref))
 
 
+def egress_ports(cfg: StackConfig, alertmanager_url: str | None) -> tuple[int, ...]:
+    """Where the global Prometheus connects: every lower server's port (a
+    referenced stack without a url publishes this program's Prometheus
+    port), its Alertmanager and its remote_write endpoints."""
+    fed = cfg.federation
+    ports = {L.PROMETHEUS_PORT}
+    for server in fed.lower:
+        ports |= {url_port(server.url)} if server.url else {target_port(t, server.scheme or "http") for t in server.targets}
+    ports |= {url_port(ref.url) for ref in fed.stack_references if ref.url}
+    ports |= {url_port(alertmanager_url)} if alertmanager_url else set()
+    ports |= {url_port(rw.url) for rw in fed.remote_write}
+    return tuple(sorted(ports))
+
+
 def build_federation(
     cfg: StackConfig, storage_class: str, monitoring: dict | None, opts: pulumi.ResourceOptions | None = None
 ) -> dict[str, Any]:
     """``monitoring`` is this stack's Monitoring outputs (its Alertmanager is the default)."""
     fed, g = cfg.federation, cfg.federation.grafana
+    alertmanager_url = fed.alertmanager_url or (monitoring or {}).get("alertmanagerUrl")
     lower = tuple(configured_lower(s) for s in fed.lower)
     lower += tuple(referenced_lower(r) for r in fed.stack_references)
     component = Federation(
@@ -75,7 +92,8 @@ def build_federation(
             evaluation_interval=fed.evaluation_interval,
             selectors=fed.selectors,
             replace_default_selectors=fed.replace_default_selectors,
-            alertmanager_url=fed.alertmanager_url or (monitoring or {}).get("alertmanagerUrl"),
+            alertmanager_url=alertmanager_url,
+            egress_ports=egress_ports(cfg, alertmanager_url),
             remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in fed.remote_write),
             service_type=fed.service_type,
             load_balancer_source_ranges=fed.load_balancer_source_ranges,

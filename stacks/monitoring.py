@@ -5,6 +5,10 @@ from __future__ import annotations
 import pulumi
 from pydantic import SecretStr
 
+from components.common.network_policy import ClientsArgs, client_peer, namespace_peer
+from components.common.redis_contract import EXPORTER_PORT
+from components.haproxy.cfg import HAProxySpec
+from components.monitoring.network_policies import prometheus_selector
 from components.monitoring.prometheus_config import StaticJob
 from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs, TeamRouteArgs
 from stacks.config import StackConfig
@@ -30,9 +34,17 @@ def backup_max_age(cfg: StackConfig) -> tuple[tuple[str, int], ...]:
                  for d in cfg.deployments if d.backup.enabled)
 
 
+def access_peers(entries) -> tuple[dict, ...]:
+    return tuple(client_peer(ClientsArgs(dict(e.pod_selector), dict(e.namespace_selector))) for e in entries)
+
+
 def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.ResourceOptions | None = None) -> Monitoring:
     m = cfg.monitoring
     p, am, g = m.prometheus, m.alertmanager, m.grafana
+    # The federation's global Prometheus of this stack federates this one and
+    # alerts through this Alertmanager unless told another one.
+    federator = (namespace_peer(cfg.federation.namespace, prometheus_selector("prometheus")),) if cfg.federation.enabled else ()
+    alerting = federator if cfg.federation.enabled and not cfg.federation.alertmanager_url else ()
     webhook = _secret(am.slack_webhook_url)
     return Monitoring(
         "monitoring",
@@ -75,6 +87,11 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             pushgateway_image=m.pushgateway.image if m.pushgateway.enabled else None,
             backup_max_age=backup_max_age(cfg),
             kube_state_metrics_image=m.kube_state_metrics.image if m.kube_state_metrics.enabled else None,
+            prometheus_clients=access_peers(p.clients) + federator,
+            alertmanager_clients=alerting,
+            grafana_clients=access_peers(g.clients),
+            # Redis exporters and HAProxy's stats port (both modes' pods).
+            scrape_ports=(EXPORTER_PORT, HAProxySpec.stats_port),
         ),
         opts=opts,
     )

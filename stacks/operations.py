@@ -80,7 +80,8 @@ def backup_pod_additions(ctx: BackupContext | None, dep: RedisDeployment) -> Pod
     agent = BackupAgent(store=ctx.store, deployment=dep.name, config_map=ops_names(dep.name)["configMap"],
                         budget_seconds=wait + ctx.pre_stop_seconds, handover_wait=wait)
     return PodAdditions(containers=(agent.container(),), volumes=tuple(agent.volumes()), redis_mounts=tuple(agent.redis_mounts()),
-                        pre_stop_signal=agent.handover_signal(), grace_seconds=agent.budget_seconds)
+                        pre_stop_signal=agent.handover_signal(), grace_seconds=agent.budget_seconds,
+                        egress=(ctx.store.egress(),))
 
 
 def _scratch(dep: RedisDeployment) -> str:

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
+from components.common.network_policy import namespace_baseline
 from stacks.config import StackConfig
 from stacks.federation import build_federation
 from stacks.monitoring import build_monitoring
@@ -28,7 +29,20 @@ def _namespace(name: str, cfg: StackConfig, purpose: str) -> k8s.core.v1.Namespa
         "pod-security.kubernetes.io/warn": "restricted",
         "kubernetes.io/metadata.name": name,
     }
-    return k8s.core.v1.Namespace(f"ns-{name}", metadata=metadata(name, None, ns_labels))
+    ns = k8s.core.v1.Namespace(f"ns-{name}", metadata=metadata(name, None, ns_labels))
+    # The federation's objects all say they belong to the global environment.
+    extra = {"redis-platform/environment": "global"} if purpose == "federation" else None
+    baseline_policies(name, labels("redis-platform", cfg.environment, "network-policy", extra), ns)
+    return ns
+
+
+def baseline_policies(namespace: str, object_labels: dict[str, str], ns: pulumi.Resource) -> None:
+    """Default-deny both ways plus cluster DNS, before any pod of the namespace starts."""
+    for policy, spec in namespace_baseline().items():
+        k8s.networking.v1.NetworkPolicy(
+            f"{namespace}-{policy}", metadata=metadata(policy, namespace, object_labels), spec=spec,
+            opts=pulumi.ResourceOptions(depends_on=[ns]),
+        )
 
 
 def build_platform(cfg: StackConfig) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 
 from components.common.k8s import labels as k8s_labels
+from components.common.network_policy import DEFAULT_CLIENT_LABEL
 from components.common.redis_contract import auth_secret_name, deployment_labels
 from components.common.scheduling import PlacementArgs
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
@@ -29,6 +30,15 @@ OUTPUT_SCHEMA_VERSION = 1
 
 def output_key(dep: RedisDeployment) -> str:
     return f"redis-{dep.name}"
+
+
+def client_pod_selector(dep: RedisDeployment) -> dict[str, str]:
+    """docs/security.md "Clients": without any selector in config, clients
+    opt in with a label naming the deployment; a namespace selector alone
+    admits every pod of those namespaces."""
+    if dep.clients.pod_selector or dep.clients.namespace_selector:
+        return dict(dep.clients.pod_selector)
+    return {DEFAULT_CLIENT_LABEL: dep.name}
 
 
 def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> dict[str, Any]:
@@ -52,8 +62,7 @@ def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> d
         save_rules=persistence.save_rules,
         appendfsync=persistence.appendfsync,
         monitoring_namespace=cfg.monitoring.namespace,
-        # Without a selector in config, clients opt in with a label naming the deployment.
-        client_pod_selector=dict(dep.clients.pod_selector) or {"redis-platform/client-of": dep.name},
+        client_pod_selector=client_pod_selector(dep),
         client_namespace_selector=dict(dep.clients.namespace_selector),
         cluster_domain=cfg.cluster_domain,
     )

@@ -18,6 +18,12 @@ EXPORTER_PORT = 9121
 DATA_DIR = "/data"
 SCRIPTS_DIR = "/scripts"
 
+# app.kubernetes.io/component of each pod group (NetworkPolicies of one
+# package name the pods another package builds).
+CLUSTER_NODE = "cluster-node"
+DATA_NODE = "data-node"
+SENTINEL = "sentinel"
+
 # uid/gid of the redis user in the official redis images (alpine and debian).
 REDIS_UID = 999
 

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_of
-from components.common.network_policy import ClientsArgs, network_policy_spec
-from components.common.redis_contract import PASSWORD_ENV, deployment_labels, peer_selector
+from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress
+from components.common.redis_contract import DATA_NODE, PASSWORD_ENV, SENTINEL, REDIS_PORT, SENTINEL_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 
@@ -131,10 +131,18 @@ class HAProxyFrontend(pulumi.ComponentResource):
         policy = network_policy_spec(
             sel, peer_selector(args.name), ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
             args.monitoring_namespace, client_ports=(spec.write_port, spec.read_port), peer_ports=(spec.write_port,),
+            # Prometheus scrapes the stats port's /metrics.
+            scrape_ports=(spec.stats_port,),
+            # Health checks and traffic to the data nodes, the Sentinels' view of the master.
+            egress=(peer_egress(peer_selector(args.name), (REDIS_PORT,), (DATA_NODE,)),
+                    peer_egress(peer_selector(args.name), (SENTINEL_PORT,), (SENTINEL,))),
         )
-        # The monitoring namespace scrapes the stats port, not the exporter's.
-        policy["ingress"][1]["ports"] = [{"protocol": "TCP", "port": spec.stats_port}]
         k8s.networking.v1.NetworkPolicy(f"{name}-netpol", metadata=metadata(app, ns, lbl), spec=policy, opts=child)
+        client_egress = client_egress_spec(ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
+                                           sel, (spec.write_port, spec.read_port))
+        if client_egress is not None:
+            k8s.networking.v1.NetworkPolicy(f"{name}-clients-netpol", metadata=metadata(f"{app}-clients", ns, lbl),
+                                            spec=client_egress, opts=child)
         domain = f"{ns}.svc.{args.cluster_domain}"
         self.write_endpoint = f"{write_svc}.{domain}:6379"
         self.read_endpoint = f"{read_svc}.{domain}:6379"

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
 from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
+from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.prometheus_config import RemoteWrite
 from components.monitoring.rules import RulesSpec, render_global_rule_files
@@ -102,6 +105,21 @@ class FederationArgs:
     grafana_port: int = 3231
     grafana_lb_ranges: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
+    # Ports the global Prometheus federates, alerts and remote-writes to
+    # (the composition reads them from config), and NetworkPolicy peers
+    # allowed in besides the global Grafana.
+    egress_ports: tuple[int, ...] = (L.PROMETHEUS_PORT,)
+    prometheus_clients: tuple[dict, ...] = ()
+    grafana_clients: tuple[dict, ...] = ()
+
+
+def policy_args(args: FederationArgs) -> MonitoringPolicyArgs:
+    return MonitoringPolicyArgs(
+        alertmanager=None, grafana="grafana" if args.grafana_image is not None else None, pushgateway=False, cadvisor=False,
+        prometheus_access=ServerAccess(args.prometheus_clients, args.service_type, args.load_balancer_source_ranges),
+        grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
+        egress_ports=args.egress_ports, kubernetes_discovery=False,
+    )
 
 
 def _selector_fields(args: FederationArgs) -> dict:
@@ -174,6 +192,11 @@ class Federation(pulumi.ComponentResource):
         grafana_url = None
         if args.grafana_image is not None:
             grafana_url = self._grafana(name, args, prometheus_url, extra, child)
+        for policy, spec in monitoring_policies(policy_args(args)).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}", metadata=metadata(policy, ns, labels(policy, policy, "network-policy", extra)),
+                spec=spec, opts=child,
+            )
         self.outputs = {
             "namespace": ns,
             "globalPrometheusUrl": prometheus_url,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
@@ -13,6 +15,7 @@ from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
 from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
+from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
 from components.monitoring.kube_state_metrics import PORT_NAME as KSM_PORT_NAME
 from components.monitoring.kube_state_metrics import KubeStateMetrics, KubeStateMetricsArgs
@@ -74,6 +77,30 @@ class MonitoringArgs:
     pushgateway_image: str | None = None
     # Deployments with a backup CronJob: (name, seconds its last success may age).
     backup_max_age: tuple[tuple[str, int], ...] = ()
+    # NetworkPolicy peers (plain dicts) allowed in besides the stack's own
+    # servers, and the Redis-side scrape ports (the composition knows them).
+    prometheus_clients: tuple[dict, ...] = ()
+    alertmanager_clients: tuple[dict, ...] = ()
+    grafana_clients: tuple[dict, ...] = ()
+    scrape_ports: tuple[int, ...] = ()
+
+
+def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
+    """What the namespace's NetworkPolicies allow, from the same args the servers are built from."""
+    ports = {*args.scrape_ports, L.ALERTMANAGER_PORT}
+    ports |= {L.NODE_EXPORTER_PORT} if args.node_exporter_image else set()
+    ports |= {L.CADVISOR_PORT} if args.cadvisor_image else set()
+    ports |= {L.PUSHGATEWAY_PORT} if args.pushgateway_image else set()
+    ports |= {target_port(t, job.scheme) for job in args.static_jobs for t in job.targets}
+    ports |= {url_port(rw.url) for rw in args.remote_write}
+    return MonitoringPolicyArgs(
+        pushgateway=args.pushgateway_image is not None,
+        cadvisor=args.cadvisor_image is not None,
+        prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus_service_type, args.prometheus_lb_ranges),
+        alertmanager_access=ServerAccess(args.alertmanager_clients),
+        grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
+        egress_ports=tuple(sorted(ports)),
+    )
 
 
 def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
@@ -190,6 +217,11 @@ class Monitoring(pulumi.ComponentResource):
         if args.kube_state_metrics_image:
             KubeStateMetrics("kube-state-metrics", KubeStateMetricsArgs(ns, args.kube_state_metrics_image, extra),
                              opts=child)
+        for policy, spec in monitoring_policies(policy_args(args)).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}", metadata=metadata(policy, ns, labels(policy, policy, "network-policy", extra)),
+                spec=spec, opts=child,
+            )
         self.outputs = {
             "namespace": ns,
             "prometheusUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}",

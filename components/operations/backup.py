@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.common.network_policy import OBJECT_STORAGE_LABEL
 from components.operations import scripts
 from components.operations.pods import TMP_MOUNT, SCRIPTS_MOUNT, WORK_DIR, WORK_MOUNT, container, cronjob, transfer_pod
 from components.operations.store import ObjectStore
@@ -20,4 +21,7 @@ def backup_cronjob_spec(target: OpsTarget, store: ObjectStore, schedule: str, se
     mounts = [SCRIPTS_MOUNT, WORK_MOUNT, TMP_MOUNT]
     snapshot = container("snapshot", target.redis_image, scripts.pod_command(scripts.SNAPSHOT), target.env() + out_env, mounts)
     upload = container("upload", store.aws_cli_image, scripts.pod_command(scripts.UPLOAD), store.env() + out_env, mounts, memory="256Mi")
-    return cronjob(target, schedule, transfer_pod(target, service_account, snapshot, upload), suspend=False, deadline=6 * 3600, backoff=2)
+    pod = transfer_pod(target, service_account, snapshot, upload)
+    # Selected by the ops object-storage NetworkPolicy: this pod uploads.
+    pod["metadata"]["labels"][OBJECT_STORAGE_LABEL] = "true"
+    return cronjob(target, schedule, pod, suspend=False, deadline=6 * 3600, backoff=2)

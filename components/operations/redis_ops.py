@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import metadata
+from components.common.k8s import metadata, selector_of
+from components.common.network_policy import OBJECT_STORAGE_LABEL, peer_egress, policy_spec
+from components.common.redis_contract import REDIS_PORT, SENTINEL_PORT, peer_selector
 from components.operations import scripts
 from components.operations.backup import backup_cronjob_spec
 from components.operations.drill import drill_cronjob_spec
@@ -69,6 +71,21 @@ class RedisOps(pulumi.ComponentResource):
             automount_service_account_token=False, opts=child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[cm, sa])
+        ops_selector = selector_of(t.labels)
+        # Ops pods serve nothing; they reach the deployment's nodes (and
+        # Sentinels, and HAProxy's write port, which is 6379 too).
+        ports = (REDIS_PORT,) if t.mode == "cluster" else (REDIS_PORT, SENTINEL_PORT)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol", metadata=metadata(names["serviceAccount"], ns, t.labels),
+            spec=policy_spec(ops_selector, [], [peer_egress(peer_selector(t.deployment), ports)]), opts=child,
+        )
+        if args.store is not None:
+            # Only the backup and restore pods carry the label: the drill and
+            # the migration never reach the object store.
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-object-storage-netpol", metadata=metadata(f"{names['serviceAccount']}-object-storage", ns, t.labels),
+                spec=policy_spec(ops_selector | {OBJECT_STORAGE_LABEL: "true"}, [], [args.store.egress()]), opts=child,
+            )
         sa_name = names["serviceAccount"]
         self.outputs = {"failoverDrill": f"cronjob/{names['drill']}"}
         k8s.batch.v1.CronJob(f"{name}-failover-drill", metadata=metadata(names["drill"], ns, t.labels),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.common.network_policy import OBJECT_STORAGE_LABEL
 from components.operations import scripts
 from components.operations.pods import NEVER, TMP_MOUNT, SCRIPTS_MOUNT, WORK_DIR, WORK_MOUNT, container, cronjob, transfer_pod
 from components.operations.store import ObjectStore
@@ -23,4 +24,7 @@ def restore_cronjob_spec(target: OpsTarget, store: ObjectStore, service_account:
     restore = container("restore", target.redis_image, scripts.pod_command(scripts.RESTORE),
                         target.env() + [{"name": "RESTORE_DIR", "value": WORK_DIR}, {"name": "REPLACE", "value": "no"}],
                         mounts, cpu="100m", memory=target.memory, cpu_limit="1")
-    return cronjob(target, NEVER, transfer_pod(target, service_account, download, restore), suspend=True, deadline=6 * 3600, backoff=0)
+    pod = transfer_pod(target, service_account, download, restore)
+    # Selected by the ops object-storage NetworkPolicy: this pod downloads.
+    pod["metadata"]["labels"][OBJECT_STORAGE_LABEL] = "true"
+    return cronjob(target, NEVER, pod, suspend=True, deadline=6 * 3600, backoff=0)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env
-from components.common.network_policy import ClientsArgs, network_policy_spec
+from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_labels
+from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, policy_spec
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
@@ -154,7 +154,24 @@ class RedisCluster(pulumi.ComponentResource):
                 ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
                 args.monitoring_namespace,
                 peer_ports=(REDIS_PORT, CLUSTER_BUS_PORT),
+                # Replication and the bus go to other nodes only.
+                egress=(peer_egress(node_selector, (REDIS_PORT, CLUSTER_BUS_PORT)), *args.pod_additions.egress),
             ),
+            opts=child,
+        )
+        client_egress = client_egress_spec(ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
+                                           node_selector, (REDIS_PORT,))
+        if client_egress is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{dep}-clients-netpol", metadata=metadata(f"{dep}-clients", ns, labels(APP, dep, "clients", team)),
+                spec=client_egress, opts=child,
+            )
+        bootstrap_labels = labels(APP, dep, "bootstrap", team)
+        k8s.networking.v1.NetworkPolicy(
+            f"{dep}-bootstrap-netpol",
+            metadata=metadata(f"{dep}-bootstrap", ns, bootstrap_labels),
+            # Nothing connects to the Job; it only talks to the nodes' client port.
+            spec=policy_spec(selector_labels(APP, dep, "bootstrap"), [], [peer_egress(node_selector, (REDIS_PORT,))]),
             opts=child,
         )
         job_name = scripts.bootstrap_job_name(topology)

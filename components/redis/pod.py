@@ -107,3 +107,6 @@ class PodAdditions:
     # Seconds the added containers' shutdown work may take, on top of the
     # redis container's own grace period.
     grace_seconds: int = 0
+    # NetworkPolicy egress rules the added containers need (the pod's
+    # policy is the only place a single container's traffic can be allowed).
+    egress: tuple[dict[str, Any], ...] = ()

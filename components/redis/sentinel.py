@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources
-from components.common.network_policy import ClientsArgs, network_policy_spec
-from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
+from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress
+from components.common.redis_contract import EXPORTER_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
@@ -231,13 +231,28 @@ class RedisSentinel(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
         )
         clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
-        for res, sel, sel_labels, port in (("data", node_sel, node_labels, REDIS_PORT), ("sentinel", sent_sel, sent_labels, SENTINEL_PORT)):
+        # Data nodes replicate from each other and ask the Sentinels who the
+        # master is; Sentinels watch the nodes and gossip among themselves.
+        internal = (peer_egress(node_sel, (REDIS_PORT,)), peer_egress(sent_sel, (SENTINEL_PORT,)))
+        for res, sel, sel_labels, port, scrape, egress in (
+            ("data", node_sel, node_labels, REDIS_PORT, (EXPORTER_PORT,), (*internal, *args.pod_additions.egress)),
+            # No exporter in the Sentinel pods: nothing to scrape there.
+            ("sentinel", sent_sel, sent_labels, SENTINEL_PORT, (), internal),
+        ):
             k8s.policy.v1.PodDisruptionBudget(f"{dep}-{res}-pdb", metadata=metadata(f"{dep}-{res}", ns, sel_labels), spec=pdb_spec(sel), opts=child)
             k8s.networking.v1.NetworkPolicy(
                 f"{dep}-{res}-netpol",
                 metadata=metadata(f"{dep}-{res}", ns, sel_labels),
-                spec=network_policy_spec(sel, peer_selector(dep), clients, args.monitoring_namespace, (port,), (port,)),
+                spec=network_policy_spec(sel, peer_selector(dep), clients, args.monitoring_namespace, (port,), (port,),
+                                         scrape_ports=scrape, egress=egress),
                 opts=child,
+            )
+        # Sentinel-aware clients ask a Sentinel, then talk to the master.
+        client_egress = client_egress_spec(clients, {"app.kubernetes.io/instance": dep, "app.kubernetes.io/name": APP}, (REDIS_PORT, SENTINEL_PORT))
+        if client_egress is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{dep}-clients-netpol", metadata=metadata(f"{dep}-clients", ns, labels(APP, dep, "clients", team)),
+                spec=client_egress, opts=child,
             )
         self.served_hosts, self.sentinel_hosts = served_hosts, sentinel_hosts
         self.outputs = {

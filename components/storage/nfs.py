@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata, resources, selector_labels
+from components.common.network_policy import api_server_egress, namespace_baseline, policy_spec
 
 PROVISIONER = "k8s-sigs.io/nfs-subdir-external-provisioner"
 NFS_RISK = (
@@ -47,6 +48,16 @@ class NfsProvisioner(pulumi.ComponentResource):
             f"{name}-ns", metadata=metadata(args.namespace, None, lbl), opts=child
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        # Default-deny with DNS, and the provisioner's one need: the API server
+        # (PVs, PVCs, events, leader election). The export itself is mounted
+        # by the kubelet on the node, outside any pod's NetworkPolicy.
+        policies = namespace_baseline() | {
+            app: policy_spec(selector_labels(app, name, "provisioner"), [], [api_server_egress()])
+        }
+        for policy, spec in policies.items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}", metadata=metadata(policy, args.namespace, lbl), spec=spec, opts=in_ns
+            )
         sa_name = app
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata(sa_name, args.namespace, lbl), opts=in_ns)
         cluster_role = k8s.rbac.v1.ClusterRole(

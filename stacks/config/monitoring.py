@@ -5,15 +5,28 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cidr import Cidr
 from stacks.config.durations import Duration
 from stacks.config.go_duration import GoDuration
+from stacks.config.redis import Clients
 from stacks.config.quantities import Memory
 from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
+
+
+class AccessFrom(Clients):
+    """Pods allowed to reach a monitoring server (NetworkPolicy), chosen like
+    a deployment's clients (docs/security.md); one selector at least, so an
+    empty entry never opens a server to its whole namespace."""
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> "AccessFrom":
+        if not self.pod_selector and not self.namespace_selector:
+            raise ValueError("set podSelector, namespaceSelector or both")
+        return self
 
 
 class RemoteWrite(StrictModel):
@@ -52,6 +65,8 @@ class Prometheus(StrictModel):
     load_balancer_source_ranges: tuple[Cidr, ...] = ()
     remote_write: tuple[RemoteWrite, ...] = ()
     static_targets: tuple[StaticTarget, ...] = ()
+    # Who may query it besides Grafana (an Ingress controller, a federating server elsewhere).
+    clients: tuple[AccessFrom, ...] = ()
 
 
 class TeamRoute(StrictModel):
@@ -87,6 +102,9 @@ class Grafana(StrictModel):
     # The seed publishes Grafana on 3231.
     port: int = Field(default=3231, ge=1, le=65535)
     load_balancer_source_ranges: tuple[Cidr, ...] = ()
+    # Who may open it (an Ingress controller); a NodePort or LoadBalancer
+    # Service admits its source ranges as well.
+    clients: tuple[AccessFrom, ...] = ()
 
 
 class NodeExporter(StrictModel):

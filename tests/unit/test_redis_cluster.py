@@ -186,7 +186,7 @@ def test_pdb_allows_one_pod_down(run):
 
 def test_network_policy_bus_only_from_peers():
     run = cluster_run(clients={"podSelector": {"app": "web"}, "namespaceSelector": {"team": "web"}})
-    (pol,) = run.k8s("NetworkPolicy")
+    (pol,) = run.k8s("NetworkPolicy", "sessions")
     rules = pol["spec"]["ingress"]
     ports_by_rule = [{p["port"] for p in r["ports"]} for r in rules]
     client_rule = next(r for r in rules if "podSelector" in r["from"][0] and r["from"][0]["podSelector"]["matchLabels"] == {"app": "web"})
@@ -195,13 +195,14 @@ def test_network_policy_bus_only_from_peers():
     bus_rules = [r for r, ports in zip(rules, ports_by_rule) if 16379 in ports]
     assert len(bus_rules) == 1
     assert bus_rules[0]["from"][0]["podSelector"]["matchLabels"] == {"redis-platform/deployment": "sessions"}
-    mon = next(r for r in rules if "namespaceSelector" in r["from"][0] and "podSelector" not in r["from"][0])
-    assert mon["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
-    assert 9121 in {p["port"] for p in mon["ports"]}
+    mon = next(r for r in rules if r["from"][0].get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "monitoring"})
+    # Prometheus only, and only the exporter: never the data port.
+    assert mon["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server"}
+    assert {p["port"] for p in mon["ports"]} == {9121}
 
 
 def test_default_clients_opt_in_by_label(run):
-    (pol,) = run.k8s("NetworkPolicy")
+    (pol,) = run.k8s("NetworkPolicy", "sessions")
     selectors = [r["from"][0].get("podSelector", {}).get("matchLabels") for r in pol["spec"]["ingress"]]
     assert {"redis-platform/client-of": "sessions"} in selectors
 
