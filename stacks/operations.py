@@ -13,7 +13,7 @@ import pulumi
 
 from components.common.redis_contract import auth_secret_name
 from components.operations.backup_agent import BackupAgent
-from components.operations.bucket import BackupBucket, BackupBucketArgs
+from components.operations.bucket import BackupBucket, BackupBucketArgs, DeploymentAccess
 from components.operations.migration import MigrationStep
 from components.operations.redis_ops import RedisOps, RedisOpsArgs, ops_names
 from components.operations.store import ObjectStore
@@ -38,11 +38,13 @@ class BackupContext:
     schedule: str
     pre_stop_upload: bool
     pre_stop_seconds: int
-    role_arn: pulumi.Output[str] | None = None
+    # deployment -> {"ops": role ARN, "data": role ARN} (AWS only)
+    role_arns: dict[str, dict[str, Any]] | None = None
 
-    @property
-    def annotations(self) -> dict[str, Any]:
-        return {IRSA_ANNOTATION: self.role_arn} if self.role_arn is not None else {}
+    def annotations(self, deployment: str, kind: str) -> dict[str, Any]:
+        """The IRSA annotation of a deployment's ops or data ServiceAccount."""
+        arn = (self.role_arns or {}).get(deployment, {}).get(kind)
+        return {IRSA_ANNOTATION: arn} if arn is not None else {}
 
 
 def build_backup(cfg: StackConfig) -> BackupContext | None:
@@ -56,17 +58,17 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
                             endpoint=b.endpoint, credentials_secret=b.credentials_secret,
                             access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
         return BackupContext(store=store, **common)
-    accounts = []
-    for dep in cfg.deployments:
-        if dep.backup.enabled:
-            ns = cfg.namespace_of(dep)
-            accounts += [f"{ns}/{dep.name}", f"{ns}/{ops_names(dep.name)['serviceAccount']}"]
+    # The data pods' ServiceAccount is named after the deployment (components/redis).
+    access = tuple(
+        DeploymentAccess(dep.name, cfg.namespace_of(dep), ops_names(dep.name)["serviceAccount"], dep.name)
+        for dep in cfg.deployments if dep.backup.enabled
+    )
     bucket = BackupBucket("backup", BackupBucketArgs(
         bucket_name=b.bucket_name, environment=cfg.environment, oidc_provider_arn=b.oidc_provider_arn,
-        oidc_issuer=b.oidc_issuer, service_accounts=tuple(accounts), prefix=b.prefix,
+        oidc_issuer=b.oidc_issuer, deployments=access, prefix=b.prefix,
         expire_days=b.expire_days, noncurrent_expire_days=b.noncurrent_expire_days, kms_key_id=b.kms_key_id,
     ))
-    return BackupContext(store=store, role_arn=bucket.role_arn, **common)
+    return BackupContext(store=store, role_arns=bucket.role_arns, **common)
 
 
 def backup_pod_additions(ctx: BackupContext | None, dep: RedisDeployment) -> PodAdditions:
@@ -116,7 +118,7 @@ def build_ops(cfg: StackConfig, dep: RedisDeployment, ctx: BackupContext | None,
         target=ops_target(cfg, dep, labels, cluster_args),
         store=ctx.store if with_backup else None,
         schedule=(dep.backup.schedule or ctx.schedule) if with_backup else "",
-        service_account_annotations=ctx.annotations if with_backup else None,
+        service_account_annotations=ctx.annotations(dep.name, "ops") if with_backup else None,
         migration=migration,
     ), opts=opts)
     return ops.outputs

@@ -122,7 +122,7 @@ def build_deployment(
     """Create one deployment's component and its ops pieces; return its stack output."""
     base = common_args(cfg, dep, storage_class) | dict(
         pod_additions=backup_pod_additions(backup, dep),
-        service_account_annotations=backup.annotations if backup is not None and dep.backup.enabled else {},
+        service_account_annotations=backup.annotations(dep.name, "data") if backup is not None and dep.backup.enabled else {},
     )
     cluster_args = None
     if dep.mode == "cluster":

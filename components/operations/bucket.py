@@ -1,5 +1,6 @@
-"""The per-environment backup bucket on AWS and the IRSA role that the
-backup and Redis ServiceAccounts assume to write to it."""
+"""The per-environment backup bucket on AWS (TLS only, SSE-KMS with a key
+from config or SSE-S3) and, per deployment, the IRSA roles its ops and data
+pods assume: each limited to the deployment's own prefix."""
 
 from __future__ import annotations
 
@@ -11,50 +12,86 @@ import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
+class DeploymentAccess:
+    """One deployment's two IRSA roles: its ops ServiceAccount (backup and
+    restore Jobs: write, read, list its own prefix) and its data pods'
+    ServiceAccount (the preStop uploader: write only)."""
+
+    deployment: str
+    namespace: str
+    ops_service_account: str
+    data_service_account: str
+
+
+@dataclass(frozen=True)
 class BackupBucketArgs:
     bucket_name: str
     environment: str
     oidc_provider_arn: str
     oidc_issuer: str
-    # "namespace/serviceaccount" pairs allowed to assume the role.
-    service_accounts: tuple[str, ...]
+    deployments: tuple[DeploymentAccess, ...]
     prefix: str
     expire_days: int
     noncurrent_expire_days: int
     kms_key_id: str | None = None
 
 
-def trust_policy(args: BackupBucketArgs) -> str:
-    """IRSA: only the named ServiceAccounts, through the cluster's OIDC provider."""
-    subjects = sorted(f"system:serviceaccount:{ns_sa.replace('/', ':')}" for ns_sa in args.service_accounts)
+def deployment_prefix(prefix: str, deployment: str) -> str:
+    """Where one deployment's backups live; the scripts write <prefix>/<deployment>/..."""
+    return f"{prefix}/{deployment}"
+
+
+def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
+    """IRSA: only this ServiceAccount, through the cluster's OIDC provider."""
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Federated": args.oidc_provider_arn},
+            "Principal": {"Federated": oidc_provider_arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{args.oidc_issuer}:sub": subjects, f"{args.oidc_issuer}:aud": "sts.amazonaws.com"}},
+            "Condition": {"StringEquals": {
+                f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{oidc_issuer}:aud": "sts.amazonaws.com",
+            }},
         }],
     }, sort_keys=True)
 
 
-def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None) -> str:
-    """Read and write objects under the prefix, list the bucket; no delete
-    (expiry is the lifecycle rule's job, so a stolen token cannot wipe backups)."""
-    statements = [
-        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
-        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-         "Resource": f"{bucket_arn}/{prefix}/*"},
-    ]
+def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None, write_only: bool = False) -> str:
+    """Objects under ``prefix`` (one deployment's) only. No delete for
+    anyone: expiry is the lifecycle rule's job, so a stolen token cannot
+    wipe backups. ``write_only`` (the data pods' preStop uploader): no read,
+    no list either, so a compromised Redis pod cannot read old backups."""
+    objects = ["s3:PutObject", "s3:AbortMultipartUpload"] + ([] if write_only else ["s3:GetObject"])
+    statements: list[dict] = [{"Effect": "Allow", "Action": objects, "Resource": f"{bucket_arn}/{prefix}/*"}]
+    if not write_only:
+        statements.append({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+                           "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}})
     if kms_key_id:
+        # Decrypt too: a multipart upload to an SSE-KMS bucket needs it.
         statements.append({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_id})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def bucket_policy(bucket_arn: str, kms_key_id: str | None) -> str:
+    """Refuse plain HTTP for everyone; with a KMS key, refuse uploads that
+    ask for another encryption than the bucket's key."""
+    statements: list[dict] = [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]
+    if kms_key_id:
+        statements.append({
+            "Sid": "DenyOtherEncryption", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        })
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 class BackupBucket(pulumi.ComponentResource):
     bucket: pulumi.Output[str]
-    role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
         # Token as before the move to components/operations/: a new one would
@@ -87,10 +124,26 @@ class BackupBucket(pulumi.ComponentResource):
             }],
             opts=child,
         )
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=trust_policy(args),
-                            description=f"IRSA role of the Redis backup ServiceAccounts ({args.environment})", tags=tags, opts=child)
-        aws.iam.RolePolicy(f"{name}-access", role=role.id,
-                           policy=bucket.arn.apply(lambda arn: access_policy(arn, args.prefix, args.kms_key_id)), opts=child)
+        aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id,
+                            policy=bucket.arn.apply(lambda arn: bucket_policy(arn, args.kms_key_id)), opts=child)
+        # deployment -> {"ops": arn, "data": arn}
+        self.role_arns: dict[str, dict[str, pulumi.Output[str]]] = {}
+        for dep in args.deployments:
+            prefix = deployment_prefix(args.prefix, dep.deployment)
+            arns = {}
+            for kind, sa, write_only in (("ops", dep.ops_service_account, False), ("data", dep.data_service_account, True)):
+                role = aws.iam.Role(
+                    f"{name}-{dep.deployment}-{kind}-role",
+                    assume_role_policy=trust_policy(args.oidc_provider_arn, args.oidc_issuer, dep.namespace, sa),
+                    description=f"IRSA role of {dep.namespace}/{sa}: Redis backups under {prefix}/ ({args.environment})",
+                    tags=tags, opts=child,
+                )
+                aws.iam.RolePolicy(
+                    f"{name}-{dep.deployment}-{kind}-access", role=role.id,
+                    policy=bucket.arn.apply(lambda arn, p=prefix, w=write_only: access_policy(arn, p, args.kms_key_id, w)),
+                    opts=child,
+                )
+                arns[kind] = role.arn
+            self.role_arns[dep.deployment] = arns
         self.bucket = bucket.bucket
-        self.role_arn = role.arn
-        self.register_outputs({"bucket": self.bucket, "role_arn": self.role_arn})
+        self.register_outputs({"bucket": self.bucket, "role_arns": self.role_arns})

@@ -41,20 +41,49 @@ def test_prod_bucket_is_versioned_encrypted_private_and_expiring(prod_run):
     assert rule["expiration"]["days"] == 35 and rule["noncurrentVersionExpiration"]["noncurrentDays"] == 7
 
 
-def test_prod_irsa_role_trusts_exactly_the_backup_service_accounts(prod_run):
-    role = next(r for r in prod_run.of_type("aws:iam/role:Role") if r.name == "backup-role")
-    (stmt,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+def test_prod_irsa_roles_one_per_deployment_and_service_account(prod_run):
     issuer = "oidc.eks.ap-northeast-2.amazonaws.com/id/5C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5F"
-    assert stmt["Condition"]["StringEquals"][f"{issuer}:sub"] == sorted(
-        f"system:serviceaccount:redis:{sa}" for sa in ("orders", "orders-ops", "quotes-cache", "quotes-cache-ops"))
-    (policy,) = prod_run.of_type("aws:iam/rolePolicy:RolePolicy")
-    actions = {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]}
-    assert "s3:PutObject" in actions and not any("Delete" in a for a in actions)
-    for sa in ("orders", "orders-ops", "quotes-cache", "quotes-cache-ops"):
-        (obj,) = prod_run.k8s("ServiceAccount", sa)
-        assert obj["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("backup-role")
+    roles = {r.name: r for r in prod_run.of_type("aws:iam/role:Role") if r.name.startswith("backup-")}
+    policies = {r.name: json.loads(r.inputs["policy"]) for r in prod_run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert set(roles) == {f"backup-{d}-{k}-role" for d in ("orders", "quotes-cache") for k in ("ops", "data")}
+    for dep in ("orders", "quotes-cache"):
+        for kind, sa in (("ops", f"{dep}-ops"), ("data", dep)):
+            (stmt,) = json.loads(roles[f"backup-{dep}-{kind}-role"].inputs["assumeRolePolicy"])["Statement"]
+            assert stmt["Condition"]["StringEquals"][f"{issuer}:sub"] == f"system:serviceaccount:redis:{sa}"
+            (obj,) = prod_run.k8s("ServiceAccount", sa)
+            assert obj["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(f"backup-{dep}-{kind}-role")
+            stmts = policies[f"backup-{dep}-{kind}-access"]["Statement"]
+            actions = {a for st in stmts for a in st["Action"]}
+            assert not any("Delete" in a for a in actions)
+            resources = {st["Resource"] for st in stmts if any(a.startswith("s3:") for a in st["Action"])}
+            assert resources <= {f"arn:aws:s3:::acme-redis-backups-prod-apne2/redis/{dep}/*", "arn:aws:s3:::acme-redis-backups-prod-apne2"}
+        data_actions = {a for st in policies[f"backup-{dep}-data-access"]["Statement"] for a in st["Action"]}
+        assert data_actions == {"s3:PutObject", "s3:AbortMultipartUpload"}, "the preStop uploader writes, never reads"
     pod = cronjob_pod(prod_run, "orders-backup")
     assert "AWS_ACCESS_KEY_ID" not in env_of(pod["containers"][0]), "IRSA, not keys, on EKS"
+
+
+def test_prod_bucket_refuses_plain_http(prod_run):
+    (policy,) = prod_run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert stmt["Effect"] == "Deny" and stmt["Action"] == "s3:*" and stmt["Principal"] == "*"
+    assert stmt["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(stmt["Resource"]) == {"arn:aws:s3:::acme-redis-backups-prod-apne2", "arn:aws:s3:::acme-redis-backups-prod-apne2/*"}
+
+
+def test_kms_key_from_config_encrypts_and_is_required():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    run = run_with(BASE_CONFIG | {"deployments": [CLUSTER], "backup": {
+        "kind": "aws", "bucketName": "acme-backups", "region": "eu-west-1", "kmsKeyId": key,
+        "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"}})
+    (sse,) = run.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}
+    (policy,) = run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    other = next(s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "DenyOtherEncryption")
+    assert other["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    for role_policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        kms = [s for s in json.loads(role_policy.inputs["policy"])["Statement"] if s["Resource"] == key]
+        assert kms and set(kms[0]["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
 
 
 def test_dev_backup_uses_the_on_prem_endpoint_and_its_secret(dev_run):
