@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from components.common.k8s import labels, metadata
 from components.common.redis_contract import auth_secret_name
 from components.operations.backup_agent import BackupAgent
 from components.operations.bucket import BackupBucket, BackupBucketArgs, DeploymentAccess
@@ -54,6 +56,7 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
     store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image)
     common = dict(schedule=b.schedule, pre_stop_upload=b.pre_stop_upload, pre_stop_seconds=b.pre_stop_upload_seconds)
     if isinstance(b, S3CompatibleBackup):
+        credentials_secrets(cfg, b)
         store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image,
                             endpoint=b.endpoint, credentials_secret=b.credentials_secret,
                             access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
@@ -69,6 +72,25 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
         expire_days=b.expire_days, noncurrent_expire_days=b.noncurrent_expire_days, kms_key_id=b.kms_key_id,
     ))
     return BackupContext(store=store, role_arns=bucket.role_arns, **common)
+
+
+def credentials_secrets(cfg: StackConfig, b: S3CompatibleBackup) -> None:
+    """The object store's keys from config, as the Secret the pods read, in
+    every namespace with a backed-up deployment; or a warning naming the
+    Secret someone has to make."""
+    namespaces = sorted({cfg.namespace_of(d) for d in cfg.deployments if d.backup.enabled})
+    if b.secret_access_key is None:
+        pulumi.log.warn(f"backup.accessKeyId/secretAccessKey are not set: Secret {b.credentials_secret} must be made by hand "
+                        f"in {', '.join(namespaces)}; until then backups fail (logged by the backup pods), Redis runs")
+        return
+    for ns in namespaces:
+        k8s.core.v1.Secret(
+            f"{ns}-{b.credentials_secret}",
+            metadata=metadata(b.credentials_secret, ns, labels("redis-backup", cfg.environment, "credentials")),
+            type="Opaque",
+            string_data={b.access_key_id_key: pulumi.Output.secret(b.access_key_id),
+                         b.secret_access_key_key: pulumi.Output.secret(b.secret_access_key.get_secret_value())},
+        )
 
 
 def backup_pod_additions(ctx: BackupContext | None, dep: RedisDeployment) -> PodAdditions:

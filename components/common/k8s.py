@@ -98,8 +98,13 @@ def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit:
     }
 
 
-def secret_env(env_name: str, secret_name: str, key: str = PASSWORD_KEY) -> dict[str, Any]:
-    return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+def secret_env(env_name: str, secret_name: str, key: str = PASSWORD_KEY, optional: bool = False) -> dict[str, Any]:
+    """``optional``: a missing Secret leaves the variable unset instead of
+    keeping the whole pod from starting (for Secrets the program does not make)."""
+    ref: dict[str, Any] = {"name": secret_name, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": env_name, "valueFrom": {"secretKeyRef": ref}}
 
 
 def config_hash(data: dict[str, str]) -> str:

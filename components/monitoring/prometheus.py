@@ -92,9 +92,16 @@ class Prometheus(pulumi.ComponentResource):
             {"name": "rules", "configMap": {"name": f"{app}-rules"}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
         ]
+        if args.secret_mounts:
+            pulumi.log.warn(f"{ns}/{app} reads Secrets this program does not make: {', '.join(args.secret_mounts)}; "
+                            "until they exist the requests that need them fail", self)
         for secret in args.secret_mounts:
             mounts.append({"name": f"secret-{secret}", "mountPath": f"{L.PROMETHEUS_SECRETS_DIR}/{secret}", "readOnly": True})
-            volumes.append({"name": f"secret-{secret}", "secret": {"secretName": secret, "defaultMode": 0o440}})
+            # Optional: a Secret made outside the program (remote_write or
+            # federation credentials) must not keep Prometheus from starting;
+            # without it those requests fail and Prometheus's own
+            # remote-write/scrape failure metrics show it.
+            volumes.append({"name": f"secret-{secret}", "secret": {"secretName": secret, "defaultMode": 0o440, "optional": True}})
         http = {"httpGet": {"path": "/-/ready", "port": "http"}}
         server = {
             "name": "prometheus",

@@ -36,9 +36,13 @@ class ObjectStore:
         if self.endpoint:
             out.append({"name": "S3_ENDPOINT", "value": self.endpoint})
         if self.credentials_secret:
+            # Optional: the backup sidecar runs in every Redis data pod, and a
+            # missing Secret must not keep Redis from starting. s3-lib.sh logs
+            # the missing Secret by name and the upload fails visibly instead.
             out += [
-                secret_env("AWS_ACCESS_KEY_ID", self.credentials_secret, self.access_key_id_key),
-                secret_env("AWS_SECRET_ACCESS_KEY", self.credentials_secret, self.secret_access_key_key),
+                {"name": "CREDENTIALS_SECRET", "value": self.credentials_secret},
+                secret_env("AWS_ACCESS_KEY_ID", self.credentials_secret, self.access_key_id_key, optional=True),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.credentials_secret, self.secret_access_key_key, optional=True),
             ]
         return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cron import check_schedule
@@ -89,6 +89,18 @@ class S3CompatibleBackup(_Common):
     access_key_id_key: str = "accessKeyId"
     secret_access_key_key: str = "secretAccessKey"
     region: str = "us-east-1"
+    # The keys themselves (the secret one with `pulumi config set --secret`):
+    # the program then makes credentialsSecret in every namespace that needs
+    # it. Without them that Secret is made by hand; until it exists backups
+    # fail with a log line naming it, and Redis runs regardless.
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _both_keys(self) -> "S3CompatibleBackup":
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("set accessKeyId and secretAccessKey together (or neither, with a Secret made by hand)")
+        return self
 
     _bucket = field_validator("bucket_name")(classmethod(lambda cls, v: check_bucket(v)))
 

@@ -98,7 +98,7 @@ def test_dev_backup_uses_the_on_prem_endpoint_and_its_secret(dev_run):
     assert upload["image"].startswith("amazon/aws-cli:") and upload["command"][-1].endswith(scripts.UPLOAD)
     env = env_of(upload)
     assert env["S3_ENDPOINT"] == "http://minio.storage.svc.cluster.local:9000" and env["BUCKET"] == "redis-backups-dev"
-    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-backup-credentials", "key": "secretAccessKey"}}
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-backup-credentials", "key": "secretAccessKey", "optional": True}}
     snap_env = env_of(snapshot)
     assert snap_env["MODE"] == "cluster" and len(snap_env["CLUSTER_NODES"].split()) == 6
     assert snap_env["REDISCLI_AUTH"] == {"secretKeyRef": {"name": "sessions-auth", "key": "password"}}
@@ -160,3 +160,35 @@ def test_no_backup_section_means_no_backup_objects():
     run = run_with(BASE_CONFIG | {"deployments": [CLUSTER]})
     assert run.k8s("CronJob", "sessions-backup") == []
     assert [c["name"] for c in run.k8s("StatefulSet", "sessions")[0]["spec"]["template"]["spec"]["containers"]] == ["redis", "exporter"]
+
+
+def test_s3_keys_from_config_become_the_secret_in_each_namespace():
+    run = run_with(BASE_CONFIG | {
+        "deployments": [CLUSTER, SENTINEL | {"namespace": "other"}],
+        "backup": S3 | {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "very-secret-key"},
+    })
+    secrets = [s for s in run.k8s("Secret") if s["metadata"]["name"] == "s3-keys"]
+    assert sorted(s["metadata"]["namespace"] for s in secrets) == ["other", "redis"]
+    for s in secrets:
+        assert set(s["stringData"]) == {"accessKeyId", "secretAccessKey"}
+    for res in run.resources:
+        if res.is_kubernetes and res.manifest.get("kind") != "Secret":
+            assert "very-secret-key" not in json.dumps(res.manifest)
+
+
+def test_a_missing_backup_secret_never_blocks_redis():
+    run = run_with(BASE_CONFIG | {"deployments": [CLUSTER], "backup": S3})
+    assert not [s for s in run.k8s("Secret") if s["metadata"]["name"] == "s3-keys"]
+    (sts,) = run.k8s("StatefulSet", "sessions")
+    for c in sts["spec"]["template"]["spec"]["containers"]:
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref and ref["name"] == "s3-keys":
+                assert ref["optional"] is True, (c["name"], e["name"])
+    agent = next(c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "backup-agent")
+    assert env_of(agent)["CREDENTIALS_SECRET"] == "s3-keys"
+
+
+def test_backup_keys_come_together():
+    with pytest.raises(ConfigError, match="accessKeyId and secretAccessKey together"):
+        load_stack_config(BASE_CONFIG | {"backup": S3 | {"accessKeyId": "AKIA"}})

@@ -20,8 +20,20 @@ s3_uri() {
     if [ -n "$_p" ]; then printf 's3://%s/%s/%s\n' "$BUCKET" "$_p" "$1"; else printf 's3://%s/%s\n' "$BUCKET" "$1"; fi
 }
 
+# CREDENTIALS_SECRET names the Secret the keys come from; the pods mount it
+# optionally, so a missing one shows up here, by name, not as a pod that
+# never starts.
+s3_credentials_ok() {
+    if [ -n "${CREDENTIALS_SECRET:-}" ] && { [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; }; then
+        log "BACKUP DISABLED: Secret $CREDENTIALS_SECRET (access keys of the object store) is missing or incomplete in this namespace"
+        return 1
+    fi
+    return 0
+}
+
 # aws s3 SUBCOMMAND ARGS..., bounded, with the endpoint when one is set.
 s3() {
+    s3_credentials_ok || return 1
     if [ -n "${S3_ENDPOINT:-}" ]; then
         timeout "$S3_TIMEOUT" "$AWS_CLI" --endpoint-url "$S3_ENDPOINT" s3 "$@"
     else
