@@ -76,12 +76,10 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
 
 def credentials_secrets(cfg: StackConfig, b: S3CompatibleBackup) -> None:
     """The object store's keys from config, as the Secret the pods read, in
-    every namespace with a backed-up deployment; or a warning naming the
-    Secret someone has to make."""
+    every namespace with a backed-up deployment. Without them the Secret is
+    made by hand; the pods reference it as optional and log its absence."""
     namespaces = sorted({cfg.namespace_of(d) for d in cfg.deployments if d.backup.enabled})
     if b.secret_access_key is None:
-        pulumi.log.warn(f"backup.accessKeyId/secretAccessKey are not set: Secret {b.credentials_secret} must be made by hand "
-                        f"in {', '.join(namespaces)}; until then backups fail (logged by the backup pods), Redis runs")
         return
     for ns in namespaces:
         k8s.core.v1.Secret(

@@ -127,9 +127,13 @@ def dns_egress_spec() -> dict[str, Any]:
     }
 
 
+# A dot: no deployment's objects (DNS labels with "-" suffixes) can take these names.
+BASELINE_NAMES = ("redis-platform.default-deny", "redis-platform.allow-dns")
+
+
 def namespace_baseline() -> dict[str, dict[str, Any]]:
     """The two policies every namespace the program owns gets, by object name."""
-    return {"default-deny": default_deny_spec(), "allow-dns": dns_egress_spec()}
+    return dict(zip(BASELINE_NAMES, (default_deny_spec(), dns_egress_spec()), strict=True))
 
 
 def network_policy_spec(

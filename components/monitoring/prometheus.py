@@ -92,9 +92,6 @@ class Prometheus(pulumi.ComponentResource):
             {"name": "rules", "configMap": {"name": f"{app}-rules"}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
         ]
-        if args.secret_mounts:
-            pulumi.log.warn(f"{ns}/{app} reads Secrets this program does not make: {', '.join(args.secret_mounts)}; "
-                            "until they exist the requests that need them fail", self)
         for secret in args.secret_mounts:
             mounts.append({"name": f"secret-{secret}", "mountPath": f"{L.PROMETHEUS_SECRETS_DIR}/{secret}", "readOnly": True})
             # Optional: a Secret made outside the program (remote_write or

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_labels
-from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, policy_spec
+from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, pods_peer, policy_spec, rule, tcp
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
@@ -145,10 +145,7 @@ class RedisCluster(pulumi.ComponentResource):
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
         )
-        k8s.networking.v1.NetworkPolicy(
-            f"{dep}-netpol",
-            metadata=metadata(dep, ns, node_labels),
-            spec=network_policy_spec(
+        node_policy = network_policy_spec(
                 node_selector,
                 peers,
                 ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
@@ -156,9 +153,11 @@ class RedisCluster(pulumi.ComponentResource):
                 peer_ports=(REDIS_PORT, CLUSTER_BUS_PORT),
                 # Replication and the bus go to other nodes only.
                 egress=(peer_egress(node_selector, (REDIS_PORT, CLUSTER_BUS_PORT)), *args.pod_additions.egress),
-            ),
-            opts=child,
-        )
+            )
+        # The bootstrap Job's pods carry no deployment label (their template
+        # is immutable and that label set may change): admitted by their own.
+        node_policy["ingress"].append(rule("ingress", [pods_peer(selector_labels(APP, dep, "bootstrap"))], tcp(REDIS_PORT)))
+        k8s.networking.v1.NetworkPolicy(f"{dep}-netpol", metadata=metadata(dep, ns, node_labels), spec=node_policy, opts=child)
         client_egress = client_egress_spec(ClientsArgs(args.client_pod_selector, args.client_namespace_selector),
                                            node_selector, (REDIS_PORT,))
         if client_egress is not None:

@@ -22,10 +22,14 @@ _COMMON = (
     ("ConfigMap", "{n}-ops"), ("ServiceAccount", "{n}-ops"),
     ("CronJob", "{n}-backup"), ("CronJob", "{n}-restore"), ("CronJob", "{n}-failover-drill"),
     ("Job", "{n}-migrate-*"),
+    ("NetworkPolicy", "{n}-ops"), ("NetworkPolicy", "{n}-ops-object-storage"), ("NetworkPolicy", "{n}-clients"),
 )
+# Per namespace, not per deployment: their names hold a dot, which no
+# deployment's object name can (components/common/network_policy.py).
+NAMESPACE_OBJECTS = (("NetworkPolicy", "redis-platform.default-deny"), ("NetworkPolicy", "redis-platform.allow-dns"))
 _BY_MODE = {
     "cluster": (
-        ("Service", "{n}"), ("Service", "{n}-headless"), ("NetworkPolicy", "{n}"),
+        ("Service", "{n}"), ("Service", "{n}-headless"), ("NetworkPolicy", "{n}"), ("NetworkPolicy", "{n}-bootstrap"),
         ("PodDisruptionBudget", "{n}"),
     ),
     "sentinel": (
@@ -33,6 +37,7 @@ _BY_MODE = {
         ("Service", "{n}-sentinel"), ("Service", "{n}-sentinel-headless"), ("StatefulSet", "{n}-sentinel"),
         ("Deployment", "{n}-haproxy"), ("ConfigMap", "{n}-haproxy-config"),
         ("NetworkPolicy", "{n}-data"), ("NetworkPolicy", "{n}-haproxy"), ("NetworkPolicy", "{n}-sentinel"),
+        ("NetworkPolicy", "{n}-haproxy-clients"),
         ("PodDisruptionBudget", "{n}-data"), ("PodDisruptionBudget", "{n}-haproxy"),
         ("PodDisruptionBudget", "{n}-sentinel"),
     ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import load_stack_config
-from stacks.config.names import deployment_objects, matches
+from stacks.config.names import NAMESPACE_OBJECTS, deployment_objects, matches
 from tests.unit.conftest import BASE_CONFIG, run_with
 
 S3 = {"kind": "s3", "endpoint": "http://minio:9000", "bucketName": "backups", "credentialsSecret": "s3-creds"}
@@ -31,6 +31,8 @@ def test_every_object_of_a_deployment_is_predicted(shape):
     made = [(m["kind"], m["metadata"]["name"]) for m in run.kubernetes()
             if m["metadata"].get("namespace") == "team-a"]
     assert made
+    # The namespace's own objects cannot collide with a deployment's: only their names hold a dot.
+    assert not any("." in p for _, p in predicted) and all("." in n for _, n in NAMESPACE_OBJECTS)
     missing = [(kind, name) for kind, name in made
-               if not any(k == kind and matches(p, name) for k, p in predicted)]
+               if not any(k == kind and matches(p, name) for k, p in predicted + list(NAMESPACE_OBJECTS))]
     assert not missing, f"objects the collision check does not know about: {missing}"

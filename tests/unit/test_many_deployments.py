@@ -87,8 +87,8 @@ def test_removing_one_leaves_the_others_byte_for_byte(five, removed, tmp_path):
     gone = {n for n, t in before.items() if belongs_to(t, removed)}
     assert gone, f"{removed} rendered no objects of its own"
     # ratelimit is alone in its namespace: the namespace and its baseline policies go with it.
-    edge_ns = {"v1-namespace-default-edge-redis.yaml", "networking.k8s.io_v1-networkpolicy-edge-redis-default-deny.yaml",
-               "networking.k8s.io_v1-networkpolicy-edge-redis-allow-dns.yaml"}
+    edge_ns = {"v1-namespace-default-edge-redis.yaml", "networking.k8s.io_v1-networkpolicy-edge-redis-redis-platform.default-deny.yaml",
+               "networking.k8s.io_v1-networkpolicy-edge-redis-redis-platform.allow-dns.yaml"}
     assert set(after) == set(before) - gone - (edge_ns if removed == "ratelimit" else set())
     changed = [n for n in after if after[n] != before[n]]
     assert changed == [], f"removing {removed} changed {changed}"

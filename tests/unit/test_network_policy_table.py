@@ -50,6 +50,8 @@ MODES = {"shop": "cluster", "cache": "sentinel", "plain": "sentinel-no-backup"}
 def role_of(labels: dict[str, str]) -> str:
     name, comp = labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]
     dep = labels.get("redis-platform/deployment")
+    if dep is None and name == "redis":  # the bootstrap Job's pods: no deployment label
+        dep = labels["app.kubernetes.io/instance"]
     if dep is not None:
         group = "haproxy" if name == "haproxy" else comp
         if labels.get(OBJECT_STORAGE_LABEL) == "true":
@@ -115,7 +117,7 @@ def test_every_owned_namespace_is_default_deny_both_ways(table_run):
     namespaces = {n["metadata"]["name"] for n in table_run.k8s("Namespace")}
     assert namespaces == {"redis", "monitoring", "monitoring-global", "nfs-provisioner"}
     for ns in namespaces:
-        deny = [p for p in table_run.k8s("NetworkPolicy") if p["metadata"]["namespace"] == ns and p["metadata"]["name"] == "default-deny"]
+        deny = [p for p in table_run.k8s("NetworkPolicy") if p["metadata"]["namespace"] == ns and p["metadata"]["name"] == "redis-platform.default-deny"]
         assert [p["spec"] for p in deny] == [{"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}], ns
 
 
@@ -172,5 +174,5 @@ def test_real_stacks_are_default_deny_in_every_owned_namespace(stack):
     run = run_stack_file(stack)
     owned = {n["metadata"]["name"] for n in run.k8s("Namespace")}
     denied = {p["metadata"]["namespace"] for p in run.k8s("NetworkPolicy")
-              if p["metadata"]["name"] == "default-deny" and p["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+              if p["metadata"]["name"] == "redis-platform.default-deny" and p["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
     assert owned and owned == denied
