@@ -73,6 +73,10 @@ class MonitoringPolicyArgs:
     grafana: str | None = "grafana"
     pushgateway: bool = True
     cadvisor: bool = True
+    # kube-state-metrics: (metrics port, telemetry port), or None.
+    kube_state_metrics: tuple[int, int] | None = None
+    # Alertmanager replicas gossip among themselves on this port (TCP and UDP); None: one replica.
+    alertmanager_gossip_port: int | None = None
     prometheus_access: ServerAccess = field(default_factory=ServerAccess)
     alertmanager_access: ServerAccess = field(default_factory=ServerAccess)
     grafana_access: ServerAccess = field(default_factory=ServerAccess)
@@ -101,12 +105,15 @@ def monitoring_policies(args: MonitoringPolicyArgs) -> dict[str, dict[str, Any]]
         )
     }
     if args.alertmanager:
-        out[args.alertmanager] = policy_spec(
-            selector_labels("alertmanager", args.alertmanager, "alerting"),
-            args.alertmanager_access.ingress(L.ALERTMANAGER_PORT, prom),
-            # Receivers (Slack) are HTTPS endpoints outside the cluster.
-            [rule("egress", [outside_peer()], tcp(443))],
-        )
+        am_sel = selector_labels("alertmanager", args.alertmanager, "alerting")
+        ingress = args.alertmanager_access.ingress(L.ALERTMANAGER_PORT, prom)
+        # Receivers (Slack, the pager) are HTTPS endpoints outside the cluster.
+        egress = [rule("egress", [outside_peer()], tcp(443))]
+        if args.alertmanager_gossip_port is not None:
+            gossip = tcp(args.alertmanager_gossip_port) + [{"protocol": "UDP", "port": args.alertmanager_gossip_port}]
+            ingress.append(rule("ingress", [pods_peer(am_sel)], gossip))
+            egress.append(rule("egress", [pods_peer(am_sel)], gossip))
+        out[args.alertmanager] = policy_spec(am_sel, ingress, egress)
     if args.grafana:
         out[args.grafana] = policy_spec(
             selector_labels("grafana", args.grafana, "dashboards"),
@@ -124,6 +131,13 @@ def monitoring_policies(args: MonitoringPolicyArgs) -> dict[str, dict[str, Any]]
     if args.cadvisor:
         out["cadvisor"] = policy_spec(
             selector_labels("cadvisor", "cadvisor", "exporter"), [rule("ingress", [prom], tcp(L.CADVISOR_PORT))], []
+        )
+    if args.kube_state_metrics is not None:
+        out["kube-state-metrics"] = policy_spec(
+            selector_labels("kube-state-metrics", "kube-state-metrics", "exporter"),
+            [rule("ingress", [prom], tcp(*args.kube_state_metrics))],
+            # It lists and watches objects: the API server only.
+            [api_server_egress()],
         )
     # node-exporter runs on the host network, where NetworkPolicies do not
     # apply; the node's own firewall guards port 9100.

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
+from components.monitoring.alertmanager import CLUSTER_PORT as AM_CLUSTER_PORT
 from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
@@ -17,7 +18,9 @@ from components.monitoring.grafana import provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.kube_state_metrics import METRICS_PORT as KSM_METRICS_PORT
 from components.monitoring.kube_state_metrics import PORT_NAME as KSM_PORT_NAME
+from components.monitoring.kube_state_metrics import TELEMETRY_PORT as KSM_TELEMETRY_PORT
 from components.monitoring.kube_state_metrics import KubeStateMetrics, KubeStateMetricsArgs
 from components.monitoring.prometheus_config import (PrometheusSpec, RemoteWrite, StaticJob, default_service_jobs,
                                                      kube_state_metrics_job, render_prometheus_config)
@@ -85,6 +88,9 @@ class MonitoringArgs:
     scrape_ports: tuple[int, ...] = ()
 
 
+KUBELET_PORT = 10250
+
+
 def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
     """What the namespace's NetworkPolicies allow, from the same args the servers are built from."""
     ports = {*args.scrape_ports, L.ALERTMANAGER_PORT}
@@ -93,9 +99,14 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
     ports |= {L.PUSHGATEWAY_PORT} if args.pushgateway_image else set()
     ports |= {target_port(t, job.scheme) for job in args.static_jobs for t in job.targets}
     ports |= {url_port(rw.url) for rw in args.remote_write}
+    ksm = (KSM_METRICS_PORT, KSM_TELEMETRY_PORT) if args.kube_state_metrics_image else None
+    # With kube-state-metrics Prometheus also scrapes each kubelet's volume stats.
+    ports |= {*ksm, KUBELET_PORT} if ksm else set()
     return MonitoringPolicyArgs(
         pushgateway=args.pushgateway_image is not None,
         cadvisor=args.cadvisor_image is not None,
+        kube_state_metrics=ksm,
+        alertmanager_gossip_port=AM_CLUSTER_PORT if args.alertmanager_replicas > 1 else None,
         prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus_service_type, args.prometheus_lb_ranges),
         alertmanager_access=ServerAccess(args.alertmanager_clients),
         grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
