@@ -12,6 +12,7 @@ import pulumi_random as random
 
 from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
+from components.monitoring.backup import SCRIPT_NAME, MonitoringBackupSpec, backup_container, backup_script
 from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
 from components.monitoring.prometheus import service_spec
 
@@ -32,6 +33,10 @@ class GrafanaArgs:
     load_balancer_source_ranges: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "grafana"
+    # grafana.db to the object store by a sidecar (components/monitoring/backup.py).
+    backup: MonitoringBackupSpec | None = None
+    # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class GrafanaSettings(Protocol):
@@ -53,6 +58,8 @@ def provisioned_grafana(
     dashboards: dict[str, str],
     component_labels: dict[str, str],
     opts: pulumi.ResourceOptions,
+    backup: MonitoringBackupSpec | None = None,
+    service_account_annotations: dict[str, pulumi.Input[str]] | None = None,
 ) -> "Grafana":
     return Grafana(
         name,
@@ -67,6 +74,8 @@ def provisioned_grafana(
             port=settings.grafana_port,
             load_balancer_source_ranges=settings.grafana_lb_ranges,
             component_labels=component_labels,
+            backup=backup,
+            service_account_annotations=service_account_annotations or {},
         ),
         opts=opts,
     )
@@ -107,6 +116,21 @@ class Grafana(pulumi.ComponentResource):
         secret_env = lambda env, key: {"name": env, "valueFrom": {"secretKeyRef": {"name": f"{app}-admin", "key": key}}}  # noqa: E731
         health = {"httpGet": {"path": "/api/health", "port": "http"}}
         prov = L.GRAFANA_PROVISIONING_DIR
+        sidecars: list[dict] = []
+        sidecar_volumes: list[dict] = []
+        pod_account: dict = {}
+        if args.backup is not None:
+            sidecar, sidecar_volumes = backup_container(args.backup, "grafana", "/var/lib/grafana", GRAFANA_UID, f"{app}-backup")
+            sidecars = [sidecar]
+            k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
+                                  data={SCRIPT_NAME: backup_script()}, opts=child)
+            # Its own account, so an IRSA role names only Grafana; no API token
+            # (the EKS webhook projects the web identity token by itself).
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa", metadata=metadata(app, ns, lbl, args.service_account_annotations or None),
+                automount_service_account_token=False, opts=child,
+            )
+            pod_account = {"serviceAccountName": app}
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata(app, ns, lbl),
@@ -122,6 +146,7 @@ class Grafana(pulumi.ComponentResource):
                             provisioning | args.dashboards)},
                     },
                     "spec": {
+                        **pod_account,
                         "automountServiceAccountToken": False,
                         "securityContext": pod_security_context(GRAFANA_UID),
                         "containers": [
@@ -149,9 +174,11 @@ class Grafana(pulumi.ComponentResource):
                                 "readinessProbe": {**health, "periodSeconds": 10},
                                 "livenessProbe": {**health, "periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 5},
                                 "securityContext": container_security_context(GRAFANA_UID),
-                            }
+                            },
+                            *sidecars,
                         ],
                         "volumes": [
+                            *sidecar_volumes,
                             {"name": "data", "persistentVolumeClaim": {"claimName": f"{app}-data"}},
                             {"name": "provisioning", "configMap": {"name": f"{app}-provisioning"}},
                             {"name": "dashboards", "configMap": {"name": f"{app}-dashboards"}},

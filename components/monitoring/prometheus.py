@@ -11,6 +11,8 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
+from components.monitoring.backup import (GUARD_CONFIG, PROMETHEUS_LOOPBACK_PORT, SCRIPT_NAME, MonitoringBackupSpec,
+                                          backup_container, backup_script, guard_container, render_guard_config)
 
 NOBODY = 65534
 RELOADER = (Path(__file__).parent / "scripts" / "config-reloader.sh").read_text()
@@ -34,6 +36,11 @@ class PrometheusArgs:
     name: str = "prometheus"
     # A federating Prometheus scrapes other servers only: no API access.
     kubernetes_discovery: bool = True
+    # TSDB snapshots to the object store (components/monitoring/backup.py):
+    # the admin API on loopback only, the pod's web port behind a guard.
+    backup: MonitoringBackupSpec | None = None
+    # IRSA role annotation of the ServiceAccount, for the backup sidecar.
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def discovery_rules() -> list[dict]:
@@ -65,7 +72,7 @@ class Prometheus(pulumi.ComponentResource):
         sel = selector_of(lbl)
 
         k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=metadata(app, ns, lbl),
+            f"{name}-sa", metadata=metadata(app, ns, lbl, args.service_account_annotations or None),
             automount_service_account_token=args.kubernetes_discovery, opts=child,
         )
         if args.kubernetes_discovery:
@@ -100,6 +107,16 @@ class Prometheus(pulumi.ComponentResource):
             # remote-write/scrape failure metrics show it.
             volumes.append({"name": f"secret-{secret}", "secret": {"secretName": secret, "defaultMode": 0o440, "optional": True}})
         http = {"httpGet": {"path": "/-/ready", "port": "http"}}
+        healthy = {"httpGet": {"path": "/-/healthy", "port": "http"}}
+        web_port = L.PROMETHEUS_PORT
+        listen: list[str] = []
+        if args.backup is not None:
+            # Loopback only: the guard sidecar owns the pod's web port, and the
+            # kubelet's probes cannot reach loopback, so they run in the pod.
+            web_port = PROMETHEUS_LOOPBACK_PORT
+            listen = [f"--web.listen-address=127.0.0.1:{web_port}", "--web.enable-admin-api"]
+            http = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{web_port}/-/ready"]}}
+            healthy = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{web_port}/-/healthy"]}}
         server = {
             "name": "prometheus",
             "image": args.image,
@@ -112,14 +129,15 @@ class Prometheus(pulumi.ComponentResource):
                 # from the monitoring namespace.
                 "--web.enable-lifecycle",
                 "--web.route-prefix=/",
+                *listen,
             ],
-            "ports": [{"name": "http", "containerPort": L.PROMETHEUS_PORT}],
+            "ports": [{"name": "http" if args.backup is None else "web-local", "containerPort": web_port}],
             "resources": resources("500m", "2Gi", "2", "4Gi"),
             "volumeMounts": mounts + [{"name": "data", "mountPath": "/prometheus"}],
             "readinessProbe": {**http, "periodSeconds": 10, "timeoutSeconds": 5},
             # WAL replay after a restart can take minutes on a big TSDB.
-            "startupProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 15, "failureThreshold": 60},
-            "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 4},
+            "startupProbe": {**healthy, "periodSeconds": 15, "failureThreshold": 60},
+            "livenessProbe": {**healthy, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 4},
             "securityContext": container_security_context(NOBODY),
         }
         reloader = {
@@ -129,7 +147,7 @@ class Prometheus(pulumi.ComponentResource):
             "env": [
                 {"name": "CONFIG_FILE", "value": f"{L.PROMETHEUS_CONFIG_DIR}/prometheus.yml"},
                 {"name": "WATCH_DIRS", "value": f"{L.PROMETHEUS_CONFIG_DIR} {L.PROMETHEUS_RULES_DIR}"},
-                {"name": "RELOAD_URL", "value": f"http://127.0.0.1:{L.PROMETHEUS_PORT}/-/reload"},
+                {"name": "RELOAD_URL", "value": f"http://127.0.0.1:{web_port}/-/reload"},
             ],
             "resources": resources("10m", "32Mi", "100m", "64Mi"),
             "volumeMounts": mounts + [{"name": "tmp", "mountPath": "/tmp"}],
@@ -137,6 +155,16 @@ class Prometheus(pulumi.ComponentResource):
             "livenessProbe": {"exec": {"command": ["sh", "-c", "find /tmp/heartbeat -mmin -2 | grep -q ."]}, "initialDelaySeconds": 30, "periodSeconds": 60},
             "securityContext": container_security_context(NOBODY),
         }
+        containers = [server, reloader]
+        if args.backup is not None:
+            guard, guard_volumes = guard_container(args.backup.guard_image, NOBODY, f"{app}-web-guard")
+            sidecar, sidecar_volumes = backup_container(args.backup, "prometheus", "/prometheus", NOBODY, f"{app}-backup")
+            containers += [guard, sidecar]
+            volumes += guard_volumes + sidecar_volumes
+            k8s.core.v1.ConfigMap(f"{name}-web-guard", metadata=metadata(f"{app}-web-guard", ns, lbl),
+                                  data={GUARD_CONFIG: render_guard_config()}, opts=child)
+            k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
+                                  data={SCRIPT_NAME: backup_script()}, opts=child)
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=metadata(app, ns, lbl),
@@ -152,7 +180,7 @@ class Prometheus(pulumi.ComponentResource):
                         "serviceAccountName": app,
                         "securityContext": pod_security_context(NOBODY),
                         "terminationGracePeriodSeconds": 120,
-                        "containers": [server, reloader],
+                        "containers": containers,
                         "volumes": volumes,
                     },
                 },

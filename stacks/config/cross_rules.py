@@ -127,7 +127,23 @@ def check_claims(cfg: "StackConfig") -> None:
             raise config_error(claim.path, f"{claim.size} on StorageClass {name!r}: {problem}")
 
 
-RULES = (check_namespaces, check_generated_names, check_team_routes, check_retention, check_load_balancers, check_claims)
+def _under(prefix: str, other: str) -> bool:
+    return prefix == other or prefix.startswith(other + "/")
+
+
+def check_backup_prefixes(cfg: "StackConfig") -> None:
+    """Redis and monitoring backups share the bucket; each pod's IAM policy
+    covers its own prefix, so neither may lie under the other."""
+    b = cfg.backup
+    mb = cfg.monitoring.backup
+    if not cfg.monitoring.enabled or not mb.enabled or not b.enabled:
+        return
+    if _under(mb.prefix, b.prefix) or _under(b.prefix, mb.prefix):
+        raise config_error("monitoring.backup.prefix", f"{mb.prefix!r} overlaps the Redis backups' prefix "
+                           f"{b.prefix!r} (backup.prefix); each needs its own, so each IAM policy covers only its backups")
+
+
+RULES = (check_namespaces, check_backup_prefixes, check_generated_names, check_team_routes, check_retention, check_load_balancers, check_claims)
 
 
 def check_cross_section(cfg: "StackConfig") -> None:

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cidr import Cidr
+from stacks.config.cron import DESCRIPTORS, check_schedule
 from stacks.config.durations import Duration
 from stacks.config.go_duration import GoDuration
 from stacks.config.redis import Clients
@@ -132,6 +133,40 @@ class Pushgateway(StrictModel):
     image: str = "prom/pushgateway:v1.9.0"
 
 
+class MonitoringBackup(StrictModel):
+    """Prometheus TSDB snapshots and Grafana's database to the stack's object
+    store (the `backup` section's bucket), by a sidecar in each pod."""
+
+    # Only where the stack has a backup store (a warning says so otherwise).
+    enabled: bool = True
+    # UTC. Read by the sidecar's own matcher, not by a CronJob: numbers only.
+    schedule: str = "30 2 * * *"
+    # Key prefix of its own, beside the Redis backups' prefix: the monitoring
+    # pods' IAM policy covers only this one.
+    prefix: str = "monitoring"
+    prometheus: bool = True
+    grafana: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        check_schedule(value)
+        if value.startswith("@") and value not in DESCRIPTORS:
+            raise ValueError(f"{value!r}: the backup sidecar matches five cron fields; use e.g. '0 */6 * * *' "
+                             "instead of @every")
+        if not value.startswith("@") and any(c.isalpha() for c in value):
+            raise ValueError(f"{value!r}: the backup sidecar reads numbers in cron fields, not names "
+                             "(e.g. 1 for MON, 1 for JAN)")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or value.startswith("/") or value.endswith("/") or "//" in value:
+            raise ValueError(f"{value!r}: a non-empty key prefix with no leading, trailing or doubled '/'")
+        return value
+
+
 class Monitoring(StrictModel):
     enabled: bool = True
     namespace: DnsLabel = "monitoring"
@@ -142,3 +177,4 @@ class Monitoring(StrictModel):
     cadvisor: Cadvisor = Field(default_factory=Cadvisor)
     pushgateway: Pushgateway = Field(default_factory=Pushgateway)
     kube_state_metrics: KubeStateMetrics = Field(default_factory=KubeStateMetrics)
+    backup: MonitoringBackup = Field(default_factory=MonitoringBackup)

@@ -34,6 +34,10 @@ class RulesSpec:
     sentinel_failover_window: str = "15m"
     # Deployments whose backup Job must have succeeded recently (rules/backup.py).
     backups: tuple = ()
+    # Monitoring servers whose backup sidecar pushes (rules/monitoring_backup.py)
+    # and how old their last success may get.
+    monitoring_backups: tuple[str, ...] = ()
+    monitoring_backup_max_age: int | None = None
     fs_predict_window: str = "6h"
     fs_predict_horizon_hours: int = 24
     fs_almost_full_ratio: float = 0.05

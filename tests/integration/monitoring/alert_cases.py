@@ -103,7 +103,12 @@ def _haproxy(master: dict[int, int], named: dict[int, int], sentinels: int = 3, 
 BACKUP = dict(job="redis-backup", deployment="cache", team="payments")
 # The rules the lower cases run: one deployment whose backup must be at most
 # an hour old (the stack derives each deployment's age from its schedule).
-LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600),))
+# Both monitoring servers back themselves up; their last success may be two hours old.
+LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600),),
+                       monitoring_backups=("prometheus", "grafana"), monitoring_backup_max_age=7200)
+MB = dict(job="monitoring-backup", component="prometheus")
+MB_GRAFANA = dict(job="monitoring-backup", component="grafana")
+MB_FRESH = "0+1800x8"  # a backup every 30 minutes
 
 KSM = dict(job="kube-state-metrics", instance="10.0.2.1:8080", namespace="redis")
 OWNER = dict(label_redis_platform_deployment="cache", label_redis_platform_team="payments")
@@ -228,6 +233,21 @@ LOWER_CASES = [
          {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"}, BACKUP, 7200, interval="30m",
          # A deployment without a backup schedule is none of this alert's business.
          also_healthy=({s("redis_backup_last_success_timestamp_seconds", **{**BACKUP, "deployment": "other"}): "0x4"},)),
+    # Prometheus's sidecar stopped succeeding four hours ago; Grafana's is fine.
+    Case("MonitoringBackupStale", "warning", "4h",
+         {s("monitoring_backup_last_success_timestamp_seconds", **MB): "0x8",
+          s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
+          s("process_start_time_seconds", **PROM): "0x8"},
+         {s("monitoring_backup_last_success_timestamp_seconds", **MB): MB_FRESH,
+          s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
+          s("process_start_time_seconds", **PROM): "0x8"}, MB, 14400, interval="30m"),
+    # Prometheus's sidecar never pushed, and Prometheus has run four hours.
+    Case("MonitoringBackupStale", "warning", "4h",
+         {s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
+          s("process_start_time_seconds", **PROM): "0x8"},
+         # A new stack: Prometheus started an hour ago, no backup due yet.
+         {s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
+          s("process_start_time_seconds", **PROM): "10800x8"}, {"component": "prometheus"}, 14400, interval="30m"),
     Case("KubeStatefulSetReplicasNotReady", "warning", "20m", _sts("2x20"), _sts("3x20"),
          {**KSM, "statefulset": "cache", **DEP_LABELS}, 2,
          # A pod rolled and resynced within ten minutes.
