@@ -14,6 +14,7 @@ from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteA
 from stacks.config import StackConfig
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
 from stacks.cron import max_gap_seconds
+from stacks.monitoring_backup import build_monitoring_backup
 
 
 def _secret(value: SecretStr | None) -> pulumi.Output[str] | None:
@@ -46,6 +47,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
     federator = (namespace_peer(cfg.federation.namespace, prometheus_selector("prometheus")),) if cfg.federation.enabled else ()
     alerting = federator if cfg.federation.enabled and not cfg.federation.alertmanager_url else ()
     webhook = _secret(am.slack_webhook_url)
+    mbackup = build_monitoring_backup(cfg)
     return Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -92,6 +94,9 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             grafana_clients=access_peers(g.clients),
             # Redis exporters and HAProxy's stats port (both modes' pods).
             scrape_ports=(EXPORTER_PORT, HAProxySpec.stats_port),
+            monitoring_backup=mbackup.spec if mbackup else None,
+            monitoring_backup_servers=mbackup.servers if mbackup else (),
+            monitoring_backup_annotations=mbackup.service_account_annotations if mbackup else {},
         ),
         opts=opts,
     )

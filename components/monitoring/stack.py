@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.alertmanager import CLUSTER_PORT as AM_CLUSTER_PORT
+from components.monitoring.backup import MonitoringBackupSpec
 from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
@@ -112,6 +113,11 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
         grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
         egress_ports=tuple(sorted(ports)),
     )
+    # Backups of the servers' own data, and which servers ("prometheus", "grafana").
+    monitoring_backup: MonitoringBackupSpec | None = None
+    monitoring_backup_servers: tuple[str, ...] = ()
+    # IRSA role annotation for the ServiceAccounts of the servers with a backup sidecar.
+    monitoring_backup_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
@@ -171,14 +177,18 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         extra = {"redis-platform/environment": args.environment}
+        mb = args.monitoring_backup
+        backed_up = args.monitoring_backup_servers if mb is not None else ()
         prom = Prometheus(
             "prometheus",
             PrometheusArgs(
                 namespace=ns,
                 image=args.prometheus_image,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
-                rule_files=render_rule_files(RulesSpec(backups=tuple(
-                    BackupExpectation(name, age) for name, age in args.backup_max_age))),
+                rule_files=render_rule_files(RulesSpec(
+                    backups=tuple(BackupExpectation(name, age) for name, age in args.backup_max_age),
+                    monitoring_backups=backed_up,
+                    monitoring_backup_max_age=mb.max_age_seconds if mb is not None else None)),
                 retention=args.retention,
                 retention_size=args.retention_size,
                 storage_size=args.prometheus_storage,
@@ -187,6 +197,8 @@ class Monitoring(pulumi.ComponentResource):
                 load_balancer_source_ranges=args.prometheus_lb_ranges,
                 secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
                 component_labels=extra,
+                backup=mb if "prometheus" in backed_up else None,
+                service_account_annotations=args.monitoring_backup_annotations if "prometheus" in backed_up else {},
             ),
             opts=child,
         )
@@ -211,6 +223,8 @@ class Monitoring(pulumi.ComponentResource):
         graf = provisioned_grafana(
             "grafana", ns, args, grafana_spec,
             render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)), extra, child,
+            backup=mb if "grafana" in backed_up else None,
+            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else None,
         )
         exporters = Exporters(
             "exporters",

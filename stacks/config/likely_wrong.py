@@ -68,6 +68,8 @@ def _backup_settings_without_backup(cfg: "StackConfig") -> Iterator[str]:
         for i, dep in enumerate(cfg.deployments):
             if dep.backup.schedule is not None:
                 yield config_warning(f"deployments[{i}].backup.schedule", "is ignored: the stack has no backup (backup.kind none or disabled)")
+        if "backup" in cfg.monitoring.model_fields_set and cfg.monitoring.backup.enabled:
+            yield config_warning("monitoring.backup", "is ignored: the stack has no backup store (backup.kind none or disabled)")
 
 
 def config_warnings(cfg: "StackConfig", secret_keys: Collection[str]) -> list[str]:

@@ -35,6 +35,8 @@ def test_good_config_has_none():
      f"{W}deployments[1].haproxy.loadBalancerSourceRanges: is ignored: serviceType is NodePort, not LoadBalancer"),
     ({"deployments[0].backup": {"schedule": "0 4 * * *"}},
      f"{W}deployments[0].backup.schedule: is ignored: the stack has no backup (backup.kind none or disabled)"),
+    ({"monitoring.backup": {"schedule": "0 4 * * *"}},
+     f"{W}monitoring.backup: is ignored: the stack has no backup store (backup.kind none or disabled)"),
     ({"monitoring.alertmanager.slackWebhookUrl": None},
      f"{W}monitoring.alertmanager.slackWebhookUrl: is not set: alerts are routed but not delivered anywhere"),
 ])

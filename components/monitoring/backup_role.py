@@ -1,0 +1,76 @@
+"""The monitoring pods' own IAM role (IRSA) on AWS: the backup sidecars of
+Prometheus and Grafana may list, read and write under the monitoring prefix of
+the stack's backup bucket, and nothing else. A role of its own, not the Redis
+backups' role, so neither set of pods can touch the other's backups.
+
+The bucket is the one the backup section names (created by the operations
+composition); its ARN follows from its name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class MonitoringBackupRoleArgs:
+    bucket_name: str
+    prefix: str
+    environment: str
+    oidc_provider_arn: str
+    oidc_issuer: str
+    # "namespace/serviceaccount" of the pods with a backup sidecar.
+    service_accounts: tuple[str, ...]
+    kms_key_id: str | None = None
+
+
+def bucket_arn(oidc_provider_arn: str, bucket: str) -> str:
+    # Same partition as the cluster's OIDC provider (aws, aws-cn, aws-us-gov).
+    partition = re.match(r"^arn:(aws[a-z-]*):", oidc_provider_arn)
+    return f"arn:{partition.group(1) if partition else 'aws'}:s3:::{bucket}"
+
+
+def trust_policy(args: MonitoringBackupRoleArgs) -> str:
+    subjects = sorted(f"system:serviceaccount:{ns_sa.replace('/', ':')}" for ns_sa in args.service_accounts)
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": args.oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{args.oidc_issuer}:sub": subjects, f"{args.oidc_issuer}:aud": "sts.amazonaws.com"}},
+        }],
+    }, sort_keys=True)
+
+
+def access_policy(args: MonitoringBackupRoleArgs) -> str:
+    """Under the monitoring prefix only; no delete (expiry is the bucket's job)."""
+    arn = bucket_arn(args.oidc_provider_arn, args.bucket_name)
+    statements = [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{args.prefix}/*", args.prefix]}}},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+         "Resource": f"{arn}/{args.prefix}/*"},
+    ]
+    if args.kms_key_id:
+        statements.append({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": args.kms_key_id})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+class MonitoringBackupRole(pulumi.ComponentResource):
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringBackupRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("redis-platform:monitoring:MonitoringBackupRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"managed-by": "redis-platform", "environment": args.environment, "purpose": "monitoring-backups"}
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=trust_policy(args),
+                            description=f"IRSA role of the monitoring backup sidecars ({args.environment})", tags=tags, opts=child)
+        aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=access_policy(args), opts=child)
+        self.role_arn = role.arn
+        self.register_outputs({"role_arn": self.role_arn})
