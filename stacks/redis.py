@@ -12,12 +12,14 @@ import pulumi
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
 from components.common.redis_contract import auth_secret_name, deployment_labels
+from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
 from components.operations.migration import MigrationStep
 from components.redis.cluster import RedisCluster, RedisClusterArgs
 from components.redis.cluster import generation_hosts as cluster_generation_hosts
 from components.redis.common import RedisCommonArgs
+from components.redis.generations import pod_hostnames, statefulset_name
 from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
 from components.redis.sentinel import generation_hosts as sentinel_generation_hosts
 from stacks.operations import BackupContext, backup_pod_additions, build_ops
@@ -87,7 +89,8 @@ def migration_placement(dep: RedisDeployment) -> PlacementArgs | None:
                    tolerations=tuple(dict(t) for t in dep.migration.tolerations))
 
 
-def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any], sentinel: RedisSentinel) -> dict[str, Any]:
+def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any], sentinel: RedisSentinel,
+                   sentinel_args: RedisSentinelArgs) -> dict[str, Any]:
     """The HAProxy front end of a Sentinel set, pointed at the hosts the
     RedisSentinel names. Its parent is that component, as when the component
     created it itself, so its URNs (and the running proxies) are unchanged."""
@@ -108,12 +111,35 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
         cluster_domain=cfg.cluster_domain,
         placement=replace(placement_args(dep), host_network=False),
         master_set=dep.sentinel.master_set,
-        redis_hosts=sentinel.served_hosts,
+        redis_hosts=haproxy_redis_hosts(dep, sentinel, sentinel_args),
         sentinel_hosts=sentinel.sentinel_hosts,
         secret_name=auth_secret_name(dep.name),
     )
     front = HAProxyFrontend(f"{dep.name}-haproxy", args, opts=pulumi.ResourceOptions(parent=sentinel))
     return {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}
+
+
+def haproxy_redis_hosts(dep: RedisDeployment, sentinel: RedisSentinel, sentinel_args: RedisSentinelArgs) -> tuple[str, ...]:
+    """Every pod HAProxy may send to. With an autoscaler, every ordinal up to
+    its maximum: a pod not running has no DNS record and its server stays
+    down; one the autoscaler adds resolves, passes its checks and gets reads,
+    with no new haproxy.cfg."""
+    hosts = list(sentinel.served_hosts)
+    auto = dep.sentinel.autoscaling
+    if auto is not None:
+        hosts += [h for h in pod_hostnames(sentinel_args, dep.generation, auto.max_replicas + 1) if h not in hosts]
+    return tuple(hosts)
+
+
+def build_autoscaler(cfg: StackConfig, dep: RedisDeployment, parent: pulumi.Resource) -> None:
+    auto = dep.sentinel.autoscaling
+    if auto is None:
+        return
+    replica_autoscaler(f"{dep.name}-autoscaler", ReplicaAutoscalerArgs(
+        namespace=cfg.namespace_of(dep), statefulset=statefulset_name(dep.name, dep.generation),
+        min_pods=dep.sentinel.replicas + 1, max_pods=auto.max_replicas + 1, cpu_target_percent=auto.cpu_target_percent,
+        labels=k8s_labels("redis", dep.name, "autoscaler", deployment_labels(dep.name, dep.team)),
+    ), opts=pulumi.ResourceOptions(parent=parent))
 
 
 def build_deployment(
@@ -152,9 +178,11 @@ def build_deployment(
             generation=dep.generation,
             migrate_to=migration_placement(dep),
             migration_step=dep.migration.step if dep.migration is not None else None,
+            replicas_autoscaled=st.autoscaling is not None,
         )
         component = RedisSentinel(dep.name, sentinel_args, opts=opts)
-        outputs = component.outputs | build_frontend(cfg, dep, base, component)
+        build_autoscaler(cfg, dep, component)
+        outputs = component.outputs | build_frontend(cfg, dep, base, component, sentinel_args)
     # Ops pods are peers of the deployment (its NetworkPolicy lets them in)
     # and clients of it (the drill writes through HAProxy as an app would).
     ops_labels = k8s_labels("redis", dep.name, "ops", deployment_labels(dep.name, dep.team))

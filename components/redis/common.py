@@ -43,6 +43,8 @@ class RedisCommonArgs:
     # pods' ServiceAccount (the IRSA role that lets the sidecar upload).
     pod_additions: PodAdditions = field(default_factory=PodAdditions)
     service_account_annotations: dict[str, str] = field(default_factory=dict)
+    # An autoscaler owns the data StatefulSet's replica count (stacks/redis.py).
+    replicas_autoscaled: bool = False
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:

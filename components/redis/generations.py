@@ -82,6 +82,7 @@ def data_statefulsets(
             spec=statefulset_spec(args, pod, replicas, service_name, selector | gen_label, pod_labels | gen_label,
                                   gen_placement, args.name, conf_hash),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *claims],
-                                        ignore_changes=list(DATA_STATEFULSET_IGNORED)),
+                                        ignore_changes=list(DATA_STATEFULSET_IGNORED)
+                                        + (["spec.replicas"] if args.replicas_autoscaled else [])),
         )
     return out

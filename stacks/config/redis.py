@@ -58,8 +58,19 @@ class ClusterTopology(StrictModel):
     node_timeout_ms: int = Field(default=5000, ge=1000, le=60000)
 
 
+class ReplicaAutoscaling(StrictModel):
+    """A HorizontalPodAutoscaler on the data pods: read replicas between
+    `sentinel.replicas` and `maxReplicas`, on the redis container's CPU."""
+
+    max_replicas: int = Field(ge=2, le=9)
+    # Average CPU of the redis containers, percent of their request.
+    cpu_target_percent: int = Field(default=70, ge=10, le=95)
+
+
 class SentinelTopology(StrictModel):
     replicas: int = Field(default=2, ge=1, le=9)
+    # Off unless set; then the autoscaler owns the replica count.
+    autoscaling: ReplicaAutoscaling | None = None
     sentinels: int = Field(default=3, ge=3, le=9)
     quorum: int | None = None
     down_after_ms: int = Field(default=5000, ge=1000, le=60000)
@@ -69,6 +80,9 @@ class SentinelTopology(StrictModel):
 
     @model_validator(mode="after")
     def _odd_and_quorum(self) -> "SentinelTopology":
+        if self.autoscaling is not None and self.autoscaling.max_replicas <= self.replicas:
+            raise ValueError(f"autoscaling.maxReplicas: {self.autoscaling.max_replicas} must be above replicas "
+                             f"({self.replicas}), the autoscaler's floor")
         if self.sentinels % 2 == 0:
             raise ValueError(f"sentinels must be odd so a majority exists, got {self.sentinels}")
         if self.quorum is not None and not (self.sentinels // 2 + 1 <= self.quorum <= self.sentinels):

@@ -1,0 +1,1 @@
+"""Autoscalers the composition attaches to other components' workloads."""
