@@ -94,6 +94,9 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             grafana_clients=access_peers(g.clients),
             # Redis exporters and HAProxy's stats port (both modes' pods).
             scrape_ports=(EXPORTER_PORT, HAProxySpec.stats_port),
+            shard_memory_target_ratio=m.shard_advice.memory_target_ratio,
+            shard_cpu_target_cores=m.shard_advice.cpu_target_cores,
+            shard_advice_for=m.shard_advice.for_,
             monitoring_backup=mbackup.spec if mbackup else None,
             monitoring_backup_servers=mbackup.servers if mbackup else (),
             monitoring_backup_annotations=mbackup.service_account_annotations if mbackup else {},

@@ -118,6 +118,10 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
     monitoring_backup_servers: tuple[str, ...] = ()
     # IRSA role annotation for the ServiceAccounts of the servers with a backup sidecar.
     monitoring_backup_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Cluster shard advice targets (rules/capacity.py).
+    shard_memory_target_ratio: float = 0.7
+    shard_cpu_target_cores: float = 0.7
+    shard_advice_for: str = "30m"
 
 
 def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
@@ -188,7 +192,10 @@ class Monitoring(pulumi.ComponentResource):
                 rule_files=render_rule_files(RulesSpec(
                     backups=tuple(BackupExpectation(name, age) for name, age in args.backup_max_age),
                     monitoring_backups=backed_up,
-                    monitoring_backup_max_age=mb.max_age_seconds if mb is not None else None)),
+                    monitoring_backup_max_age=mb.max_age_seconds if mb is not None else None,
+                    shard_memory_target_ratio=args.shard_memory_target_ratio,
+                    shard_cpu_target_cores=args.shard_cpu_target_cores,
+                    shard_advice_for=args.shard_advice_for)),
                 retention=args.retention,
                 retention_size=args.retention_size,
                 storage_size=args.prometheus_storage,

@@ -167,6 +167,17 @@ class MonitoringBackup(StrictModel):
         return value
 
 
+class ShardAdvice(StrictModel):
+    """Targets of the cluster shard recommendation (RedisClusterNeedsShards)."""
+
+    # Share of maxmemory the masters' data may use.
+    memory_target_ratio: float = Field(default=0.7, ge=0.3, le=0.95)
+    # CPU cores each master may use (Redis runs commands on one thread).
+    cpu_target_cores: float = Field(default=0.7, ge=0.1, le=0.95)
+    # How long the need must last before the alert.
+    for_: Duration = Field(default="30m", alias="for")
+
+
 class Monitoring(StrictModel):
     enabled: bool = True
     namespace: DnsLabel = "monitoring"
@@ -178,3 +189,4 @@ class Monitoring(StrictModel):
     pushgateway: Pushgateway = Field(default_factory=Pushgateway)
     kube_state_metrics: KubeStateMetrics = Field(default_factory=KubeStateMetrics)
     backup: MonitoringBackup = Field(default_factory=MonitoringBackup)
+    shard_advice: ShardAdvice = Field(default_factory=ShardAdvice)

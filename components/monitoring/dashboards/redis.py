@@ -55,6 +55,13 @@ def build(spec: DashboardSpec):
         .with_panel(timeseries(spec, "Replica link to master", "bool_yes_no",
                                (_sel("redis_master_link_up"), "{{deployment}} {{pod}} -> {{master_host}}")))
         .with_panel(timeseries(spec, "Replication offset", "bytes", (f"{_sel('redis_master_repl_offset')}{ROLE}", "{{deployment}} {{pod}}")))
+        # rules/capacity.py: 1 is empty, 0 is at the shard-advice target, below 0 more shards are due.
+        .with_panel(timeseries(spec, "Cluster shard headroom (memory, CPU)", "percentunit",
+                               (f"job:redis_cluster_memory_headroom:ratio{{{D}}}", "{{deployment}} memory"),
+                               (f"job:redis_cluster_cpu_headroom:ratio{{{D}}}", "{{deployment}} CPU")))
+        .with_panel(stat(spec, "Shards running / advised", "none",
+                         (f"sum(job:redis_cluster_shards:count{{{D}}})", "running"),
+                         (f"sum(job:redis_cluster_shards_needed:max{{{D}}})", "advised")))
         .with_panel(timeseries(spec, "Cluster slots", "short",
                                (f"max by (deployment) ({_sel('redis_cluster_slots_ok')})", "{{deployment}} ok"),
                                (f"max by (deployment) ({_sel('redis_cluster_slots_assigned')})", "{{deployment}} assigned"),

@@ -7,7 +7,7 @@ global (federating) Prometheus.
 
 from __future__ import annotations
 
-from components.monitoring.rules import backup, containers, federation, haproxy, kubernetes, monitoring_backup, node, persistence, prometheus_self, redis, sentinel
+from components.monitoring.rules import backup, capacity, containers, federation, haproxy, kubernetes, monitoring_backup, node, persistence, prometheus_self, redis, sentinel
 from components.monitoring.rules.model import Alert, Record, RuleGroup, RulesSpec, alerts, render_rule_file
 
 __all__ = [
@@ -20,6 +20,7 @@ _CONCERNS = {
     "persistence.yml": persistence.groups,
     "sentinel.yml": sentinel.groups,
     "backup.yml": backup.groups,
+    "capacity.yml": capacity.groups,
     "monitoring-backup.yml": monitoring_backup.groups,
     "kubernetes.yml": kubernetes.groups,
     "haproxy.yml": haproxy.groups,

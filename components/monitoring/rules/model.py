@@ -38,6 +38,11 @@ class RulesSpec:
     # and how old their last success may get.
     monitoring_backups: tuple[str, ...] = ()
     monitoring_backup_max_age: int | None = None
+    # Cluster shard advice (rules/capacity.py): memory as a share of
+    # maxmemory, CPU in cores per master, and how long before it alerts.
+    shard_memory_target_ratio: float = 0.7
+    shard_cpu_target_cores: float = 0.7
+    shard_advice_for: str = "30m"
     fs_predict_window: str = "6h"
     fs_predict_horizon_hours: int = 24
     fs_almost_full_ratio: float = 0.05

@@ -110,6 +110,25 @@ MB = dict(job="monitoring-backup", component="prometheus")
 MB_GRAFANA = dict(job="monitoring-backup", component="grafana")
 MB_FRESH = "0+1800x8"  # a backup every 30 minutes
 
+def _shards(used: int, cpu_per_min: int, masters: int = 3, maxmemory: int = 1000, replica_used: int = 0,
+            mode: str = "cluster") -> dict[str, str]:
+    """A cluster deployment's masters (each ``used`` of ``maxmemory`` bytes,
+    ``cpu_per_min`` CPU seconds a minute) and one replica."""
+    out = {}
+    pods = [(f"orders-{i}", "master", used) for i in range(masters)] + [("orders-9", "slave", replica_used)]
+    for i, (pod, role, mem) in enumerate(pods):
+        lbl = dict(job="kubernetes-pods", instance=f"10.0.3.{i}:9121", namespace="redis", pod=pod,
+                   deployment="orders", team="checkout")
+        out[s("redis_instance_info", **lbl, redis_mode=mode, role=role, maxmemory_policy="noeviction")] = "1x45"
+        out[s("redis_memory_used_bytes", **lbl)] = f"{mem}x45"
+        out[s("redis_memory_max_bytes", **lbl)] = f"{maxmemory}x45"
+        out[s("redis_cpu_user_seconds_total", **lbl)] = f"0+{cpu_per_min if role == 'master' else 50}x45"
+        out[s("redis_cpu_sys_seconds_total", **lbl)] = "0x45"
+    return out
+
+
+SHARD_DEP = dict(namespace="redis", deployment="orders", team="checkout")
+
 KSM = dict(job="kube-state-metrics", instance="10.0.2.1:8080", namespace="redis")
 OWNER = dict(label_redis_platform_deployment="cache", label_redis_platform_team="payments")
 KUBELET = dict(job="kubelet", instance="10.1.0.1:10250", node="node-1", namespace="redis",
@@ -248,6 +267,17 @@ LOWER_CASES = [
          # A new stack: Prometheus started an hour ago, no backup due yet.
          {s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
           s("process_start_time_seconds", **PROM): "10800x8"}, {"component": "prometheus"}, 14400, interval="30m"),
+    # Memory: 3 masters of 1000 bytes, target 70%: 2103 bytes need ceil(2103 / 700) = 4
+    # shards; 2100 bytes (exactly at the target) need 3.
+    Case("RedisClusterNeedsShards", "warning", "40m", _shards(701, 30), _shards(700, 30), SHARD_DEP, 4,
+         # A replica's memory and CPU are copies, not load the shards must carry.
+         also_healthy=(_shards(700, 30, replica_used=999999),
+                       # Sentinel-managed (standalone) nodes are not cluster shards.
+                       _shards(5000, 600, mode="standalone"))),
+    # CPU: 0.8 cores per master, target 0.7: ceil(2.4 / 0.7) = 4 shards; at 0.6 cores, 3.
+    Case("RedisClusterNeedsShards", "warning", "40m", _shards(100, 48), _shards(100, 36), SHARD_DEP, 4),
+    # Far past both: 6 shards' worth of memory (4200 / 700), reported as the larger need.
+    Case("RedisClusterNeedsShards", "warning", "40m", _shards(1400, 48), _shards(100, 1), SHARD_DEP, 6),
     Case("KubeStatefulSetReplicasNotReady", "warning", "20m", _sts("2x20"), _sts("3x20"),
          {**KSM, "statefulset": "cache", **DEP_LABELS}, 2,
          # A pod rolled and resynced within ten minutes.
