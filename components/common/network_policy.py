@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.common.redis_contract import EXPORTER_PORT, REDIS_PORT
 
@@ -96,6 +97,18 @@ def rule(direction: str, peers: list[dict[str, Any]], ports: list[dict[str, Any]
 
 def api_server_egress() -> dict[str, Any]:
     return rule("egress", [outside_peer()], tcp(*API_SERVER_PORTS))
+
+
+def object_store_egress(endpoint: str | None) -> dict[str, Any]:
+    """The egress rule of a pod that talks to the object store: its port only.
+    AWS S3 (and STS for IRSA) are outside the cluster on 443; an
+    S3-compatible endpoint may be a Service in the cluster, so any pod on its
+    port as well."""
+    if not endpoint:
+        return rule("egress", [outside_peer()], tcp(443))
+    url = urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return rule("egress", [outside_peer(), ANY_POD], tcp(port))
 
 
 def policy_spec(selector: dict[str, str], ingress: list[dict[str, Any]], egress: list[dict[str, Any]]) -> dict[str, Any]:

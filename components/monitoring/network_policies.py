@@ -16,6 +16,7 @@ from components.common.k8s import selector_labels
 from components.common.network_policy import (
     ANY_POD,
     api_server_egress,
+    object_store_egress,
     outside_peer,
     pods_peer,
     policy_spec,
@@ -84,6 +85,10 @@ class MonitoringPolicyArgs:
     egress_ports: tuple[int, ...] = ()
     # Prometheus lists pods, services and endpoints for service discovery.
     kubernetes_discovery: bool = True
+    # Servers whose backup sidecar uploads to the object store and pushes its
+    # outcome to the Pushgateway ("prometheus", "grafana"), and the store's endpoint.
+    backup_servers: tuple[str, ...] = ()
+    backup_endpoint: str | None = None
 
 
 def prometheus_selector(instance: str) -> dict[str, str]:
@@ -96,6 +101,9 @@ def monitoring_policies(args: MonitoringPolicyArgs) -> dict[str, dict[str, Any]]
     egress = [rule("egress", [outside_peer(), ANY_POD], tcp(*sorted(set(args.egress_ports))))]
     if args.kubernetes_discovery:
         egress.append(api_server_egress())
+    store = object_store_egress(args.backup_endpoint)
+    if "prometheus" in args.backup_servers:
+        egress.append(store)
     grafana = pods_peer(selector_labels("grafana", args.grafana, "dashboards")) if args.grafana else None
     out = {
         args.prometheus: policy_spec(
@@ -118,14 +126,17 @@ def monitoring_policies(args: MonitoringPolicyArgs) -> dict[str, dict[str, Any]]
         out[args.grafana] = policy_spec(
             selector_labels("grafana", args.grafana, "dashboards"),
             args.grafana_access.ingress(L.GRAFANA_PORT),
-            # Its one datasource.
-            [rule("egress", [prom], tcp(L.PROMETHEUS_PORT))],
+            # Its one datasource; with backups, the store and the Pushgateway.
+            [rule("egress", [prom], tcp(L.PROMETHEUS_PORT))] + (
+                [store, rule("egress", [pods_peer(selector_labels("pushgateway", "pushgateway", "exporter"))],
+                             tcp(L.PUSHGATEWAY_PORT))] if "grafana" in args.backup_servers else []),
         )
     if args.pushgateway:
         pushers = {"namespaceSelector": {}, "podSelector": {"matchLabels": {PUSHER_LABEL: "true"}}}
         out["pushgateway"] = policy_spec(
             selector_labels("pushgateway", "pushgateway", "exporter"),
-            [rule("ingress", [prom, pushers], tcp(L.PUSHGATEWAY_PORT))],
+            [rule("ingress", [prom, pushers, *([grafana] if grafana and "grafana" in args.backup_servers else [])],
+                  tcp(L.PUSHGATEWAY_PORT))],
             [],
         )
     if args.cadvisor:

@@ -87,6 +87,15 @@ class MonitoringArgs:
     alertmanager_clients: tuple[dict, ...] = ()
     grafana_clients: tuple[dict, ...] = ()
     scrape_ports: tuple[int, ...] = ()
+    # Backups of the servers' own data, and which servers ("prometheus", "grafana").
+    monitoring_backup: MonitoringBackupSpec | None = None
+    monitoring_backup_servers: tuple[str, ...] = ()
+    # IRSA role annotation for the ServiceAccounts of the servers with a backup sidecar.
+    monitoring_backup_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Cluster shard advice targets (rules/capacity.py).
+    shard_memory_target_ratio: float = 0.7
+    shard_cpu_target_cores: float = 0.7
+    shard_advice_for: str = "30m"
 
 
 KUBELET_PORT = 10250
@@ -112,16 +121,9 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
         alertmanager_access=ServerAccess(args.alertmanager_clients),
         grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
         egress_ports=tuple(sorted(ports)),
+        backup_servers=args.monitoring_backup_servers if args.monitoring_backup else (),
+        backup_endpoint=args.monitoring_backup.store.endpoint if args.monitoring_backup else None,
     )
-    # Backups of the servers' own data, and which servers ("prometheus", "grafana").
-    monitoring_backup: MonitoringBackupSpec | None = None
-    monitoring_backup_servers: tuple[str, ...] = ()
-    # IRSA role annotation for the ServiceAccounts of the servers with a backup sidecar.
-    monitoring_backup_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-    # Cluster shard advice targets (rules/capacity.py).
-    shard_memory_target_ratio: float = 0.7
-    shard_cpu_target_cores: float = 0.7
-    shard_advice_for: str = "30m"
 
 
 def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:

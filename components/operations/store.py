@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from urllib.parse import urlsplit
 
 from components.common.k8s import secret_env
-from components.common.network_policy import ANY_POD, outside_peer, rule, tcp
+from components.common.network_policy import object_store_egress
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,4 @@ class ObjectStore:
         return out
 
     def egress(self) -> dict[str, Any]:
-        """The NetworkPolicy egress rule of a pod that talks to the store: its
-        port only. AWS S3 (and STS for IRSA) are outside the cluster on 443;
-        an S3-compatible endpoint may be a Service in the cluster, so any
-        pod on its port as well."""
-        if not self.endpoint:
-            return rule("egress", [outside_peer()], tcp(443))
-        url = urlsplit(self.endpoint)
-        port = url.port or (443 if url.scheme == "https" else 80)
-        return rule("egress", [outside_peer(), ANY_POD], tcp(port))
+        return object_store_egress(self.endpoint)
