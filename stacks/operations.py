@@ -12,11 +12,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import labels, metadata
+from components.common.k8s import labels, metadata, selector_labels
+from components.monitoring import labels as monitoring_labels
 from components.common.redis_contract import auth_secret_name
 from components.operations.backup_agent import BackupAgent
 from components.operations.bucket import BackupBucket, BackupBucketArgs, DeploymentAccess
 from components.operations.migration import MigrationStep
+from components.operations.backup import BackupReport
 from components.operations.redis_ops import RedisOps, RedisOpsArgs, ops_names
 from components.operations.store import ObjectStore
 from components.operations.target import OpsTarget
@@ -140,5 +142,19 @@ def build_ops(cfg: StackConfig, dep: RedisDeployment, ctx: BackupContext | None,
         schedule=(dep.backup.schedule or ctx.schedule) if with_backup else "",
         service_account_annotations=ctx.annotations(dep.name, "ops") if with_backup else None,
         migration=migration,
+        report=backup_report(cfg, dep) if with_backup else None,
     ), opts=opts)
     return ops.outputs
+
+
+def backup_report(cfg: StackConfig, dep: RedisDeployment) -> BackupReport | None:
+    """The stack's Pushgateway, where RedisBackupStale reads each run's outcome."""
+    m = cfg.monitoring
+    if not m.enabled or not m.pushgateway.enabled:
+        return None
+    return BackupReport(
+        pushgateway_url=f"http://pushgateway.{m.namespace}.svc:{monitoring_labels.PUSHGATEWAY_PORT}",
+        pushgateway_namespace=m.namespace,
+        pushgateway_selector=selector_labels("pushgateway", "pushgateway", "exporter"),
+        team=dep.team,
+    )

@@ -33,6 +33,9 @@ SCRAPER_SELECTOR = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/c
 DEFAULT_CLIENT_LABEL = "redis-platform/client-of"
 # On ops pods that move data to or from the object store (backup, restore).
 OBJECT_STORAGE_LABEL = "redis-platform/object-storage"
+# Pods that push metrics (backup outcomes) to the Pushgateway carry this label;
+# the Pushgateway's policy admits them from any namespace.
+PUSHER_LABEL = "redis-platform/metrics-pusher"
 
 
 @dataclass(frozen=True)

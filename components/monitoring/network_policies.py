@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from components.common.k8s import selector_labels
 from components.common.network_policy import (
     ANY_POD,
+    PUSHER_LABEL,
     api_server_egress,
     object_store_egress,
     outside_peer,
@@ -27,7 +28,6 @@ from components.monitoring import labels as L
 
 # Pods of any namespace with this label may push to the Pushgateway
 # (docs/security.md); nothing else may.
-PUSHER_LABEL = "redis-platform/metrics-pusher"
 
 
 def url_port(url: str) -> int:

@@ -10,10 +10,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import metadata, selector_of
-from components.common.network_policy import OBJECT_STORAGE_LABEL, peer_egress, policy_spec
+from components.common.network_policy import OBJECT_STORAGE_LABEL, PUSHER_LABEL, namespace_peer, peer_egress, policy_spec, rule, tcp
 from components.common.redis_contract import REDIS_PORT, SENTINEL_PORT, peer_selector
 from components.operations import scripts
-from components.operations.backup import backup_cronjob_spec
+from components.operations.backup import BackupReport, backup_cronjob_spec
 from components.operations.drill import drill_cronjob_spec
 from components.operations.migration import MigrationStep, migration_job_name, migration_job_spec
 from components.operations.restore import restore_cronjob_spec
@@ -29,6 +29,8 @@ class RedisOpsArgs:
     schedule: str = "0 3 * * *"
     service_account_annotations: dict[str, str] | None = None
     migration: MigrationStep | None = None
+    # Where the backup run reports its outcome; None: no Pushgateway.
+    report: BackupReport | None = None
 
 
 def ops_names(deployment: str) -> dict[str, str]:
@@ -86,13 +88,21 @@ class RedisOps(pulumi.ComponentResource):
                 f"{name}-object-storage-netpol", metadata=metadata(f"{names['serviceAccount']}-object-storage", ns, t.labels),
                 spec=policy_spec(ops_selector | {OBJECT_STORAGE_LABEL: "true"}, [], [args.store.egress()]), opts=child,
             )
+        if args.store is not None and args.report is not None:
+            r = args.report
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-metrics-push-netpol", metadata=metadata(f"{names['serviceAccount']}-metrics-push", ns, t.labels),
+                spec=policy_spec(ops_selector | {PUSHER_LABEL: "true"}, [],
+                                 [rule("egress", [namespace_peer(r.pushgateway_namespace, r.pushgateway_selector)], tcp(r.port))]),
+                opts=child,
+            )
         sa_name = names["serviceAccount"]
         self.outputs = {"failoverDrill": f"cronjob/{names['drill']}"}
         k8s.batch.v1.CronJob(f"{name}-failover-drill", metadata=metadata(names["drill"], ns, t.labels),
                              spec=drill_cronjob_spec(t, sa_name), opts=after)
         if args.store is not None:
             k8s.batch.v1.CronJob(f"{name}-backup", metadata=metadata(names["backup"], ns, t.labels),
-                                 spec=backup_cronjob_spec(t, args.store, args.schedule, sa_name), opts=after)
+                                 spec=backup_cronjob_spec(t, args.store, args.schedule, sa_name, args.report), opts=after)
             k8s.batch.v1.CronJob(f"{name}-restore", metadata=metadata(names["restore"], ns, t.labels),
                                  spec=restore_cronjob_spec(t, args.store, sa_name), opts=after)
             self.outputs |= {"backupCronJob": f"cronjob/{names['backup']}", "restoreTemplate": f"cronjob/{names['restore']}",

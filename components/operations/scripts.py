@@ -11,7 +11,8 @@ Which image runs what:
     backup-snapshot.sh, restore.sh, failover-drill.sh, migrate.sh (Redis
     Cluster), migrate-sentinel.sh (Sentinel mode)
   aws-cli image (sh, coreutils, aws):
-    backup-upload.sh, backup-download.sh, backup-prestop.sh, backup-agent.sh
+    backup-upload.sh, backup-download.sh, backup-prestop.sh, backup-agent.sh,
+    backup-metrics.sh
 Each script's header lists the environment it reads.
 """
 
@@ -34,7 +35,12 @@ AGENT = "backup-agent.sh"
 DRILL = "failover-drill.sh"
 MIGRATE = "migrate.sh"
 MIGRATE_SENTINEL = "migrate-sentinel.sh"
-SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, AGENT, DRILL, MIGRATE, MIGRATE_SENTINEL)
+# Run by backup-upload.sh after a complete upload: the outcome to the Pushgateway.
+METRICS = "backup-metrics.sh"
+SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, AGENT, DRILL, MIGRATE, MIGRATE_SENTINEL,
+                METRICS)
+# The Pushgateway job the backup outcome is pushed under (rules/backup.py reads it).
+PUSH_JOB = "redis-backup"
 
 
 def script_path(name: str) -> Path:

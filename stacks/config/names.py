@@ -22,7 +22,7 @@ _COMMON = (
     ("ConfigMap", "{n}-ops"), ("ServiceAccount", "{n}-ops"),
     ("CronJob", "{n}-backup"), ("CronJob", "{n}-restore"), ("CronJob", "{n}-failover-drill"),
     ("Job", "{n}-migrate-*"),
-    ("NetworkPolicy", "{n}-ops"), ("NetworkPolicy", "{n}-ops-object-storage"), ("NetworkPolicy", "{n}-clients"),
+    ("NetworkPolicy", "{n}-ops"), ("NetworkPolicy", "{n}-ops-object-storage"), ("NetworkPolicy", "{n}-ops-metrics-push"), ("NetworkPolicy", "{n}-clients"),
 )
 # Per namespace, not per deployment: their names hold a dot, which no
 # deployment's object name can (components/common/network_policy.py).

@@ -192,3 +192,32 @@ def test_a_missing_backup_secret_never_blocks_redis():
 def test_backup_keys_come_together():
     with pytest.raises(ConfigError, match="accessKeyId and secretAccessKey together"):
         load_stack_config(BASE_CONFIG | {"backup": S3 | {"accessKeyId": "AKIA"}})
+
+
+def test_backup_run_reports_its_outcome_to_the_stack_pushgateway(prod_run):
+    pod = cronjob_pod(prod_run, "orders-backup")
+    upload = next(c for c in pod["containers"] if c["name"] == "upload")
+    env = env_of(upload)
+    assert env["PUSHGATEWAY_URL"] == "http://pushgateway.monitoring.svc:9091"
+    assert env["DEPLOYMENT"] == "orders" and env["TEAM"]
+    (cj,) = prod_run.k8s("CronJob", "orders-backup")
+    assert cj["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["redis-platform/metrics-pusher"] == "true"
+    assert scripts.METRICS in scripts.ops_scripts()
+    assert f'sh "$(dirname "$0")/{scripts.METRICS}"' in scripts.script_path(scripts.UPLOAD).read_text()
+    (policy,) = prod_run.k8s("NetworkPolicy", "orders-ops-metrics-push")
+    (egress,) = policy["spec"]["egress"]
+    assert egress["ports"] == [{"protocol": "TCP", "port": 9091}]
+    assert egress["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def test_no_report_without_a_pushgateway():
+    run = run_with(BASE_CONFIG | {
+        "deployments": [{"name": "shop", "team": "web", "mode": "cluster", "size": "small"}],
+        "monitoring": {"pushgateway": {"enabled": False}},
+        "backup": {"kind": "s3", "endpoint": "http://minio.storage.svc:9000", "bucketName": "shop-backups",
+                   "credentialsSecret": "s3-creds"},
+    })
+    pod = cronjob_pod(run, "shop-backup")
+    upload = next(c for c in pod["containers"] if c["name"] == "upload")
+    assert "PUSHGATEWAY_URL" not in env_of(upload)
+    assert not run.k8s("NetworkPolicy", "shop-ops-metrics-push")

@@ -25,6 +25,8 @@ SCRIPT_NAME=backup-snapshot
 require_env MODE DEPLOYMENT OUT_DIR REDISCLI_AUTH
 SNAPSHOT_TIMEOUT="${SNAPSHOT_TIMEOUT:-3600}"
 mkdir -p "$OUT_DIR"
+# When the run began, for the duration the upload step reports.
+date +%s >"$OUT_DIR/started"
 created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 backup_id="$(date -u +%Y%m%dT%H%M%SZ)"
 day="$(date -u +%Y-%m-%d)"

@@ -5,8 +5,12 @@
 # <PREFIX>/<deployment>/<YYYY-MM-DD>/<backup id>/ : every shard-N.rdb first,
 # manifest.json last, so a backup with a manifest is a complete backup.
 #
-# Environment: OUT_DIR (required) and the s3-lib.sh variables (BUCKET, PREFIX,
-# S3_ENDPOINT, AWS_CLI, S3_TIMEOUT).
+# Then reports the outcome to the Pushgateway (backup-metrics.sh), so a run
+# that never gets this far leaves the last success time ageing.
+#
+# Environment: OUT_DIR (required), the s3-lib.sh variables (BUCKET, PREFIX,
+# S3_ENDPOINT, AWS_CLI, S3_TIMEOUT), and for the report PUSHGATEWAY_URL
+# (empty: no report), DEPLOYMENT and TEAM.
 set -eu
 SCRIPT_NAME=backup-upload
 . "$(dirname "$0")/s3-lib.sh"
@@ -28,3 +32,4 @@ done
 log "uploading manifest.json last"
 s3 cp --only-show-errors "$OUT_DIR/manifest.json" "$dest/manifest.json" || die "upload of manifest.json failed"
 log "backup complete: $count snapshot(s) and manifest.json in $dest/"
+BACKUP_STARTED="$(cat "$OUT_DIR/started" 2>/dev/null || date +%s)" sh "$(dirname "$0")/backup-metrics.sh"

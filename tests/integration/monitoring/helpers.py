@@ -121,3 +121,13 @@ def metric_names(url: str) -> set[str]:
         elif line and not line.startswith("#"):
             names.add(line.split("{")[0].split(" ")[0])
     return names
+
+
+def start_pushgateway(procs: ProcGroup, tmp: Path, ip: str, port: int = 9091):
+    """A Pushgateway holding metrics in memory only: Debian's build persists to
+    /var/lib/prometheus/pushgateway.data by default, which every test (and the
+    host) would then share."""
+    proc = procs.start([require("prometheus-pushgateway"), f"--web.listen-address={ip}:{port}", "--persistence.file="],
+                       tmp / f"pushgateway-{ip}.log")
+    wait_for(lambda: port_open(ip, port), 10, what=f"pushgateway on {ip}")
+    return proc

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from components.monitoring.backup_metrics import SCRIPT_NAME, backup_metrics_script
+from components.operations.scripts import METRICS as SCRIPT_NAME, script_path
 from components.monitoring.prometheus_config import render_prometheus_config
 from components.monitoring.rules import RulesSpec, render_rule_files
 from components.monitoring.rules.backup import BackupExpectation
-from tests.integration.monitoring.helpers import alerts, loopback_spec, query, start_prometheus
+from tests.integration.monitoring.helpers import start_pushgateway, alerts, loopback_spec, query, start_prometheus
 from tests.integration.procs import port_open, require, wait_for
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ MAX_AGE_S = 8  # the test's schedule: a backup every few seconds
 
 def _run_backup_metrics(tmp_path, out_dir, path: str) -> str:
     script = tmp_path / SCRIPT_NAME
-    script.write_text(backup_metrics_script())
+    script.write_text(script_path(SCRIPT_NAME).read_text())
     env = {"PATH": path, "PUSHGATEWAY_URL": f"http://{PUSH}:9091", "DEPLOYMENT": "orders", "TEAM": "checkout",
            "BACKUP_STARTED": str(int(time.time()) - 3), "OUT_DIR": str(out_dir)}
     result = subprocess.run([require("dash"), str(script)], env=env, capture_output=True, text=True, timeout=30)
@@ -42,8 +42,7 @@ def _stale() -> list[dict]:
 
 
 def test_backup_outcome_pushed_scraped_and_staleness_alerted(procs, tmp_path):
-    procs.start([require("prometheus-pushgateway"), f"--web.listen-address={PUSH}:9091"], tmp_path / "pushgateway.log")
-    wait_for(lambda: port_open(PUSH, 9091), 10, what="pushgateway")
+    start_pushgateway(procs, tmp_path, PUSH)
     rules_dir = tmp_path / "rules"
     spec = loopback_spec(environment="dev", prometheus_ip=PROM, rules_dir=rules_dir, pushgateways=[f"{PUSH}:9091"])
     rules = render_rule_files(RulesSpec(backups=(BackupExpectation("orders", MAX_AGE_S),)))

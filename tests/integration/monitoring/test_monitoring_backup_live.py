@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from components.monitoring.backup import SCRIPT_NAME, SNAPSHOT_PATH, backup_script, render_guard_config
-from tests.integration.monitoring.helpers import http_get
+from tests.integration.monitoring.helpers import start_pushgateway, http_get
 from tests.integration.ops.helpers import BUCKET, s3_client, s3_env, start_moto
 from tests.integration.procs import port_open, require, wait_for
 
@@ -82,8 +82,7 @@ def _start_prometheus(procs, root: Path, ip: str, port: int, data: Path, admin: 
 
 def test_prometheus_snapshot_uploaded_restored_and_queried(procs, tmp_path):
     endpoint = start_moto(procs, tmp_path, MOTO)
-    procs.start([require("prometheus-pushgateway"), f"--web.listen-address={PUSH}:9091"], tmp_path / "pushgateway.log")
-    wait_for(lambda: port_open(PUSH, 9091), 10, what="pushgateway")
+    start_pushgateway(procs, tmp_path, PUSH)
     source = _start_prometheus(procs, tmp_path, PROM, PROM_PORT, tmp_path / "data", admin=True)
     guard_cfg = tmp_path / "guard.cfg"
     guard_cfg.write_text(render_guard_config(listen_port=GUARD_PORT, backend_port=PROM_PORT,

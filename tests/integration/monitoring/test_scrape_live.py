@@ -12,7 +12,7 @@ import pytest
 
 from components.monitoring.prometheus_config import render_prometheus_config
 from components.monitoring.rules import RulesSpec, render_rule_files
-from tests.integration.monitoring.helpers import (alerts, http_get, loopback_spec, query, redis_pod, start_node_exporter,
+from tests.integration.monitoring.helpers import (start_pushgateway, alerts, http_get, loopback_spec, query, redis_pod, start_node_exporter,
                                                   start_prometheus, start_redis, start_redis_exporter)
 from tests.integration.procs import port_open, require, wait_for
 
@@ -80,8 +80,7 @@ curl --data-binary @- http://%s/metrics/job/user_stats/instance/$instance_ip
 
 
 def test_seed_pushgateway_script_keeps_its_labels(procs, tmp_path):
-    procs.start([require("prometheus-pushgateway"), f"--web.listen-address={PUSH_IP}:9091"], tmp_path / "pushgateway.log")
-    wait_for(lambda: port_open(PUSH_IP, 9091), 10, what="pushgateway")
+    start_pushgateway(procs, tmp_path, PUSH_IP)
     rules_dir = tmp_path / "rules"
     spec = loopback_spec(environment="dev", prometheus_ip=PUSH_PROM_IP, rules_dir=rules_dir,
                          pushgateways=[f"{PUSH_IP}:9091"])

@@ -5,6 +5,7 @@ and the pods' S3 client (the aws CLI)."""
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import pytest
 
@@ -12,6 +13,8 @@ from components.operations.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, write
 from tests.integration.ops.helpers import BUCKET, run_ops, s3_client, s3_env, start_moto
+from tests.integration.monitoring.helpers import start_pushgateway
+from tests.integration.procs import port_open, require, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +22,8 @@ pytestmark = pytest.mark.integration
 SOURCE_ADDRS = [f"127.0.0.{i}" for i in range(150, 156)]
 TARGET_ADDRS = [f"127.0.0.{i}" for i in range(156, 160)]
 TEMP_HOST, MOTO_HOST = "127.0.0.160", "127.0.0.161"
+# A Pushgateway the upload step reports to (backup-metrics.sh).
+PUSH_HOST = "127.0.77.1"
 KEYS = 10_000
 
 
@@ -39,6 +44,7 @@ def hosts(h: ClusterHarness) -> str:
 
 def test_cluster_backup_and_restore_into_another_layout(tmp_path, procs):
     endpoint = start_moto(procs, tmp_path, MOTO_HOST)
+    start_pushgateway(procs, tmp_path, PUSH_HOST)
     source = make_cluster(tmp_path, procs, "sessions", 3, 1, SOURCE_ADDRS)
     items = {f"user:{i}": f"value-{i}-{'x' * (i % 50)}" for i in range(KEYS)}
     write(source, items)
@@ -49,8 +55,19 @@ def test_cluster_backup_and_restore_into_another_layout(tmp_path, procs):
                               "REDISCLI_AUTH": PASSWORD, "CLUSTER_NODES": hosts(source), "PATH": source.path},
                    wrap=source.in_dns_namespace)
     assert snap.returncode == 0
-    up = run_ops(UPLOAD, s3_env(endpoint, tmp_path) | {"OUT_DIR": str(out)})
+    report = {"PUSHGATEWAY_URL": f"http://{PUSH_HOST}:9091", "DEPLOYMENT": "sessions", "TEAM": "web"}
+    up = run_ops(UPLOAD, s3_env(endpoint, tmp_path) | {"OUT_DIR": str(out)} | report)
     assert up.returncode == 0
+    # The run reported its outcome: success time, duration from the snapshot
+    # step's start, and the snapshot bytes, under the deployment's group.
+    pushed = {line.split("{")[0]: line for line in urllib.request.urlopen(f"http://{PUSH_HOST}:9091/metrics", timeout=5)
+              .read().decode().splitlines() if line.startswith("redis_backup_last_")}
+    assert set(pushed) == {"redis_backup_last_success_timestamp_seconds", "redis_backup_last_duration_seconds",
+                           "redis_backup_last_size_bytes"}, up.stdout
+    for line in pushed.values():
+        assert 'deployment="sessions"' in line and 'team="web"' in line and 'job="redis-backup"' in line, line
+    size = int(float(pushed["redis_backup_last_size_bytes"].rsplit(" ", 1)[1]))
+    assert size == sum(f.stat().st_size for f in out.glob("shard-*.rdb")) > 0
 
     s3 = s3_client(endpoint)
     objects = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="backups/")["Contents"])

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Last step of a successful backup run: push its outcome to the Pushgateway,
-# where rules/backup.py reads it. Called only after the upload succeeded, so
+# where components/monitoring/rules/backup.py reads it. Called only after the upload succeeded, so
 # a failed or missing run leaves the last success time ageing.
 #
 #   sh backup-metrics.sh
