@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import cluster, program_cost, rbench, sentinel, single
+from bench import cluster, memory, program_cost, rbench, sentinel, single
 from bench.result import log
 from tests.integration.procs import ProcGroup, require
 
-SECTIONS = ("conf", "haproxy", "cluster", "recovery", "program")
+SECTIONS = ("conf", "haproxy", "cluster", "recovery", "program", "memory", "preview")
 FULL_REQUESTS, QUICK_REQUESTS = 60_000, 5_000
 FULL_RUNS, QUICK_RUNS = 3, 1
 
@@ -83,6 +83,10 @@ def run_sections(args: argparse.Namespace, group: ProcGroup, root: Path) -> None
     group.stop_all()
     if "program" in only:
         program_cost.run(quick=args.quick)
+    if "memory" in only:
+        memory.run(root, quick=args.quick)
+    if "preview" in only:
+        program_cost.run_preview(root, quick=args.quick)
 
 if __name__ == "__main__":
     sys.exit(main())

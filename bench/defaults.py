@@ -18,19 +18,27 @@ BARE_IP = "127.0.0.200"
 GENERATED_IP = "127.0.0.201"
 SENTINEL_BLOCK = 19  # tests.integration.sentinel.harness.Topology(19): 127.0.0.202 - 208
 CLUSTER_POOL = [f"127.0.0.{i}" for i in range(220, 240)]
+MINIMAL_HAPROXY_IP = "127.0.0.240"
+MEMORY_NODE_IP, MEMORY_REPLICA_IP = "127.0.0.241", "127.0.0.242"
 
 SIZE = "small"
 
 
-def deployment(mode: str) -> RedisDeployment:
-    return RedisDeployment(name="bench", team="bench", mode=mode, size=SIZE)
+def deployment(mode: str, size: str = SIZE, **fields) -> RedisDeployment:
+    return RedisDeployment(name="bench", team="bench", mode=mode, size=size, **fields)
 
 
-def redis_conf_spec(mode: str, bind: str, data_dir: Path, include: Path) -> RedisConfSpec:
-    dep = deployment(mode)
+def redis_conf_spec(mode: str, bind: str, data_dir: Path, include: Path, *, size: str = SIZE,
+                    memory_limit_bytes: int | None = None, **fields) -> RedisConfSpec:
+    """``memory_limit_bytes`` replaces the preset's limit (the memory section
+    scales the presets down to fit this machine); ``fields`` are further
+    deployment settings (e.g. ``maxmemory_fraction``)."""
+    dep = deployment(mode, size, **fields)
     p = dep.persistence
+    limit = memory_limit_bytes or dep.effective_resources.memory_bytes
+    replicas = dep.cluster.replicas_per_shard if mode == "cluster" else dep.sentinel.replicas
     return RedisConfSpec(
-        maxmemory_bytes=maxmemory_bytes(dep.effective_resources.memory_bytes, dep.maxmemory_fraction),
+        maxmemory_bytes=maxmemory_bytes(limit, dep.maxmemory_fraction),
         maxmemory_policy=dep.maxmemory_policy,
         cluster_enabled=mode == "cluster",
         cluster_node_timeout_ms=dep.cluster.node_timeout_ms,
@@ -40,6 +48,8 @@ def redis_conf_spec(mode: str, bind: str, data_dir: Path, include: Path) -> Redi
         bind=bind,
         data_dir=str(data_dir),
         include=str(include),
+        # As components/redis/{sentinel,cluster}.py render it.
+        replicas_per_master=replicas,
     )
 
 

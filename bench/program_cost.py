@@ -66,3 +66,41 @@ def run(quick: bool = False) -> None:
         for metric, value, unit, floor in (("wall", wall, "s", floor_wall), ("peak_rss", rss, "MiB", floor_rss)):
             emit(Result(f"program.render_{n}.{metric}", value, unit, floor, cmd, floor_cmd, FLOOR_IS, extra))
         log(f"render {n} deployment(s): {wall:.2f}s, {rss:.0f} MiB, {registered['resources']} resources")
+
+
+PREVIEW_IS = ("`pulumi preview` was not run: the real engine (CLI, Python language host, random "
+              "provider) cannot be built here; this is the offline render a pull-request preview runs")
+
+
+def run_preview(root: Path, quick: bool = False) -> None:
+    """The offline render a pull-request preview runs (``python -m stacks.render``:
+    the program under mocks, every object written as YAML) on stack files with
+    1, 10 and 50 deployments, against the same floor. ``pulumi preview`` itself
+    needs the real engine, which cannot be built on these machines; it is not
+    measured and nothing here stands in for it."""
+    import yaml
+
+    from bench.render_child import stack_values
+
+    repeats = QUICK_REPEATS if quick else FULL_REPEATS
+    floor_wall, floor_rss, _ = median_of(FLOOR, repeats)
+    floor_cmd = shlex.join(["python", *FLOOR[1:]])
+    log(f"section 7: offline render (stacks.render) of 1, 10, 50 deployments; floor {floor_wall:.2f}s, "
+        f"{floor_rss:.0f} MiB; median of {repeats}")
+    base = root / "preview"
+    base.mkdir(parents=True, exist_ok=True)
+    for n in SIZES:
+        stack_file = base / f"Pulumi.bench{n}.yaml"
+        values = stack_values(n)
+        stack_file.write_text(yaml.safe_dump({"config": {f"redis-platform:{k}": v for k, v in values.items()}}))
+        out = base / f"out{n}"
+        argv = [sys.executable, "-m", "stacks.render", f"bench{n}", "--stack-file", str(stack_file), "--out", str(out)]
+        wall, rss, _ = median_of(argv, repeats)
+        files = sum(1 for _ in out.rglob("*.yaml"))
+        cmd = shlex.join(["python", "-m", "stacks.render", f"bench{n}", "--stack-file", f"Pulumi.bench{n}.yaml",
+                          "--out", f"out{n}"])
+        extra = {"repeats": repeats, "deployments": n, "yaml_files": files, "pulumi_preview": "not measured",
+                 "why_not": PREVIEW_IS}
+        for metric, value, unit, floor in (("wall", wall, "s", floor_wall), ("peak_rss", rss, "MiB", floor_rss)):
+            emit(Result(f"preview.offline_render_{n}.{metric}", value, unit, floor, cmd, floor_cmd, FLOOR_IS, extra))
+        log(f"offline render of {n} deployment(s): {wall:.2f}s, {rss:.0f} MiB, {files} YAML files")
