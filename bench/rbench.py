@@ -51,9 +51,9 @@ class Target:
     cluster: bool = False
 
 
-def argv(target: Target, test: str, requests: int, pipeline: int = 1) -> list[str]:
+def argv(target: Target, test: str, requests: int, pipeline: int = 1, clients: int = CLIENTS) -> list[str]:
     out = ["redis-benchmark", "-h", target.host, "-p", str(target.port),
-           "-d", str(DATA_SIZE), "-n", str(requests), "-r", str(KEYSPACE), "-c", str(CLIENTS), "--csv", "-t", test]
+           "-d", str(DATA_SIZE), "-n", str(requests), "-r", str(KEYSPACE), "-c", str(clients), "--csv", "-t", test]
     if pipeline > 1:
         out += ["-P", str(pipeline)]
     if target.cluster:
@@ -73,9 +73,10 @@ def shown(args: list[str]) -> str:
     return shlex.join(out)
 
 
-def requests_per_second(target: Target, test: str, requests: int, pipeline: int = 1) -> tuple[float, str]:
+def requests_per_second(target: Target, test: str, requests: int, pipeline: int = 1,
+                        clients: int = CLIENTS) -> tuple[float, str]:
     """(requests/s, shown command) of one redis-benchmark test."""
-    args = argv(target, test, requests, pipeline)
+    args = argv(target, test, requests, pipeline, clients)
     proc = subprocess.run(args, capture_output=True, text=True, timeout=max(120, requests / 2000))
     # An error reply is answered fast and would pass for throughput.
     if proc.returncode != 0 or "error" in proc.stderr.lower():
@@ -118,3 +119,22 @@ def compare(prefix: str, target: Target, baseline: Target, baseline_is: str, pla
                                {"requests": requests, "pipeline": pipeline, "rounds": rounds,
                                 "geomean_of_ratios": round(geomean, 4)})))
     return results
+
+
+def compare_many(sides: dict[str, Target], tests: tuple[str, ...], plan: Plan,
+                 clients: int = CLIENTS) -> dict[str, dict[str, tuple[float, list[float], str]]]:
+    """Every test on every side in rotating order per round (so no side is
+    always first after a pause); test -> side -> (median, rounds, command)."""
+    out: dict[str, dict[str, tuple[float, list[float], str]]] = {}
+    names = list(sides)
+    for test in tests:
+        rounds: dict[str, list[float]] = {n: [] for n in names}
+        cmds: dict[str, str] = {}
+        for r in range(plan.rounds):
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                rps, cmds[name] = requests_per_second(sides[name], test, plan.requests, clients=clients)
+                rounds[name].append(rps)
+        out[test] = {n: (statistics.median(rounds[n]), rounds[n], cmds[n]) for n in names}
+        log(f"{test} -c {clients}: " + ", ".join(f"{n} {statistics.median(rounds[n]):,.0f}" for n in names))
+    return out

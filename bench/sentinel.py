@@ -11,17 +11,51 @@ ones.
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 from bench import defaults, rbench
 from bench.recovery import Probe, emit_median, outage
-from bench.result import log
+from bench.result import Result, emit, log
 from components.redis.sentinel_conf import render_sentinel_conf
-from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.procs import ProcGroup, port_open, require, wait_for
 from tests.integration.sentinel.harness import MASTER_SET, NODES, WRITE_PORT, MasterSet, Topology
 
 
 PIPELINED_REQUEST_FACTOR = 2
+# The proxy comparison: the seed's concurrency and a pooled application's.
+PROXY_CLIENTS = (rbench.CLIENTS, 50)
+PROXY_TESTS = ("SET", "GET")
+# At -c 50 each round is over in a blink at -n; more requests keep it measurable.
+PROXY_REQUEST_FACTOR = {rbench.CLIENTS: 1, 50: 4}
+PYCLIENT_PROCESSES = rbench.CLIENTS
+# redis-py sends ~10x fewer requests per second than redis-benchmark.
+PYCLIENT_REQUEST_DIVISOR = 10
+
+
+def minimal_haproxy_cfg(master: str, bind: str) -> str:
+    """The physical hop alone: TCP, one server, no checks, no logs, HAProxy's
+    own defaults for everything else (threads included). Same client
+    timeouts as the generated config, which never fire during a run."""
+    return "\n".join([
+        "global", "    maxconn 4096",
+        "defaults", "    mode tcp", "    timeout connect 3s", "    timeout client 3600s", "    timeout server 3600s",
+        "frontend redis", f"    bind {bind}:6379", "    default_backend master",
+        "backend master", f"    server master {master}:6379", "",
+    ])
+
+
+def start_minimal_haproxy(group: ProcGroup, root: Path, master: str) -> rbench.Target:
+    cfg = root / "minimal-haproxy.cfg"
+    cfg.write_text(minimal_haproxy_cfg(master, defaults.MINIMAL_HAPROXY_IP))
+    group.start([require("haproxy"), "-db", "-f", str(cfg)], root / "minimal-haproxy.log")
+    wait_for(lambda: port_open(defaults.MINIMAL_HAPROXY_IP, 6379), 10, what="minimal haproxy")
+    return rbench.Target(defaults.MINIMAL_HAPROXY_IP)
 
 
 class DefaultTimeoutsMasterSet(MasterSet):
@@ -50,7 +84,7 @@ def raise_maxmemory(ms: MasterSet, ip: str) -> None:
         c.close()
 
 
-def throughput(ms: MasterSet, plan: rbench.Plan) -> None:
+def throughput(ms: MasterSet, plan: rbench.Plan, group: ProcGroup | None = None) -> None:
     master = ms.via(WRITE_PORT)
     front = rbench.Target(ms.topo.haproxy, WRITE_PORT, ms.password)
     direct = rbench.Target(master, 6379, ms.password)
@@ -59,6 +93,84 @@ def throughput(ms: MasterSet, plan: rbench.Plan) -> None:
     # Pipelined tests finish in a fraction of a second at -n; more requests keep them measurable.
     rbench.compare("haproxy_pipelined", front, direct, f"direct to the master ({master}), same password",
                    plan.times(PIPELINED_REQUEST_FACTOR), pipeline=rbench.PIPELINE)
+    if group is not None:
+        proxy_baseline(ms, plan, group, master, front, direct)
+        sentinel_client(ms, plan, master)
+
+
+def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: str,
+                   front: rbench.Target, direct: rbench.Target) -> None:
+    """How much of the HAProxy cost is the hop and how much the generated config."""
+    minimal = rbench.Target(start_minimal_haproxy(group, ms.root, master).host, 6379, ms.password)
+    log(f"section 2: minimal TCP haproxy {minimal.host} (one server, no checks) next to direct and generated")
+    sides = {"direct": direct, "minimal": minimal, "generated": front}
+    for clients in PROXY_CLIENTS:
+        got = rbench.compare_many(sides, PROXY_TESTS, plan.times(PROXY_REQUEST_FACTOR[clients]), clients)
+        for test, by in got.items():
+            base = {"requests": plan.requests * PROXY_REQUEST_FACTOR[clients], "clients": clients,
+                    "rounds": plan.rounds, **{f"{n}_rounds_rps": [round(x) for x in by[n][1]] for n in by}}
+            for name, (num, den, den_is) in {
+                "minimal_vs_direct": ("minimal", "direct", f"direct to the master ({master}), same password"),
+                "generated_vs_minimal": ("generated", "minimal",
+                                         "the same master through a minimal TCP-only haproxy (one server, no checks)"),
+                "generated_vs_direct": ("generated", "direct", f"direct to the master ({master}), same password"),
+            }.items():
+                emit(Result(f"haproxy_hop.c{clients}.{test}.{name}", by[num][0], "requests/s", by[den][0],
+                            by[num][2], by[den][2], den_is, {**base, "commands": [by[n][2] for n in by]}))
+
+
+def pyclient_rate(ms: MasterSet, path: str, test: str, requests: int) -> tuple[float, str]:
+    """(requests/s, shown command) of PYCLIENT_PROCESSES concurrent redis-py processes."""
+    env = {**os.environ, "BENCH_PASSWORD": ms.password, "BENCH_MASTER_SET": MASTER_SET,
+           "BENCH_SENTINELS": ",".join(f"{s}:26379" for s in ms.topo.sentinels)}
+    if path == "haproxy":
+        env.update(BENCH_HOST=ms.topo.haproxy, BENCH_PORT=str(WRITE_PORT))
+    else:
+        env.update(BENCH_HOST=ms.via(WRITE_PORT) or "", BENCH_PORT="6379")
+    argv = [sys.executable, "-m", "bench.pyclient", path, test, str(requests)]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(PYCLIENT_PROCESSES)]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        if p.returncode != 0:
+            raise rbench.BenchError(f"{shlex.join(argv)} failed: {err[-500:]}")
+        done.append(json.loads(out.strip().splitlines()[-1]))
+    # Each process's own timed loop; the slowest bounds the aggregate.
+    rps = sum(d["requests"] for d in done) / max(d["seconds"] for d in done)
+    return rps, f"{PYCLIENT_PROCESSES} x python -m bench.pyclient {path} {test} {requests}"
+
+
+def sentinel_client(ms: MasterSet, plan: rbench.Plan, master: str) -> None:
+    """The path a Sentinel-aware client takes (ask the Sentinels, then talk to
+    the master directly) next to the same client direct and through the
+    generated HAProxy: redis-py on every side, since redis-benchmark cannot
+    ask Sentinels."""
+    requests = max(100, plan.requests // PYCLIENT_REQUEST_DIVISOR)
+    log(f"section 2: redis-py via Sentinel, via HAProxy, direct; {PYCLIENT_PROCESSES} processes x {requests}")
+    for test in PROXY_TESTS:
+        rounds: dict[str, list[float]] = {"direct": [], "sentinel": [], "haproxy": []}
+        cmds: dict[str, str] = {}
+        names = list(rounds)
+        for r in range(plan.rounds):
+            k = r % len(names)
+            for path in names[k:] + names[:k]:
+                rps, cmds[path] = pyclient_rate(ms, path, test, requests)
+                rounds[path].append(rps)
+        med = {n: statistics.median(v) for n, v in rounds.items()}
+        extra = {"requests_per_process": requests, "processes": PYCLIENT_PROCESSES, "rounds": plan.rounds,
+                 "client": f"redis-py {__import__('redis').__version__}",
+                 **{f"{n}_rounds_rps": [round(x) for x in v] for n, v in rounds.items()}}
+        direct_is = f"the same redis-py client direct to the master ({master})"
+        emit(Result(f"pyclient.c{PYCLIENT_PROCESSES}.{test}.sentinel_vs_direct", med["sentinel"], "requests/s",
+                    med["direct"], cmds["sentinel"], cmds["direct"], direct_is, extra))
+        emit(Result(f"pyclient.c{PYCLIENT_PROCESSES}.{test}.haproxy_vs_direct", med["haproxy"], "requests/s",
+                    med["direct"], cmds["haproxy"], cmds["direct"], direct_is, extra))
+        emit(Result(f"pyclient.c{PYCLIENT_PROCESSES}.{test}.sentinel_vs_haproxy", med["sentinel"], "requests/s",
+                    med["haproxy"], cmds["sentinel"], cmds["haproxy"],
+                    "the same redis-py client through the generated HAProxy write port", extra))
+        log(f"redis-py {test}: direct {med['direct']:,.0f}, sentinel {med['sentinel']:,.0f}, "
+            f"haproxy {med['haproxy']:,.0f} requests/s")
 
 
 def settled(ms: MasterSet) -> bool:
@@ -118,7 +230,7 @@ def run(root: Path, plan: rbench.Plan, runs: int, throughput_too: bool = True, r
     try:
         ms = start(group, root)
         if throughput_too:
-            throughput(ms, plan)
+            throughput(ms, plan, group)
         if recovery_too:
             recovery(ms, runs)
     finally:
