@@ -64,6 +64,10 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
             redis.Redis(host=write_host, port=write_port, retry=failover_retry(), **common),
             redis.Redis(host=read_host, port=read_port, retry=failover_retry(), **common),
         )
+    # A Sentinel-aware client: asks the Sentinels for the master and talks to
+    # it directly, so there is no proxy hop. On a failover the connection
+    # fails, the client asks the Sentinels again and reconnects; redis-py
+    # also checks on every new connection that the node is still a master.
     from redis.sentinel import Sentinel
 
     sentinel = Sentinel(
@@ -72,7 +76,10 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
         **common,
     )
     master_set = env["REDIS_MASTER_SET"]
-    return RedisClients(sentinel.master_for(master_set), sentinel.slave_for(master_set))
+    return RedisClients(
+        sentinel.master_for(master_set, retry=failover_retry()),
+        sentinel.slave_for(master_set, retry=failover_retry()),
+    )
 
 
 if __name__ == "__main__":

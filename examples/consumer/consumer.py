@@ -19,6 +19,11 @@ import pulumi_kubernetes as k8s
 # OUTPUT_SCHEMA_VERSION). A newer platform output fails the run, loudly.
 SUPPORTED_SCHEMA_VERSIONS = (1,)
 MODES = ("cluster", "sentinel")
+# How a Sentinel-mode app reaches the master: through HAProxy (any client),
+# or by asking the Sentinels and connecting directly (Sentinel-aware clients:
+# redis-py Sentinel, Jedis, Lettuce), which skips the proxy hop that costs
+# about half the throughput of unpipelined requests (docs/benchmarks.md).
+CLIENT_PATHS = ("haproxy", "sentinel")
 PROJECT = "redis-consumer"
 
 
@@ -26,8 +31,14 @@ class PlatformOutputError(Exception):
     pass
 
 
-def client_settings(output: dict[str, Any], key: str = "redis output") -> dict[str, str]:
-    """The non-secret settings an app needs, as environment variables (str -> str)."""
+def client_settings(output: dict[str, Any], key: str = "redis output", client_path: str = "haproxy") -> dict[str, str]:
+    """The non-secret settings an app needs, as environment variables (str -> str).
+
+    ``client_path`` matters for Sentinel mode only (a cluster client always
+    talks to the nodes): ``sentinel`` hands out the Sentinels and the master
+    set instead of the HAProxy endpoints."""
+    if client_path not in CLIENT_PATHS:
+        raise PlatformOutputError(f"clientPath {client_path!r} is not one of {CLIENT_PATHS}")
     if not isinstance(output, dict):
         raise PlatformOutputError(f"{key}: missing from the platform stack (is the deployment name right?)")
     version = output.get("schemaVersion")
@@ -44,12 +55,14 @@ def client_settings(output: dict[str, Any], key: str = "redis output") -> dict[s
     settings = {"REDIS_MODE": mode, "REDIS_TLS": "true" if output.get("tls") else "false"}
     if mode == "cluster":
         settings["REDIS_STARTUP_NODES"] = ",".join(output["seedEndpoints"])
-    elif "writeEndpoint" in output:
+    elif "writeEndpoint" in output and client_path == "haproxy":
         # Through HAProxy: it sends writes to the current master, reads to replicas.
         settings["REDIS_WRITE_ENDPOINT"] = output["writeEndpoint"]
         settings["REDIS_READ_ENDPOINT"] = output.get("readEndpoint") or output["writeEndpoint"]
     else:
-        # No HAProxy in front: ask the Sentinels where the master is.
+        # Asked for, or no HAProxy in front: ask the Sentinels where the master is.
+        if not output.get("sentinelEndpoints") or not output.get("masterSet"):
+            raise PlatformOutputError(f"{key}: no sentinelEndpoints/masterSet for a Sentinel-aware client")
         settings["REDIS_SENTINELS"] = ",".join(output["sentinelEndpoints"])
         settings["REDIS_MASTER_SET"] = output["masterSet"]
     return settings
@@ -63,13 +76,14 @@ def main() -> dict[str, Any]:
     config = pulumi.Config(PROJECT)
     deployment = config.require("deployment")
     namespace = config.require("namespace")
+    client_path = config.get("clientPath") or "haproxy"
     key = f"redis-{deployment}"
     platform = pulumi.StackReference("redis-platform", stack_name=platform_stack_name(config))
     output = platform.get_output(key)
 
     # Checked once; both values below derive from the checked output, so a
     # bad output fails with client_settings' message, not a KeyError.
-    checked = output.apply(lambda o: (o, client_settings(o, key)))
+    checked = output.apply(lambda o: (o, client_settings(o, key, client_path)))
     settings = pulumi.Output.unsecret(checked.apply(lambda pair: pair[1]))
     password = pulumi.Output.secret(checked.apply(lambda pair: pair[0]["password"]))
 

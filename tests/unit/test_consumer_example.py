@@ -157,3 +157,39 @@ def test_app_parses_cluster_startup_nodes(platform_outputs):
     assert [f"{n.host}:{n.port}" for n in nodes] == platform_outputs["redis-sessions"]["seedEndpoints"]
     with pytest.raises(ValueError, match="host:port"):
         app.host_port("no-port")
+
+
+def test_sentinel_aware_path_hands_out_sentinels_not_haproxy():
+    settings = consumer.client_settings(SENTINEL_OUTPUT, client_path="sentinel")
+    assert "REDIS_WRITE_ENDPOINT" not in settings and "REDIS_READ_ENDPOINT" not in settings
+    assert settings["REDIS_SENTINELS"].split(",") == SENTINEL_OUTPUT["sentinelEndpoints"]
+    assert settings["REDIS_MASTER_SET"] == "mymaster"
+    with pytest.raises(consumer.PlatformOutputError, match="clientPath 'direct'"):
+        consumer.client_settings(SENTINEL_OUTPUT, client_path="direct")
+
+
+def test_sentinel_path_on_the_real_platform_output(platform_outputs):
+    run, _ = run_consumer(platform_outputs, **{"redis-consumer:deployment": "cache",
+                                               "redis-consumer:clientPath": "sentinel"})
+    cache = platform_outputs["redis-cache"]
+    settings = run.outputs["redisSettings"]
+    assert settings["REDIS_MODE"] == "sentinel"
+    assert settings["REDIS_SENTINELS"].split(",") == cache["sentinelEndpoints"]
+    assert settings["REDIS_MASTER_SET"] == cache["masterSet"]
+    assert "REDIS_WRITE_ENDPOINT" not in settings
+    # The default stays the proxy: any client works through it.
+    default, _ = run_consumer(platform_outputs, **{"redis-consumer:deployment": "cache"})
+    assert default.outputs["redisSettings"]["REDIS_WRITE_ENDPOINT"] == cache["writeEndpoint"]
+
+
+def test_app_builds_a_sentinel_client_for_the_sentinel_path():
+    env = {**consumer.client_settings(SENTINEL_OUTPUT, client_path="sentinel"), "REDIS_PASSWORD": PASSWORD}
+    clients = app.connect(env)  # nothing is dialled until the first command
+    pool = clients.write.connection_pool
+    assert pool.service_name == "mymaster" and pool.is_master
+    assert not clients.read.connection_pool.is_master
+    sentinels = pool.sentinel_manager.sentinels
+    assert [(s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
+            for s in sentinels] == [("cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local", 26379)]
+    assert sentinels[0].connection_pool.connection_kwargs["password"] == PASSWORD
+    assert pool.connection_kwargs["password"] == PASSWORD
