@@ -17,6 +17,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench import defaults, rbench
@@ -24,7 +25,7 @@ from bench.recovery import Probe, emit_median, outage
 from bench.result import Result, emit, log
 from components.redis.sentinel_conf import render_sentinel_conf
 from tests.integration.procs import ProcGroup, port_open, require, wait_for
-from tests.integration.sentinel.harness import MASTER_SET, NODES, WRITE_PORT, MasterSet, Topology
+from tests.integration.sentinel.harness import MASTER_SET, NODES, WRITE_PORT, MasterSet, Topology, haproxy_spec
 
 
 PIPELINED_REQUEST_FACTOR = 2
@@ -36,26 +37,30 @@ PROXY_REQUEST_FACTOR = {rbench.CLIENTS: 1, 50: 4}
 PYCLIENT_PROCESSES = rbench.CLIENTS
 # redis-py sends ~10x fewer requests per second than redis-benchmark.
 PYCLIENT_REQUEST_DIVISOR = 10
+PYCLIENT_START_DELAY_S = 3
 
 
-def minimal_haproxy_cfg(master: str, bind: str) -> str:
+def minimal_haproxy_cfg(master: str, bind: str, nbthread: int | None = None) -> str:
     """The physical hop alone: TCP, one server, no checks, no logs, HAProxy's
-    own defaults for everything else (threads included). Same client
-    timeouts as the generated config, which never fire during a run."""
+    own defaults for everything else (threads: one per CPU it may run on,
+    unless ``nbthread``). Same client timeouts as the generated config, which
+    never fire during a run."""
+    threads = [f"    nbthread {nbthread}"] if nbthread else []
     return "\n".join([
-        "global", "    maxconn 4096",
+        "global", "    maxconn 4096", *threads,
         "defaults", "    mode tcp", "    timeout connect 3s", "    timeout client 3600s", "    timeout server 3600s",
         "frontend redis", f"    bind {bind}:6379", "    default_backend master",
         "backend master", f"    server master {master}:6379", "",
     ])
 
 
-def start_minimal_haproxy(group: ProcGroup, root: Path, master: str) -> rbench.Target:
-    cfg = root / "minimal-haproxy.cfg"
-    cfg.write_text(minimal_haproxy_cfg(master, defaults.MINIMAL_HAPROXY_IP))
-    group.start([require("haproxy"), "-db", "-f", str(cfg)], root / "minimal-haproxy.log")
-    wait_for(lambda: port_open(defaults.MINIMAL_HAPROXY_IP, 6379), 10, what="minimal haproxy")
-    return rbench.Target(defaults.MINIMAL_HAPROXY_IP)
+def start_minimal_haproxy(group: ProcGroup, root: Path, master: str, ip: str,
+                          nbthread: int | None = None) -> rbench.Target:
+    cfg = root / f"minimal-haproxy-{ip}.cfg"
+    cfg.write_text(minimal_haproxy_cfg(master, ip, nbthread))
+    group.start([require("haproxy"), "-db", "-f", str(cfg)], root / f"minimal-haproxy-{ip}.log")
+    wait_for(lambda: port_open(ip, 6379), 10, what="minimal haproxy")
+    return rbench.Target(ip)
 
 
 class DefaultTimeoutsMasterSet(MasterSet):
@@ -101,9 +106,17 @@ def throughput(ms: MasterSet, plan: rbench.Plan, group: ProcGroup | None = None)
 def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: str,
                    front: rbench.Target, direct: rbench.Target) -> None:
     """How much of the HAProxy cost is the hop and how much the generated config."""
-    minimal = rbench.Target(start_minimal_haproxy(group, ms.root, master).host, 6379, ms.password)
-    log(f"section 2: minimal TCP haproxy {minimal.host} (one server, no checks) next to direct and generated")
-    sides = {"direct": direct, "minimal": minimal, "generated": front}
+    minimal = rbench.Target(start_minimal_haproxy(group, ms.root, master, defaults.MINIMAL_HAPROXY_IP).host,
+                            6379, ms.password)
+    # The generated config pins nbthread to the pod's CPU limit (1); the same
+    # minimal proxy on one thread separates that from everything else in it
+    # (checks, ACLs, the Sentinel gate, logging, resolvers).
+    generated_threads = haproxy_spec(ms.topo).nbthread
+    one = start_minimal_haproxy(group, ms.root, master, defaults.MINIMAL_1THREAD_HAPROXY_IP, generated_threads)
+    minimal_1t = rbench.Target(one.host, 6379, ms.password)
+    log(f"section 2: minimal TCP haproxy {minimal.host} (one server, no checks; {minimal_1t.host} with "
+        f"nbthread {generated_threads}) next to direct and generated")
+    sides = {"direct": direct, "minimal": minimal, "minimal_1thread": minimal_1t, "generated": front}
     for clients in PROXY_CLIENTS:
         got = rbench.compare_many(sides, PROXY_TESTS, plan.times(PROXY_REQUEST_FACTOR[clients]), clients)
         for test, by in got.items():
@@ -114,6 +127,8 @@ def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: s
                 "generated_vs_minimal": ("generated", "minimal",
                                          "the same master through a minimal TCP-only haproxy (one server, no checks)"),
                 "generated_vs_direct": ("generated", "direct", f"direct to the master ({master}), same password"),
+                "generated_vs_minimal_1thread": ("generated", "minimal_1thread",
+                                                 f"the minimal haproxy with the generated config's nbthread {generated_threads}"),
             }.items():
                 emit(Result(f"haproxy_hop.c{clients}.{test}.{name}", by[num][0], "requests/s", by[den][0],
                             by[num][2], by[den][2], den_is, {**base, "commands": [by[n][2] for n in by]}))
@@ -122,6 +137,7 @@ def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: s
 def pyclient_rate(ms: MasterSet, path: str, test: str, requests: int) -> tuple[float, str]:
     """(requests/s, shown command) of PYCLIENT_PROCESSES concurrent redis-py processes."""
     env = {**os.environ, "BENCH_PASSWORD": ms.password, "BENCH_MASTER_SET": MASTER_SET,
+           "BENCH_START_AT": str(time.time() + PYCLIENT_START_DELAY_S),
            "BENCH_SENTINELS": ",".join(f"{s}:26379" for s in ms.topo.sentinels)}
     if path == "haproxy":
         env.update(BENCH_HOST=ms.topo.haproxy, BENCH_PORT=str(WRITE_PORT))
