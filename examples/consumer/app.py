@@ -65,9 +65,9 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
             redis.Redis(host=read_host, port=read_port, retry=failover_retry(), **common),
         )
     # A Sentinel-aware client: asks the Sentinels for the master and talks to
-    # it directly, so there is no proxy hop. On a failover the connection
-    # fails, the client asks the Sentinels again and reconnects; redis-py
-    # also checks on every new connection that the node is still a master.
+    # it directly, so there is no proxy hop. redis-py asks the Sentinels on
+    # every new connection and treats a READONLY reply (a demoted old master)
+    # as a lost connection, so the retry below reconnects to the new master.
     from redis.sentinel import Sentinel
 
     sentinel = Sentinel(
