@@ -5,7 +5,8 @@ or ``sentinel`` (``redis.sentinel.Sentinel(BENCH_SENTINELS).master_for(BENCH_MAS
 as examples/consumer/app.py connects). The password comes from BENCH_PASSWORD,
 never argv. Sends REQUESTS unpipelined SET or GET of 100-byte values on
 random keys of a 1,000,000 keyspace (redis-benchmark's ``-d 100 -r 1000000``)
-and prints {"requests": n, "seconds": s} after a warm-up request, so the
+and prints {"requests": n, "seconds": s}. The loop starts when a line arrives
+on stdin (after this process printed "ready"), after a warm-up request, so the
 connection (and for ``sentinel`` the master lookup) is not timed: a
 long-lived application pays them once.
 
@@ -46,10 +47,11 @@ def main(argv: list[str]) -> int:
     rng = random.Random(os.getpid())
     keys = [f"key:{rng.randrange(KEYSPACE):012d}" for _ in range(min(requests, 10_000))]
     op = (lambda k: c.set(k, VALUE)) if test == "SET" else c.get
-    # All processes start their loops together (interpreter start-up varies
-    # by a second on a busy machine), so their rates add up.
-    start_at = float(os.environ.get("BENCH_START_AT", "0"))
-    time.sleep(min(max(0.0, start_at - time.time()), 30))
+    # A start barrier: interpreter start-up varies by a second on a busy
+    # machine, so each process says it is ready and waits for the parent's
+    # go; the loops then overlap and their rates add up.
+    print("ready", flush=True)
+    sys.stdin.readline()
     started = time.perf_counter()
     for i in range(requests):
         op(keys[i % len(keys)])

@@ -17,7 +17,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench import defaults, rbench
@@ -37,7 +36,6 @@ PROXY_REQUEST_FACTOR = {rbench.CLIENTS: 1, 50: 4}
 PYCLIENT_PROCESSES = rbench.CLIENTS
 # redis-py sends ~10x fewer requests per second than redis-benchmark.
 PYCLIENT_REQUEST_DIVISOR = 10
-PYCLIENT_START_DELAY_S = 3
 
 
 def minimal_haproxy_cfg(master: str, bind: str, nbthread: int | None = None) -> str:
@@ -137,15 +135,24 @@ def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: s
 def pyclient_rate(ms: MasterSet, path: str, test: str, requests: int) -> tuple[float, str]:
     """(requests/s, shown command) of PYCLIENT_PROCESSES concurrent redis-py processes."""
     env = {**os.environ, "BENCH_PASSWORD": ms.password, "BENCH_MASTER_SET": MASTER_SET,
-           "BENCH_START_AT": str(time.time() + PYCLIENT_START_DELAY_S),
            "BENCH_SENTINELS": ",".join(f"{s}:26379" for s in ms.topo.sentinels)}
     if path == "haproxy":
         env.update(BENCH_HOST=ms.topo.haproxy, BENCH_PORT=str(WRITE_PORT))
     else:
         env.update(BENCH_HOST=ms.via(WRITE_PORT) or "", BENCH_PORT="6379")
     argv = [sys.executable, "-m", "bench.pyclient", path, test, str(requests)]
-    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(PYCLIENT_PROCESSES)]
+    procs = [subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(PYCLIENT_PROCESSES)]
+    for p in procs:
+        # Blocks until that process has connected; a failed one closes stdout
+        # and its error is reported below.
+        p.stdout.readline()
+    for p in procs:
+        try:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass
     done = []
     for p in procs:
         out, err = p.communicate(timeout=600)

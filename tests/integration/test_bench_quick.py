@@ -31,7 +31,7 @@ EXPECTED = (
        for r in ("minimal_vs_direct", "generated_vs_minimal", "generated_vs_direct", "generated_vs_minimal_1thread")]
     + [f"pyclient.c3.{t}.{r}" for t in ("SET", "GET") for r in ("sentinel_vs_direct", "haproxy_vs_direct", "sentinel_vs_haproxy")]
     + ["memory.small.f0.70.w1000.peak", "memory.small.proposed_fraction"]
-    + [f"preview.offline_render_{n}.{m}" for n in (1, 10) for m in ("wall", "peak_rss")]
+    + [f"preview.offline_render_1.{m}" for m in ("wall", "peak_rss")]
 )
 
 
@@ -95,7 +95,8 @@ def test_units_and_ranges_fit_what_is_measured(quick):
         assert 0 < figures[name]["value"] < 90
     assert figures["program.render_50.wall"]["resources"] > figures["program.render_1.wall"]["resources"], \
         "50 deployments must register more resources than 1"
-    assert figures["preview.offline_render_10.wall"]["yaml_files"] > figures["preview.offline_render_1.wall"]["yaml_files"]
+    # The render wrote the stack's objects: a deployment alone makes dozens.
+    assert figures["preview.offline_render_1.wall"]["yaml_files"] > 20
     for name, doc in figures.items():
         if name.startswith("haproxy_hop.c50."):
             assert " -c 50 " in doc["command"] and " -c 50 " in doc["baseline_command"], doc
