@@ -3,8 +3,9 @@ its memory limit, to choose ``maxmemoryFraction`` from data.
 
 One node per size preset runs on the generated redis.conf (started by
 sentinel-redis-start.sh, as in section 1). The presets' limits (1, 4, 12 GiB)
-are divided by ``SCALE``, so the largest fits this shared 24 GiB machine next to
-its replica and the other engineers' tests; maxmemory is the fraction of that
+are divided by the factors in ``FULL["scale"]`` (256, 512, 768 MiB), so each
+fits this shared 24 GiB machine next to its replica and the other engineers'
+tests and the sweep ends in minutes; maxmemory is the fraction of that
 scaled limit, exactly as ``maxmemory_bytes`` computes it. Why the ratio
 survives the scaling: a fork lasts as long as the child needs to write the
 dataset (proportional to its size), a writer at a fixed rate dirties pages in
@@ -49,7 +50,7 @@ from bench.result import Result, emit, log
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, maxmemory_bytes, render_redis_conf
 from components.redis.sentinel_scripts import REDIS_START, script_path
 from stacks.config.redis import PRESETS
-from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
+from tests.integration.procs import Proc, ProcGroup, require, wait_for
 
 MiB = 1 << 20
 VALUE_SIZE = 100  # the seed's redis-benchmark -d
