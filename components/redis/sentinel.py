@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources
 from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress
-from components.common.redis_contract import EXPORTER_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
+from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
@@ -92,8 +92,9 @@ class RedisSentinel(pulumi.ComponentResource):
         sent_sel = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": dep, "app.kubernetes.io/component": "sentinel"}
         node_labels, sent_labels = labels(APP, dep, "data-node", team), labels(APP, dep, "sentinel", team)
         headless, sent_headless = f"{dep}-headless", f"{dep}-sentinel-headless"
-        # The initial master (used only when no Sentinel answers) stays in the
-        # current generation until `generation` is bumped after the migration.
+        # sentinel.conf's master is a placeholder (sentinel-start.sh derives
+        # the real one); it stays in the current generation until
+        # `generation` is bumped after a migration.
         redis_hosts = generation_hosts(args, args.generation)
         generations = running_generations(args)
         served_hosts = tuple(h for gen, _ in generations for h in generation_hosts(args, gen))
@@ -121,6 +122,10 @@ class RedisSentinel(pulumi.ComponentResource):
             )
         )
         data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, **scripts.sentinel_scripts()}
+        # Each StatefulSet rolls only when what its pods read changes: a
+        # redis.conf change must not restart every Sentinel at once.
+        data_hash = config_hash({k: data[k] for k in (CONF_KEY, *scripts.DATA_SCRIPT_NAMES)})
+        sentinel_hash = config_hash({k: data[k] for k in (SENTINEL_CONF_NAME, *scripts.SENTINEL_SCRIPT_NAMES)})
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
         sa = k8s.core.v1.ServiceAccount(
             f"{dep}-sa", metadata=metadata(dep, ns, node_labels, args.service_account_annotations or None),
@@ -149,14 +154,18 @@ class RedisSentinel(pulumi.ComponentResource):
             spec={"selector": sent_sel, "ports": [{"name": "sentinel", "port": SENTINEL_PORT, "targetPort": "sentinel"}]},
             opts=child,
         )
+        # The data pods of the current generation: the candidates of a cold
+        # start, and where a new Sentinel looks for the master. Not both
+        # generations: that would roll the current pods when a migration starts.
         shared_env = [
             {"name": "MASTER_SET", "value": args.master_set},
             {"name": "SENTINEL_HOSTS", "value": " ".join(sentinel_hosts)},
+            {"name": "REDIS_HOSTS", "value": " ".join(redis_hosts)},
         ]
         node_env = (
             field_env({"POD_NAME": "metadata.name"})
             + [{"name": "REDIS_ANNOUNCE_HOST", "value": f"$(POD_NAME).{headless}.{domain}"},
-               {"name": "INITIAL_MASTER_HOST", "value": redis_hosts[0]}]
+               {"name": "REPL_STATE_FILE", "value": f"{DATA_DIR}/replication-state"}]
             + shared_env
             + password_env(auth_secret_name(dep))
         )
@@ -174,7 +183,7 @@ class RedisSentinel(pulumi.ComponentResource):
         pod = with_additions(pod, args.pod_additions)
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
-            mode_annotations("sentinel", args.replicas), config_hash(data), [cm, secret, sa],
+            mode_annotations("sentinel", args.replicas), data_hash, [cm, secret, sa],
         )[generations[0][0]]
         sentinel_container = {
             "name": "sentinel",
@@ -211,7 +220,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": sent_sel},
                 "template": {
-                    "metadata": {"labels": sent_labels, "annotations": {"redis-platform/config-hash": config_hash(data)}},
+                    "metadata": {"labels": sent_labels, "annotations": {"redis-platform/config-hash": sentinel_hash}},
                     "spec": {
                         "serviceAccountName": dep,
                         "automountServiceAccountToken": False,

@@ -12,17 +12,21 @@ Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
   MASTER_SET            the Sentinel master set name
   REDIS_ANNOUNCE_HOST   this pod's stable DNS name
                         ($(POD_NAME).<headless svc>.<ns>.svc.<cluster domain>)
-  INITIAL_MASTER_HOST   stable DNS name of pod 0
+  REDIS_HOSTS           space-separated stable DNS names of every data pod
   SENTINEL_HOSTS        space-separated stable DNS names of the Sentinels
-  REDIS_PORT, SENTINEL_PORT, REDIS_CONF, RUNTIME_CONF,
+  REPL_STATE_FILE       where the pod records its replication id and offset
+                        (on the data volume: /data/replication-state)
+  REDIS_PORT, SENTINEL_PORT, LOCAL_REDIS_HOST, REDIS_CONF, RUNTIME_CONF,
   SENTINEL_QUERY_TRIES, SENTINEL_QUERY_INTERVAL, SENTINEL_QUERY_TIMEOUT,
+  START_WAIT_SECONDS, RECORD_INTERVAL,
   REDIS_SERVER_BIN      optional (see the script header)
 Data node preStop: ``sh /scripts/sentinel-redis-prestop.sh <seconds>`` with the
   same env plus optional LOCAL_REDIS_HOST (127.0.0.1).
 Sentinel container, command ``sh /scripts/sentinel-start.sh``:
-  REDIS_PASSWORD, optional SENTINEL_ANNOUNCE_HOST (its own stable DNS name),
-  SENTINEL_CONF_SRC (the ConfigMap file), SENTINEL_WORK_DIR (a medium: Memory
-  emptyDir), SENTINEL_BIN.
+  REDIS_PASSWORD, SENTINEL_HOSTS, REDIS_HOSTS (to derive the master when the
+  pod has no state yet), optional SENTINEL_ANNOUNCE_HOST (its own stable DNS
+  name), SENTINEL_CONF_SRC (the ConfigMap file), SENTINEL_WORK_DIR (a medium:
+  Memory emptyDir), SENTINEL_BIN, SENTINEL_START_WAIT.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ SENTINEL_START = "sentinel-start.sh"
 REDIS_START = "sentinel-redis-start.sh"
 REDIS_PRESTOP = "sentinel-redis-prestop.sh"
 SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP)
+# What each StatefulSet's pods run: its config hash covers only these.
+DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP)
+SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START)
 
 
 def script_path(name: str) -> Path:

@@ -66,8 +66,17 @@ class Proc:
         return self.popen.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL, as a crashed pod."""
-        self.stop(sig=signal.SIGKILL)
+        """SIGKILL to every process the program started, as a crashed pod
+        (a container's processes all die with it; a pod script that
+        supervises redis-server must not leave it running)."""
+        if self.alive():
+            try:
+                # start_new_session: the process group id is this PID.
+                os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        self._fh.close()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         if self.alive():
@@ -75,7 +84,7 @@ class Proc:
                 os.kill(self.pid, sig)
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
                 self.popen.wait(timeout=5)
             except ProcessLookupError:
                 pass

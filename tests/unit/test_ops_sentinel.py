@@ -63,7 +63,9 @@ def test_both_generations_run_under_one_headless_service_and_haproxy_lists_both(
     # asks the Sentinels for the master and follows it.
     old_c, new_c = (s["spec"]["template"]["spec"]["containers"][0] for s in (old, new))
     assert new_c["command"] == old_c["command"] and new_c["command"][-1].endswith("sentinel-redis-start.sh")
-    assert env_of(new_c)["INITIAL_MASTER_HOST"] == f"cache-0.{DOMAIN}"
+    # Cold-start candidates stay the current generation's pods: the current
+    # StatefulSet's template does not change when the migration starts.
+    assert env_of(new_c)["REDIS_HOSTS"] == env_of(old_c)["REDIS_HOSTS"] == " ".join(f"cache-{i}.{DOMAIN}" for i in range(3))
     cfg = haproxy_cfg(runs[step])
     for host in [f"cache-{i}.{DOMAIN}" for i in range(3)] + [f"cache-g1-{i}.{DOMAIN}" for i in range(3)]:
         assert host in cfg, host
@@ -118,8 +120,8 @@ def test_after_the_migration_only_the_new_generation_remains():
     assert [j for j in run.k8s("Job") if "-migrate-" in j["metadata"]["name"]] == []
     (sts,) = run.k8s("StatefulSet", "cache-g1")
     c = sts["spec"]["template"]["spec"]["containers"][0]
-    # With no Sentinel answering, pod 0 of the new generation starts as master.
-    assert env_of(c)["INITIAL_MASTER_HOST"] == f"cache-g1-0.{DOMAIN}"
+    # A cold start elects among the new generation's pods.
+    assert env_of(c)["REDIS_HOSTS"] == " ".join(f"cache-g1-{i}.{DOMAIN}" for i in range(3))
     (cm,) = run.k8s("ConfigMap", "cache-config")
     assert f"sentinel monitor mymaster cache-g1-0.{DOMAIN} 6379" in cm["data"]["sentinel.conf"]
     assert all(f"cache-{i}.{DOMAIN}" not in haproxy_cfg(run) for i in range(3))

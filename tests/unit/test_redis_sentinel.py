@@ -89,12 +89,35 @@ def test_stable_hostnames_announced(run):
     node = containers(one(run, "StatefulSet", "cache"))["redis"]
     env = env_of(node)
     assert env["REDIS_ANNOUNCE_HOST"]["value"] == f"$(POD_NAME).cache-headless.{DOMAIN}"
-    assert env["INITIAL_MASTER_HOST"]["value"] == f"cache-0.cache-headless.{DOMAIN}"
+    assert "INITIAL_MASTER_HOST" not in env  # no fixed ordinal is ever the fallback master
     assert env["SENTINEL_HOSTS"]["value"].split() == [f"cache-sentinel-{i}.cache-sentinel-headless.{DOMAIN}" for i in range(3)]
+    data_hosts = [f"cache-{i}.cache-headless.{DOMAIN}" for i in range(3)]
+    assert env["REDIS_HOSTS"]["value"].split() == data_hosts
+    # The recorded replication state lives on the data volume, beside the data it describes.
+    assert env["REPL_STATE_FILE"]["value"] == "/data/replication-state"
     sentinel = env_of(containers(one(run, "StatefulSet", "cache-sentinel"))["sentinel"])
+    assert sentinel["REDIS_HOSTS"]["value"].split() == data_hosts
+    assert sentinel["SENTINEL_HOSTS"] == env["SENTINEL_HOSTS"]
     assert sentinel["SENTINEL_ANNOUNCE_HOST"]["value"] == f"$(POD_NAME).cache-sentinel-headless.{DOMAIN}"
     for svc in ("cache-headless", "cache-sentinel-headless"):
         assert one(run, "Service", svc)["spec"]["publishNotReadyAddresses"] is True
+
+
+def _hashes(run):
+    return {name: one(run, "StatefulSet", name)["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
+            for name in ("cache", "cache-sentinel")}
+
+
+def test_each_statefulset_rolls_only_for_its_own_config(run):
+    """A redis.conf change must not restart every Sentinel at once, and a
+    sentinel.conf change must not roll the data pods."""
+    base = _hashes(run)
+    redis_change = _hashes(sentinel_run(maxmemoryPolicy="allkeys-lru"))
+    assert redis_change["cache"] != base["cache"]
+    assert redis_change["cache-sentinel"] == base["cache-sentinel"]
+    sentinel_change = _hashes(sentinel_run(sentinel={"downAfterMs": 3000}))
+    assert sentinel_change["cache-sentinel"] != base["cache-sentinel"]
+    assert sentinel_change["cache"] == base["cache"]
 
 
 def test_replica_start_asks_sentinels_and_master_prestop_hands_over(run):

@@ -66,3 +66,100 @@ sentinels_master() {
 now() {
     date +%s
 }
+
+count_words() {
+    set -- $1
+    echo $#
+}
+
+# Asks every Sentinel of $SENTINEL_HOSTS once (SENTINEL_SKIP names a host
+# not to ask: a Sentinel starting up skips itself, yet counts itself in the
+# total, so a majority is of the whole set, never of whoever answered).
+# Prints "<how many named a master>" followed by " host port" when a strict
+# majority of all the Sentinels names that same master.
+sentinels_majority_master() {
+    _total=$(count_words "$SENTINEL_HOSTS")
+    _answers=""
+    for _s in $SENTINEL_HOSTS; do
+        [ "$_s" != "${SENTINEL_SKIP:-}" ] || continue
+        _one=$(sentinel_master_of "$_s")
+        [ -z "$_one" ] || _answers="$_answers$_one
+"
+    done
+    printf '%s' "$_answers" | sort | uniq -c | sort -rn |
+        awk -v need="$((_total / 2 + 1))" '
+            { named += $1; if (NR == 1 && $1 >= need) m = " " $2 " " $3 }
+            END { print named + 0 m }'
+}
+
+# What a data node says about itself, on one line, or nothing when it does
+# not answer (down, or still loading its data):
+#   master <replid> <offset> <connected replicas>
+#   replica <master host> <link status>
+#   standby <replid> <offset>     started, waiting for a master to be chosen;
+#                                 replid/offset are the last ones it recorded
+# A standby node publishes its recorded replication state as the name of a
+# disabled ACL user (rp-standby-<replid>-<offset>): INFO cannot carry it,
+# because with AOF persistence Redis forgets its replication offset on restart.
+node_view() {
+    _info=$(redis_cmd "$1" "$2" INFO replication | tr -d '\r') || return 0
+    _role=$(printf '%s\n' "$_info" | awk -F: '$1 == "role" { print $2 }')
+    case "$_role" in
+        master)
+            printf '%s\n' "$_info" | awk -F: '
+                $1 == "master_replid" { id = $2 } $1 == "master_repl_offset" { off = $2 }
+                $1 == "connected_slaves" { n = $2 }
+                END { print "master", id, off + 0, n + 0 }'
+            ;;
+        slave)
+            _standby=$(redis_cmd "$1" "$2" ACL USERS | tr -d '\r' | sed -n 's/^rp-standby-//p' | head -n 1)
+            if [ -n "$_standby" ]; then
+                echo "standby ${_standby%-*} ${_standby##*-}"
+            else
+                printf '%s\n' "$_info" | awk -F: '
+                    $1 == "master_host" { h = $2 } $1 == "master_link_status" { l = $2 }
+                    END { print "replica", h, l }'
+            fi
+            ;;
+    esac
+}
+
+# Reads "host replid offset" lines (candidates in their configured order) and
+# prints the host that must become master on a cold start: the replication
+# history (replid) most nodes share wins, a node with no recorded history
+# ("none") counts last, then the highest offset within it; an exact tie goes
+# to the first host listed, so every node that sees the same states picks
+# the same one.
+elect_master() {
+    awk '
+        { host[NR] = $1; id[NR] = $2; off[NR] = $3 + 0; size[$2]++ }
+        END {
+            best = 0
+            for (i = 1; i <= NR; i++) {
+                if (best == 0) { best = i; continue }
+                a = id[i]; b = id[best]
+                ka = (a != "none"); kb = (b != "none")
+                if (ka != kb) { if (ka) best = i; continue }
+                if (size[a] != size[b]) { if (size[a] > size[b]) best = i; continue }
+                if (off[i] > off[best]) best = i
+            }
+            if (best) print host[best]
+        }'
+}
+
+# Writes "replid offset" of the node at "host port" to file $3 when that
+# state is worth keeping: a master's, or an in-sync replica's. A standby or
+# syncing node's INFO shows a fresh replid and offset 0, which must never
+# overwrite what the node recorded before it restarted.
+record_replication_state() {
+    _info=$(redis_cmd "$1" "$2" INFO replication | tr -d '\r') || return 0
+    _state=$(printf '%s\n' "$_info" | awk -F: '
+        { v[$1] = $2 }
+        END {
+            keep = v["role"] == "master" ||
+                (v["role"] == "slave" && v["master_link_status"] == "up" && v["master_sync_in_progress"] == "0")
+            if (keep && v["master_replid"] != "") print v["master_replid"], v["master_repl_offset"] + 0
+        }')
+    [ -n "$_state" ] || return 0
+    printf '%s\n' "$_state" >"$3.tmp" && mv "$3.tmp" "$3"
+}

@@ -1,76 +1,260 @@
 #!/bin/sh
-# Start a Redis data node of a Sentinel-managed master set.
+# Start a Redis data node of a Sentinel-managed master set, and supervise it.
 #
-# Writes the runtime include (password, announced hostname, and the master
-# to follow), then execs redis-server. Which master to follow comes from the
-# Sentinels, not from this pod's ordinal: after a failover the initial master
-# must come back as a replica, never as a second master.
+# Which master to follow comes from a majority of the Sentinels, never from
+# this pod's ordinal and never from the first Sentinel that answers: after a
+# failover the initial master must come back as a replica, and a Sentinel
+# that restarted with no memory must not be able to name a stale node.
+#
+# 1. Ask every Sentinel (bounded tries). A strict majority of all of them
+#    names the same master: follow it (or start as master if it is this
+#    node), start redis.
+# 2. Otherwise start redis as a standby: a replica of nothing, read-only, no
+#    writes accepted, so this node cannot be a second master. Then, bounded
+#    by START_WAIT_SECONDS:
+#    - as soon as a majority of Sentinels names a master, follow it;
+#    - while some Sentinel names a master but no majority agrees, wait;
+#    - when no Sentinel names any master (a true cold start: every Sentinel
+#      restarted, or none is up), ask the other data nodes: follow a node
+#      that already is master; else, once every data node answers as a
+#      standby, the node holding the newest data (elect_master in
+#      sentinel-lib.sh: the replication history most nodes share, then the
+#      highest offset) becomes master and the others follow it. No node
+#      takes the master role while a peer that may hold newer data has not
+#      answered.
+#    When the bound runs out, redis is stopped and the script exits 1 (the
+#    kubelet restarts the container, which asks again).
+# 3. Supervise: every RECORD_INTERVAL seconds, and once more on SIGTERM
+#    (after pausing client writes), record this node's replication id and
+#    offset in REPL_STATE_FILE on the data volume. Redis itself forgets its
+#    offset on restart when it loads an AOF, and the cold start needs it.
+#    SIGTERM/SIGINT are passed to redis; the script exits with redis's status.
 #
 # Environment (required): REDIS_PASSWORD, MASTER_SET, REDIS_ANNOUNCE_HOST
-# (this pod's stable DNS name), INITIAL_MASTER_HOST (stable DNS name of the
-# initial master, pod 0), SENTINEL_HOSTS (space-separated stable names).
-# Optional: REDIS_PORT (6379), SENTINEL_PORT (26379), REDIS_CONF
-# (/usr/local/etc/redis/redis.conf), RUNTIME_CONF (/run/redis/runtime.conf),
+# (this pod's stable DNS name), REDIS_HOSTS (space-separated stable names of
+# every data pod of the deployment, this one included), SENTINEL_HOSTS
+# (space-separated stable names of every Sentinel).
+# Optional: REDIS_PORT (6379), SENTINEL_PORT (26379), LOCAL_REDIS_HOST
+# (127.0.0.1), REDIS_CONF (/usr/local/etc/redis/redis.conf), RUNTIME_CONF
+# (/run/redis/runtime.conf), REPL_STATE_FILE (/data/replication-state),
 # SENTINEL_QUERY_TRIES (5), SENTINEL_QUERY_INTERVAL (seconds, 2),
-# SENTINEL_QUERY_TIMEOUT (seconds per Sentinel, 2), REDIS_SERVER_BIN
-# (redis-server).
+# SENTINEL_QUERY_TIMEOUT (seconds per query, 2), START_WAIT_SECONDS (300),
+# RECORD_INTERVAL (seconds, 1), REDIS_SERVER_BIN (redis-server).
 set -eu
 
 SCRIPT_NAME=sentinel-redis-start
 . "$(dirname "$0")/sentinel-lib.sh"
 
-require_env REDIS_PASSWORD MASTER_SET REDIS_ANNOUNCE_HOST INITIAL_MASTER_HOST SENTINEL_HOSTS
+require_env REDIS_PASSWORD MASTER_SET REDIS_ANNOUNCE_HOST REDIS_HOSTS SENTINEL_HOSTS
 REDIS_PORT="${REDIS_PORT:-6379}"
+LOCAL_REDIS_HOST="${LOCAL_REDIS_HOST:-127.0.0.1}"
 REDIS_CONF="${REDIS_CONF:-/usr/local/etc/redis/redis.conf}"
 RUNTIME_CONF="${RUNTIME_CONF:-/run/redis/runtime.conf}"
+REPL_STATE_FILE="${REPL_STATE_FILE:-/data/replication-state}"
 SENTINEL_QUERY_TRIES="${SENTINEL_QUERY_TRIES:-5}"
 SENTINEL_QUERY_INTERVAL="${SENTINEL_QUERY_INTERVAL:-2}"
+START_WAIT_SECONDS="${START_WAIT_SECONDS:-300}"
+RECORD_INTERVAL="${RECORD_INTERVAL:-1}"
 REDIS_SERVER_BIN="${REDIS_SERVER_BIN:-redis-server}"
+# Where a standby points: nothing listens on port 1, so the link stays down.
+STANDBY_MASTER="127.0.0.1 1"
+
+local_cmd() { redis_cmd "$LOCAL_REDIS_HOST" "$REDIS_PORT" "$@"; }
+
+# $1: "" to start as master, else "host port" to follow.
+write_runtime_conf() {
+    quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
+    umask 077
+    mkdir -p "$(dirname "$RUNTIME_CONF")"
+    {
+        printf 'requirepass "%s"\n' "$quoted_password"
+        printf 'masterauth "%s"\n' "$quoted_password"
+        echo "replica-announce-ip $REDIS_ANNOUNCE_HOST"
+        echo "replica-announce-port $REDIS_PORT"
+        [ -z "$1" ] || echo "replicaof $1"
+    } >"$RUNTIME_CONF.tmp"
+    mv "$RUNTIME_CONF.tmp" "$RUNTIME_CONF"
+}
+
+REDIS_PID=""
+RECORDER_PID=""
+stopping=""
+
+on_stop() {
+    stopping=yes
+    [ -z "$RECORDER_PID" ] || kill "$RECORDER_PID" 2>/dev/null || true
+    # Paused, a master acknowledges no write after the state is recorded.
+    local_cmd CLIENT PAUSE 10000 WRITE >/dev/null || true
+    record_replication_state "$LOCAL_REDIS_HOST" "$REDIS_PORT" "$REPL_STATE_FILE"
+    log "stop signal: recorded replication state '$(cat "$REPL_STATE_FILE" 2>/dev/null || echo none)'; stopping redis"
+    kill -TERM "$REDIS_PID" 2>/dev/null || true
+}
+
+give_up() {
+    log "error: $*"
+    [ -z "$RECORDER_PID" ] || kill "$RECORDER_PID" 2>/dev/null || true
+    kill -TERM "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    exit 1
+}
+
+follow() {
+    if [ "${1% *}" = "$REDIS_ANNOUNCE_HOST" ]; then
+        [ "$(local_cmd REPLICAOF NO ONE)" = "OK" ] || give_up "REPLICAOF NO ONE refused"
+        log "this node is now the master"
+    else
+        [ "$(local_cmd REPLICAOF "${1% *}" "${1#* }")" = "OK" ] || give_up "REPLICAOF $1 refused"
+        log "this node now follows the master ${1% *}:${1#* }"
+    fi
+}
+
+# Prints "follow <host> <port>" for the master this node should follow on a
+# cold start, or "wait <why>".
+cold_start_master() {
+    _masters="" _standby="" _silent=""
+    for _h in $REDIS_HOSTS; do
+        [ "$_h" != "$REDIS_ANNOUNCE_HOST" ] || continue
+        _v=$(node_view "$_h" "$REDIS_PORT")
+        set -- $_v
+        case "${1:-}" in
+            master) _masters="$_masters$4 $3 $_h $REDIS_PORT
+" ;;
+            standby) _standby="$_standby$_h $2 $3
+" ;;
+            replica)
+                if [ "$3" = up ]; then
+                    _masters="${_masters}0 0 $2 $REDIS_PORT
+"
+                else
+                    _silent="$_silent $_h(replica, link down)"
+                fi
+                ;;
+            *) _silent="$_silent $_h" ;;
+        esac
+    done
+    if [ -n "$_masters" ]; then
+        # Most replicas first, then the highest offset.
+        printf '%s' "$_masters" | sort -k1,1nr -k2,2nr | awk 'NR == 1 { print "follow", $3, $4 }'
+        return 0
+    fi
+    if [ -n "$_silent" ]; then
+        echo "wait waiting for${_silent} to answer: no node takes the master role while a peer may hold newer data"
+        return 0
+    fi
+    _winner=$( {
+        for _h in $REDIS_HOSTS; do
+            if [ "$_h" = "$REDIS_ANNOUNCE_HOST" ]; then
+                echo "$_h $MY_STATE"
+            else
+                printf '%s' "$_standby" | awk -v h="$_h" '$1 == h'
+            fi
+        done
+    } | elect_master)
+    if [ "$_winner" = "$REDIS_ANNOUNCE_HOST" ]; then
+        log "cold start: every data node answered; this node holds the newest data ($MY_STATE)"
+        echo "follow $REDIS_ANNOUNCE_HOST $REDIS_PORT"
+    else
+        echo "wait cold start: $_winner holds the newest data ($(printf '%s' "$_standby" | awk -v h="$_winner" '$1 == h { print $2, $3 }')); waiting for it to take the master role"
+    fi
+}
+
+choose_master() {
+    deadline=$(($(now) + START_WAIT_SECONDS))
+    until [ "$(local_cmd PING)" = "PONG" ]; do
+        [ -z "$stopping" ] || return 0
+        [ "$(now)" -lt "$deadline" ] || give_up "redis did not answer PING within ${START_WAIT_SECONDS}s"
+        sleep 1
+    done
+    MY_STATE=$(cat "$REPL_STATE_FILE" 2>/dev/null || true)
+    case "$MY_STATE" in
+        *' '*) ;;
+        *) MY_STATE="none 0" ;;
+    esac
+    standby_user="rp-standby-${MY_STATE% *}-${MY_STATE#* }"
+    local_cmd ACL SETUSER "$standby_user" off >/dev/null || give_up "could not publish the standby state"
+    log "standby: recorded replication state ($MY_STATE) published to the other data nodes"
+    said="" WHY=""
+    master=""
+    while [ -z "$stopping" ]; do
+        set -- $(sentinels_majority_master)
+        if [ "$#" -eq 3 ]; then
+            master="$2 $3"
+            log "a majority of the sentinels names $master as master"
+            break
+        fi
+        if [ "$1" -gt 0 ]; then
+            WHY="$1 sentinel(s) name a master but no majority agrees; waiting"
+        else
+            set -- $(cold_start_master)
+            if [ "${1:-}" = follow ]; then
+                master="$2 $3"
+                break
+            fi
+            shift
+            WHY="no sentinel knows a master; $*"
+        fi
+        [ "$WHY" = "$said" ] || log "$WHY"
+        said=$WHY
+        [ "$(now)" -lt "$deadline" ] || give_up "no master chosen within ${START_WAIT_SECONDS}s (last: $WHY)"
+        sleep "$SENTINEL_QUERY_INTERVAL"
+    done
+    [ -z "$stopping" ] || return 0
+    follow "$master"
+    local_cmd ACL DELUSER "$standby_user" >/dev/null || log "could not remove the ACL user $standby_user"
+}
+
+start_redis() {
+    trap on_stop TERM INT
+    "$REDIS_SERVER_BIN" "$REDIS_CONF" &
+    REDIS_PID=$!
+}
+
+supervise() {
+    (
+        trap - TERM INT
+        while :; do
+            record_replication_state "$LOCAL_REDIS_HOST" "$REDIS_PORT" "$REPL_STATE_FILE"
+            sleep "$RECORD_INTERVAL"
+        done
+    ) &
+    RECORDER_PID=$!
+    rc=0
+    while :; do
+        rc=0
+        wait "$REDIS_PID" || rc=$?
+        # A trapped signal ends `wait` early; redis may still be running.
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+    done
+    kill "$RECORDER_PID" 2>/dev/null || true
+    log "redis exited with status $rc"
+    exit "$rc"
+}
 
 master=""
 try=1
 while [ "$try" -le "$SENTINEL_QUERY_TRIES" ]; do
-    log "asking the sentinels who the master of $MASTER_SET is (try $try of $SENTINEL_QUERY_TRIES)"
-    master=$(sentinels_master)
-    [ -z "$master" ] || break
+    set -- $(sentinels_majority_master)
+    if [ "$#" -eq 3 ]; then
+        master="$2 $3"
+        break
+    fi
+    log "no majority of the sentinels names a master of $MASTER_SET ($1 of $(count_words "$SENTINEL_HOSTS") name one; try $try of $SENTINEL_QUERY_TRIES)"
     [ "$try" -eq "$SENTINEL_QUERY_TRIES" ] || sleep "$SENTINEL_QUERY_INTERVAL"
     try=$((try + 1))
 done
 
-if [ -n "$master" ]; then
-    master_host=${master% *}
-    master_port=${master#* }
-    log "the sentinels name $master_host:$master_port as master"
-elif [ "$REDIS_ANNOUNCE_HOST" = "$INITIAL_MASTER_HOST" ]; then
-    master_host=$REDIS_ANNOUNCE_HOST
-    master_port=$REDIS_PORT
-    log "no sentinel answered; this is the initial master, starting as master"
+if [ -n "$master" ] && [ "${master% *}" = "$REDIS_ANNOUNCE_HOST" ]; then
+    log "a majority of the sentinels names this node as master; starting redis as master"
+    write_runtime_conf ""
+    start_redis
+elif [ -n "$master" ]; then
+    log "a majority of the sentinels names ${master% *}:${master#* } as master; starting redis as its replica"
+    write_runtime_conf "$master"
+    start_redis
 else
-    master_host=$INITIAL_MASTER_HOST
-    master_port=$REDIS_PORT
-    log "no sentinel answered; following the initial master $master_host:$master_port"
+    log "starting redis as a standby (read-only, follows no master) until the master is known"
+    write_runtime_conf "$STANDBY_MASTER"
+    start_redis
+    choose_master
 fi
-
-# Redis config strings are double-quoted; escape backslashes and quotes.
-quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
-
-umask 077
-mkdir -p "$(dirname "$RUNTIME_CONF")"
-tmp="$RUNTIME_CONF.tmp"
-{
-    printf 'requirepass "%s"\n' "$quoted_password"
-    printf 'masterauth "%s"\n' "$quoted_password"
-    echo "replica-announce-ip $REDIS_ANNOUNCE_HOST"
-    echo "replica-announce-port $REDIS_PORT"
-    if [ "$master_host" != "$REDIS_ANNOUNCE_HOST" ]; then
-        echo "replicaof $master_host $master_port"
-    fi
-} >"$tmp"
-mv "$tmp" "$RUNTIME_CONF"
-
-if [ "$master_host" = "$REDIS_ANNOUNCE_HOST" ]; then
-    log "wrote $RUNTIME_CONF; starting redis as master"
-else
-    log "wrote $RUNTIME_CONF; starting redis as replica of $master_host:$master_port"
-fi
-exec "$REDIS_SERVER_BIN" "$REDIS_CONF"
+supervise

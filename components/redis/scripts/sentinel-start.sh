@@ -11,9 +11,13 @@
 #
 # Environment (required): REDIS_PASSWORD (used both to authenticate to the
 # Redis nodes and as this Sentinel's own requirepass).
+# Required for a new pod: SENTINEL_HOSTS (every Sentinel's stable name),
+# REDIS_HOSTS (every data pod's stable name).
 # Optional: SENTINEL_ANNOUNCE_HOST (this pod's stable DNS name),
 # SENTINEL_CONF_SRC (/usr/local/etc/sentinel/sentinel.conf), SENTINEL_WORK_DIR
-# (/run/sentinel), SENTINEL_BIN (redis-sentinel).
+# (/run/sentinel), SENTINEL_BIN (redis-sentinel), REDIS_PORT (6379),
+# SENTINEL_START_WAIT (seconds, 45: below the liveness probe's budget),
+# SENTINEL_QUERY_INTERVAL (2).
 set -eu
 
 SCRIPT_NAME=sentinel-start
@@ -31,11 +35,56 @@ master_set=$(awk '$1 == "sentinel" && $2 == "monitor" { print $3; exit }' "$SENT
 
 umask 077
 mkdir -p "$SENTINEL_WORK_DIR"
+MASTER_SET="${MASTER_SET:-$master_set}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+SENTINEL_START_WAIT="${SENTINEL_START_WAIT:-45}"
+SENTINEL_QUERY_INTERVAL="${SENTINEL_QUERY_INTERVAL:-2}"
+
+# Prints "host port" of the data node that says role:master, or nothing.
+data_master() {
+    for _h in $REDIS_HOSTS; do
+        set -- $(node_view "$_h" "$REDIS_PORT")
+        [ "${1:-}" != master ] || echo "$4 $3 $_h $REDIS_PORT"
+    done | sort -k1,1nr -k2,2nr | awk 'NR == 1 { print $3, $4 }'
+}
+
+derive_master() {
+    SENTINEL_SKIP="${SENTINEL_ANNOUNCE_HOST:-}"
+    _deadline=$(($(now) + SENTINEL_START_WAIT))
+    _said=""
+    while :; do
+        set -- $(sentinels_majority_master)
+        if [ "$#" -eq 3 ]; then
+            log "a majority of the sentinels names $2:$3 as master"
+            echo "$2 $3"
+            return 0
+        fi
+        # Without a majority of Sentinels (a minority that started first
+        # does not count), the running master itself is the evidence.
+        _m=$(data_master)
+        if [ -n "$_m" ]; then
+            log "no majority of the other sentinels names a master ($1 name one); data node ${_m% *} says role:master"
+            echo "$_m"
+            return 0
+        fi
+        _why="no majority of the other sentinels names a master ($1 name one) and no data node is master yet; waiting"
+        [ "$_why" = "$_said" ] || log "$_why"
+        _said=$_why
+        [ "$(now)" -lt "$_deadline" ] || die "no master known after ${SENTINEL_START_WAIT}s; exiting so the container starts again and asks again"
+        sleep "$SENTINEL_QUERY_INTERVAL"
+    done
+}
+
 if [ -s "$conf" ]; then
     log "keeping the sentinel state already in $conf"
 else
-    log "copying $SENTINEL_CONF_SRC to $conf"
-    cp "$SENTINEL_CONF_SRC" "$conf"
+    require_env SENTINEL_HOSTS REDIS_HOSTS
+    master=$(derive_master)
+    log "monitoring $master (the master in $SENTINEL_CONF_SRC is only a placeholder)"
+    awk -v host="${master% *}" -v port="${master#* }" '
+        $1 == "sentinel" && $2 == "monitor" { $4 = host; $5 = port }
+        { print }' "$SENTINEL_CONF_SRC" >"$conf.tmp"
+    mv "$conf.tmp" "$conf"
 fi
 
 quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')

@@ -79,6 +79,7 @@ class MasterSet:
         self.procs, self.root, self.topo = procs, root, topo
         self.password = secrets.token_urlsafe(18)
         self.nodes: dict[str, Proc] = {}
+        self.sentinel_procs: dict[str, Proc] = {}
         self.haproxy: Proc | None = None
         self.haproxy_cfg = render_haproxy_cfg(haproxy_spec(topo))
 
@@ -88,8 +89,11 @@ class MasterSet:
             "REDIS_PASSWORD": self.password,
             "MASTER_SET": MASTER_SET,
             "REDIS_ANNOUNCE_HOST": ip,
-            "INITIAL_MASTER_HOST": self.topo.redis[0],
+            "REDIS_HOSTS": " ".join(self.topo.redis),
             "SENTINEL_HOSTS": " ".join(self.topo.sentinels),
+            "REPL_STATE_FILE": str(d / "data" / "replication-state"),
+            "RECORD_INTERVAL": "0.5",
+            "START_WAIT_SECONDS": "60",
             "REDIS_CONF": str(d / "redis.conf"),
             "RUNTIME_CONF": str(d / "run" / "runtime.conf"),
             "LOCAL_REDIS_HOST": ip,
@@ -111,20 +115,35 @@ class MasterSet:
             )
         )
 
+    def sentinel_env(self, ip: str) -> dict[str, str]:
+        d = self.root / f"sentinel-{ip}"
+        return {
+            "REDIS_PASSWORD": self.password,
+            "SENTINEL_ANNOUNCE_HOST": ip,
+            "SENTINEL_CONF_SRC": str(d / "etc" / "sentinel.conf"),
+            "SENTINEL_WORK_DIR": str(d / "work"),
+            "SENTINEL_HOSTS": " ".join(self.topo.sentinels),
+            "REDIS_HOSTS": " ".join(self.topo.redis),
+            "SENTINEL_QUERY_INTERVAL": "0.5",
+            "SENTINEL_QUERY_TIMEOUT": "1",
+        }
+
+    def start_sentinel(self, ip: str) -> Proc:
+        """One Sentinel pod; it listens only once it knows the master."""
+        d = self.root / f"sentinel-{ip}"
+        (d / "etc").mkdir(parents=True, exist_ok=True)
+        (d / "etc" / "sentinel.conf").write_text(self.sentinel_conf(ip))
+        proc = self.procs.start([*POD_SHELL, str(script_path(SENTINEL_START))], d / "log", env=self.sentinel_env(ip))
+        self.sentinel_procs[ip] = proc
+        return proc
+
     def start_sentinels(self) -> None:
         for ip in self.topo.sentinels:
-            d = self.root / f"sentinel-{ip}"
-            (d / "etc").mkdir(parents=True, exist_ok=True)
-            (d / "etc" / "sentinel.conf").write_text(self.sentinel_conf(ip))
-            env = {
-                "REDIS_PASSWORD": self.password,
-                "SENTINEL_ANNOUNCE_HOST": ip,
-                "SENTINEL_CONF_SRC": str(d / "etc" / "sentinel.conf"),
-                "SENTINEL_WORK_DIR": str(d / "work"),
-            }
-            self.procs.start([*POD_SHELL, str(script_path(SENTINEL_START))], d / "log", env=env)
+            self.start_sentinel(ip)
+
+    def wait_sentinels(self, timeout: float = 40) -> None:
         for ip in self.topo.sentinels:
-            wait_for(lambda ip=ip: port_open(ip, 26379), 10, what=f"sentinel {ip}")
+            wait_for(lambda ip=ip: port_open(ip, 26379), timeout, what=f"sentinel {ip}")
 
     def start_node(self, ip: str) -> Proc:
         d = self.root / ip
@@ -144,8 +163,12 @@ class MasterSet:
         return proc
 
     def restart_node_raw(self, ip: str) -> Proc:
-        """Start redis-server on the node's existing redis.conf and runtime include, bypassing the script."""
+        """Start redis-server on the node's redis.conf, bypassing the script, with
+        its runtime include minus any replicaof line: a node that comes back
+        calling itself master (as a start script that trusts itself would)."""
         d = self.root / ip
+        runtime = d / "run" / "runtime.conf"
+        runtime.write_text("".join(ln for ln in runtime.read_text().splitlines(keepends=True) if not ln.startswith("replicaof ")))
         proc = self.procs.start(["redis-server", str(d / "redis.conf")], d / "log")
         self.nodes[ip] = proc
         wait_for(lambda: self.client(ip).ping(), 15, what=f"redis {ip}")
@@ -164,9 +187,27 @@ class MasterSet:
         self.start_sentinels()
         for ip in self.topo.redis:
             self.start_node(ip)
-        wait_for(self._replicas_online, 20, what="two replicas in sync")
+        # A first start is a cold start: every node empty, the tie goes to
+        # the first data host, and the Sentinels then learn it from it.
+        self.wait_sentinels()
+        wait_for(self._replicas_online, 30, what="two replicas in sync")
+        # Healthy means the Sentinels could fail over now: each lists both
+        # replicas. A Sentinel learns them from the master's INFO, every 10 s.
+        wait_for(self._sentinels_know_replicas, 40, interval=0.5, what="every Sentinel listing both replicas")
         self.start_haproxy()
         wait_for(lambda: self.via(WRITE_PORT) == self.topo.redis[0], 15, what="haproxy write port reaches node 0")
+
+    def _sentinels_know_replicas(self) -> bool:
+        for ip in self.topo.sentinels:
+            c = self.client(ip, 26379, decode_responses=True)
+            try:
+                replicas = c.execute_command("SENTINEL", "REPLICAS", MASTER_SET)
+            finally:
+                c.close()
+            flags = [dict(zip(r[::2], r[1::2]))["flags"] if isinstance(r, list) else r["flags"] for r in replicas]
+            if len(flags) != NODES - 1 or any("down" in f or "disconnected" in f for f in flags):
+                return False
+        return True
 
     def _replicas_online(self) -> bool:
         info = self.client(self.topo.redis[0]).info("replication")

@@ -74,7 +74,10 @@ class NamedMasterSet(MasterSet):
         return next(n for n, a in self.table.items() if a == ip)
 
     def node_env(self, ip: str) -> dict[str, str]:
-        return super().node_env(ip) | {"REDIS_ANNOUNCE_HOST": self.name_of(ip), "INITIAL_MASTER_HOST": NAMES[0]}
+        return super().node_env(ip) | {"REDIS_ANNOUNCE_HOST": self.name_of(ip), "REDIS_HOSTS": " ".join(NAMES)}
+
+    def sentinel_env(self, ip: str) -> dict[str, str]:
+        return super().sentinel_env(ip) | {"REDIS_HOSTS": " ".join(NAMES)}
 
     def sentinel_conf(self, ip: str) -> str:
         return render_sentinel_conf(SentinelConfSpec(

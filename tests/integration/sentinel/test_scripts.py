@@ -34,13 +34,16 @@ def _start_env(tmp: Path, me: str) -> dict[str, str]:
         "REDIS_PASSWORD": PASSWORD,
         "MASTER_SET": "main",
         "REDIS_ANNOUNCE_HOST": me,
-        "INITIAL_MASTER_HOST": "redis-0.redis-headless",
+        "REDIS_HOSTS": f"redis-0.redis-headless {me}",
         "SENTINEL_HOSTS": SILENT_SENTINELS,
         "REDIS_CONF": str(tmp / "redis.conf"),
         "RUNTIME_CONF": str(tmp / "run" / "runtime.conf"),
+        "REPL_STATE_FILE": str(tmp / "replication-state"),
+        "LOCAL_REDIS_HOST": SILENT,
         "SENTINEL_QUERY_TRIES": "2",
         "SENTINEL_QUERY_INTERVAL": "0.1",
         "SENTINEL_QUERY_TIMEOUT": "1",
+        "START_WAIT_SECONDS": "2",
         "REDIS_SERVER_BIN": str(_stub(tmp)),
     }
 
@@ -51,24 +54,20 @@ def _binaries():
         require(b)
 
 
-def test_initial_master_starts_as_master_when_no_sentinel_answers(tmp_path):
-    out = run_script(REDIS_START, _start_env(tmp_path, "redis-0.redis-headless"))
-    assert out.returncode == 0, out.stdout + out.stderr
+@pytest.mark.parametrize("me", ["redis-0.redis-headless", "redis-2.redis-headless"])
+def test_no_node_starts_as_master_when_no_sentinel_answers(tmp_path, me):
+    """Not pod 0 either: with no Sentinel to ask, a node starts as a standby
+    (a replica of nothing) and gives up, bounded, when no master is chosen."""
+    out = run_script(REDIS_START, _start_env(tmp_path, me))
+    assert out.returncode == 1, out.stdout + out.stderr
     runtime = (tmp_path / "run" / "runtime.conf").read_text()
-    assert "replicaof" not in runtime
-    assert "replica-announce-ip redis-0.redis-headless" in runtime
+    assert "replicaof 127.0.0.1 1" in runtime
+    assert f"replica-announce-ip {me}" in runtime
     assert (tmp_path / "argv").read_text().strip() == str(tmp_path / "redis.conf")
-    assert "no sentinel answered; this is the initial master" in out.stderr
+    assert "starting redis as a standby" in out.stderr
+    assert "redis did not answer PING within 2s" in out.stderr
     assert PASSWORD not in out.stdout + out.stderr
     assert (tmp_path / "run" / "runtime.conf").stat().st_mode & 0o077 == 0
-
-
-def test_other_node_follows_initial_master_when_no_sentinel_answers(tmp_path):
-    out = run_script(REDIS_START, _start_env(tmp_path, "redis-2.redis-headless"))
-    assert out.returncode == 0, out.stdout + out.stderr
-    runtime = (tmp_path / "run" / "runtime.conf").read_text()
-    assert "replicaof redis-0.redis-headless 6379" in runtime
-    assert "replica-announce-ip redis-2.redis-headless" in runtime
 
 
 def test_runtime_include_password_is_read_back_by_redis(tmp_path, procs):
@@ -114,9 +113,32 @@ def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
     assert "new" not in src.read_text()
 
 
+def test_new_sentinel_without_a_master_to_find_gives_up_bounded(tmp_path):
+    """A Sentinel pod with no state never monitors the rendered placeholder."""
+    src = tmp_path / "etc" / "sentinel.conf"
+    src.parent.mkdir()
+    src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
+    env = {
+        "REDIS_PASSWORD": "pw",
+        "SENTINEL_CONF_SRC": str(src),
+        "SENTINEL_WORK_DIR": str(tmp_path / "work"),
+        "SENTINEL_ANNOUNCE_HOST": "sentinel-0.h",
+        "SENTINEL_HOSTS": f"sentinel-0.h {SILENT} {SILENT}",
+        "REDIS_HOSTS": f"{SILENT} {SILENT}",
+        "SENTINEL_START_WAIT": "1",
+        "SENTINEL_QUERY_INTERVAL": "0.2",
+        "SENTINEL_QUERY_TIMEOUT": "1",
+        "SENTINEL_BIN": str(_stub(tmp_path)),
+    }
+    out = run_script(SENTINEL_START, env)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "no master known after 1s" in out.stderr
+    assert not (tmp_path / "argv").exists()
+    assert not (tmp_path / "work" / "sentinel.conf").exists()
+
+
 def test_prestop_on_a_node_that_does_not_answer_does_nothing(tmp_path):
     env = _start_env(tmp_path, "redis-1.redis-headless")
-    env["LOCAL_REDIS_HOST"] = SILENT
     out = run_script(REDIS_PRESTOP, env, ("5",))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "nothing to hand over" in out.stderr

@@ -1,0 +1,182 @@
+"""Cold starts of a Sentinel master set that must not go back in time.
+
+Real redis-server, redis-sentinel and HAProxy on loopback, started by the
+pod scripts on the rendered text (tests/integration/sentinel/harness.py).
+The newest data is put on nodes other than pod 0, then every Sentinel and
+every data pod restarts at once (a config change, a node pool rotation), or
+the data pods start with no Sentinel at all: the master afterwards must be
+a node holding the newest data, never pod 0 because it is pod 0.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from components.redis.sentinel_scripts import REDIS_PRESTOP
+from tests.integration.procs import wait_for
+from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, run_script
+
+pytestmark = pytest.mark.integration
+
+
+def _addresses(first: int):
+    """The harness's Topology shape on this module's own addresses (127.0.1.100-119)."""
+    ip = f"127.0.1.{{}}".format
+
+    class Addresses:
+        redis = tuple(ip(first + i) for i in range(3))
+        sentinels = tuple(ip(first + 3 + i) for i in range(3))
+        haproxy = ip(first + 6)
+
+    return Addresses()
+
+
+class Writer(threading.Thread):
+    """Writes w:<i> through HAProxy's write port, one key per write; records
+    each acknowledged i, and counts refused writes."""
+
+    def __init__(self, ms: MasterSet, max_s: float = 240):
+        super().__init__(daemon=True)
+        self.ms, self.max_s = ms, max_s
+        self.acked: list[int] = []
+        self.refused = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        i, c = 0, None
+        deadline = time.monotonic() + self.max_s
+        while not self.done.is_set() and time.monotonic() < deadline:
+            i += 1
+            try:
+                c = c or self.ms.client(self.ms.topo.haproxy, WRITE_PORT)
+                c.set(f"w:{i}", i)
+                self.acked.append(i)
+            except redis.RedisError:
+                self.refused += 1
+                c = None
+                time.sleep(0.05)
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(15)
+
+    def lost_on(self, ms: MasterSet, host: str) -> list[int]:
+        c = ms.client(host, decode_responses=True)
+        values = []
+        for start in range(0, len(self.acked), 1000):
+            chunk = self.acked[start:start + 1000]
+            values += c.mget([f"w:{i}" for i in chunk])
+        return [i for i, v in zip(self.acked, values) if v != str(i)]
+
+
+def healthy(ms: MasterSet, master: str) -> bool:
+    """Every Sentinel names ``master``, it has two replicas online, and
+    HAProxy's write port reaches it."""
+    if any(ms.sentinel_master(s) != master for s in ms.topo.sentinels):
+        return False
+    info = ms.client(master).info("replication")
+    online = [info.get(f"slave{i}", {}).get("state") for i in range(2)]
+    return info["role"] == "master" and online == ["online", "online"] and ms.via(WRITE_PORT) == master
+
+
+def test_restart_of_every_sentinel_and_data_pod_keeps_the_newest_data(tmp_path, procs):
+    """Must show 1: pod 0 hands over and stays down while writes go on to
+    the new master and its replica; then all Sentinels and data pods restart
+    at once, pod 0 included: the newest data survives, no acknowledged write
+    is lost."""
+    ms = MasterSet(procs, tmp_path, _addresses(100))
+    ms.start_all()
+    old = ms.topo.redis[0]
+    writer = Writer(ms)
+    writer.start()
+    try:
+        wait_for(lambda: len(writer.acked) > 100, 20, what="writes before the handover")
+        # pod 0's preStop then SIGTERM: it records its state and stays down.
+        out = run_script(REDIS_PRESTOP, ms.node_env(old), ("20",), timeout=40)
+        assert out.returncode == 0, out.stdout + out.stderr
+        ms.nodes[old].stop()
+        wait_for(lambda: ms.via(WRITE_PORT) in ms.topo.redis[1:], 30, what="writes reach the new master")
+        n = len(writer.acked)
+        # The newest data: writes pod 0 never saw.
+        wait_for(lambda: len(writer.acked) > n + 300, 30, what="writes pod 0 does not have")
+        newest = writer.acked[-1]
+
+        restart_at = time.monotonic()
+        for p in [*ms.sentinel_procs.values(), *(ms.nodes[ip] for ip in ms.topo.redis[1:])]:
+            p.popen.send_signal(15)  # all at once
+        for p in [*ms.sentinel_procs.values(), *(ms.nodes[ip] for ip in ms.topo.redis[1:])]:
+            p.stop()
+        acked_before_restart = len(writer.acked)
+        # Sentinel pods start with no state (a memory emptyDir), as new pods.
+        for ip in ms.topo.sentinels:
+            (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
+        ms.start_sentinels()
+        for ip in ms.topo.redis:
+            ms.start_node(ip)
+        ms.wait_sentinels(timeout=60)
+        master = ms.sentinel_master(ms.topo.sentinels[0])
+        wait_for(lambda: healthy(ms, master), 60, interval=0.25, what="full health after the restart")
+        took = time.monotonic() - restart_at
+        n = len(writer.acked)
+        wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the restart")
+    finally:
+        writer.stop()
+    assert master != old, "pod 0 held older data and must not be master"
+    assert ms.role(old) == "slave"
+    lost = writer.lost_on(ms, master)
+    print(f"\nrestart of every Sentinel and data pod: {len(writer.acked)} writes acknowledged "
+          f"({acked_before_restart} before the restart), {writer.refused} refused, {len(lost)} acknowledged lost; "
+          f"newest write before the restart w:{newest}; full health {took:.1f}s after the restart began; master {master}")
+    for ip in ms.topo.redis:
+        print(ip, "|", "; ".join(ln.split(" ", 1)[1] for ln in ms.nodes[ip].log.read_text().splitlines()
+                                 if "sentinel-redis-start" in ln)[-600:])
+    assert lost == [], f"{len(lost)} acknowledged writes lost, first {lost[:5]}"
+
+
+def test_no_node_promotes_itself_while_a_peer_holds_newer_data(tmp_path, procs):
+    """Must show 2: no Sentinel answers at data-pod start. Pod 0 (older
+    data) starts first, then pod 1: neither promotes itself while pod 2, not
+    up yet, may hold newer data; once every node answers, the one holding
+    the newest data becomes master and every key written is there."""
+    ms = MasterSet(procs, tmp_path, _addresses(110))
+    ms.start_all()
+    old, n1, n2 = ms.topo.redis
+    front = ms.client(ms.topo.haproxy, WRITE_PORT)
+    front.mset({f"a:{i}": i for i in range(500)})
+    assert front.execute_command("WAIT", 2, 5000) == 2
+    ms.nodes[old].stop()
+    wait_for(lambda: ms.via(WRITE_PORT) in (n1, n2), 30, what="failover away from pod 0")
+    newer = {f"b:{i}": i for i in range(500)}
+    ms.client(ms.topo.haproxy, WRITE_PORT).mset(newer)
+    assert ms.client(ms.topo.haproxy, WRITE_PORT).execute_command("WAIT", 1, 5000) == 1
+    for p in [*ms.sentinel_procs.values(), ms.nodes[n1], ms.nodes[n2]]:
+        p.stop()
+
+    started = time.monotonic()
+    ms.start_node(old)
+    ms.start_node(n1)
+    # Bounded observation: nobody may become master while pod 2 is silent.
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        assert ms.role(old) == "slave" and ms.role(n1) == "slave", "a node promoted itself while a peer was silent"
+        time.sleep(0.2)
+    assert "waiting for" in ms.nodes[old].log.read_text()
+    ms.start_node(n2)
+    wait_for(lambda: sorted(r for r in map(ms.role, ms.topo.redis)) == ["master", "slave", "slave"], 30,
+             what="one master chosen")
+    master = next(ip for ip in ms.topo.redis if ms.role(ip) == "master")
+    took = time.monotonic() - started
+    assert master != old
+    c = ms.client(master, decode_responses=True)
+    missing = [k for k, v in zip(newer, c.mget(list(newer))) if v != str(newer[k])]
+    print(f"\ncold start without Sentinels: master {master} after {took:.1f}s; {len(missing)} of {len(newer)} newer keys missing")
+    print(ms.nodes[old].tail(12))
+    assert missing == []
+    wait_for(lambda: all(ms.client(ip).info("replication").get("master_link_status") == "up"
+                         for ip in ms.topo.redis if ip != master), 30, what="replicas follow the elected master")
+    assert all(ms.client(ip).dbsize() == 1000 for ip in ms.topo.redis)
