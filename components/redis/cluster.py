@@ -13,20 +13,13 @@ from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, REDIS
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
-from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import exec_probe, field_env, password_env, plain_env
 from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
 CONF_KEY = "redis.conf"
-# Ready = answers PING, has joined a cluster, and that cluster serves all slots.
-READY_CHECK = (
-    'redis-cli -h 127.0.0.1 ping | grep -qx PONG && '
-    'info="$(redis-cli -h 127.0.0.1 cluster info | tr -d "\\r")" && '
-    'echo "$info" | grep -qx "cluster_state:ok" && '
-    '[ "$(echo "$info" | sed -n "s/^cluster_known_nodes://p")" -gt 1 ]'
-)
 
 
 @dataclass(frozen=True)
@@ -75,6 +68,7 @@ class RedisCluster(pulumi.ComponentResource):
             RedisConfSpec(
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
+                repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
                 replicas_per_master=args.replicas_per_shard,
                 cluster_enabled=True,
                 cluster_node_timeout_ms=args.node_timeout_ms,
@@ -128,7 +122,7 @@ class RedisCluster(pulumi.ComponentResource):
                 {"name": "redis", "containerPort": REDIS_PORT},
                 {"name": "bus", "containerPort": CLUSTER_BUS_PORT},
             ),
-            readiness=exec_probe(READY_CHECK),
+            readiness=exec_probe(scripts.READY_CHECK),
             config_map=f"{dep}-config",
             conf_key=CONF_KEY,
             script_keys=scripts.SCRIPT_NAMES,

@@ -57,6 +57,20 @@ BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
 # preStop: hand a master's slots to a replica; 30 s bound fits the 60 s grace period.
 PRESTOP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{PRESTOP_SCRIPT}", "30")
 
+# Ready = answers PING, has joined a cluster, that cluster serves all slots,
+# and a replica's link is up with its sync finished: the StatefulSet rolls
+# the next pod only then, so a rolling update never stops a master whose
+# only replica is still loading a full sync.
+READY_CHECK = (
+    'redis-cli -h 127.0.0.1 ping | grep -qx PONG && '
+    'info="$(redis-cli -h 127.0.0.1 cluster info | tr -d "\\r")" && '
+    'echo "$info" | grep -qx "cluster_state:ok" && '
+    '[ "$(echo "$info" | sed -n "s/^cluster_known_nodes://p")" -gt 1 ] && '
+    'repl="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    '{ echo "$repl" | grep -qx "role:master" || '
+    '{ echo "$repl" | grep -qx "master_link_status:up" && echo "$repl" | grep -qx "master_sync_in_progress:0"; }; }'
+)
+
 # Start-script variables filled by the downward API (env name -> fieldPath).
 FIELD_ENV = {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}
 # Variables filled from the password Secret: start script, bootstrap Job.

@@ -15,7 +15,7 @@ from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
-from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf
+from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames
 from components.redis.pod import exec_probe, field_env, password_env
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
@@ -26,11 +26,6 @@ CONF_KEY = "redis.conf"
 GRACE_SECONDS = 60
 # The handover must finish inside the grace period, with room for redis's own shutdown.
 PRESTOP_TIMEOUT = GRACE_SECONDS - 15
-READY_CHECK = (
-    'info="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
-    '{ echo "$info" | grep -qx "role:master" || echo "$info" | grep -qx "master_link_status:up"; }'
-)
-SENTINEL_READY = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 SENTINEL_ALIVE = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
 
 
@@ -105,6 +100,7 @@ class RedisSentinel(pulumi.ComponentResource):
             RedisConfSpec(
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
+                repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
                 replicas_per_master=args.replicas,
                 appendonly=args.persistence_enabled,
                 appendfsync=args.appendfsync,
@@ -173,7 +169,7 @@ class RedisSentinel(pulumi.ComponentResource):
             command=tuple(scripts.pod_command(scripts.REDIS_START)),
             env=tuple(node_env),
             ports=({"name": "redis", "containerPort": REDIS_PORT},),
-            readiness=exec_probe(READY_CHECK),
+            readiness=exec_probe(scripts.READY_CHECK),
             config_map=f"{dep}-config",
             conf_key=CONF_KEY,
             script_keys=scripts.SCRIPT_NAMES,
@@ -202,7 +198,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
                 {"name": "work", "mountPath": SENTINEL_WORK_DIR},
             ],
-            "readinessProbe": exec_probe(SENTINEL_READY, period=10),
+            "readinessProbe": exec_probe(scripts.SENTINEL_READY, period=10),
             "livenessProbe": exec_probe(SENTINEL_ALIVE, period=20, timeout=5, failures=3),
             "securityContext": container_security_context(REDIS_UID),
         }

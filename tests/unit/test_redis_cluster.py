@@ -113,6 +113,10 @@ def test_redis_conf_from_spec(run):
     assert tuned["maxmemory-policy"] == "allkeys-lru"
     assert tuned["cluster-node-timeout"] == "8000"
     assert tuned["save"] == "3600 1"
+    # The replication backlog follows the memory limit (conf.repl_backlog_bytes):
+    # 5% of it, so a replica briefly away resumes with a partial sync.
+    assert conf["repl-backlog-size"] == str(51 * 1024 * 1024)
+    assert tuned["repl-backlog-size"] == str(512 * 1024 * 1024)
 
 
 def test_announced_hostname_is_the_stable_pod_dns_name(run):
@@ -150,6 +154,9 @@ def test_probes_do_not_kill_a_slow_node(run):
     assert redis["startupProbe"]["periodSeconds"] * redis["startupProbe"]["failureThreshold"] >= 300
     ready = redis["readinessProbe"]["exec"]["command"][-1]
     assert "ping" in ready and "cluster_state:ok" in ready and "cluster_known_nodes" in ready
+    # A replica is ready only with its link up and its sync finished
+    # (behaviour: tests/integration/cluster/test_rolling.py).
+    assert "master_link_status:up" in ready and "master_sync_in_progress:0" in ready
 
 
 def test_placement_defaults_to_seed_weights():

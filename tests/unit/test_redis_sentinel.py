@@ -139,6 +139,8 @@ def test_probes_sidecar_security_and_placement(run):
     node = containers(sts)["redis"]
     assert "LOADING" in node["livenessProbe"]["exec"]["command"][-1]
     assert "master_link_status:up" in node["readinessProbe"]["exec"]["command"][-1]
+    assert "master_sync_in_progress:0" in node["readinessProbe"]["exec"]["command"][-1]
+    assert "repl-backlog-size 53477376" in conf(run, "redis.conf")  # 5% of small's 1Gi, whole MB
     assert "exporter" in containers(sts)
     assert sts["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
     assert pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]

@@ -22,6 +22,8 @@ from redis.cluster import RedisCluster
 
 from components.redis.cluster_scripts import (
     BOOTSTRAP_SCRIPT,
+    PRESTOP_SCRIPT,
+    READY_CHECK,
     START_SCRIPT,
     ClusterTopology,
     bootstrap_env,
@@ -30,7 +32,7 @@ from components.redis.cluster_scripts import (
     start_env,
 )
 from components.common.redis_contract import REDIS_PORT
-from components.redis.conf import RedisConfSpec, render_redis_conf
+from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
 from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
 
 PASSWORD = "cluster-test-Pw\"with\\quotes"
@@ -97,7 +99,9 @@ class ClusterHarness:
         return host, port
 
     # -- pods -------------------------------------------------------------
-    def start(self, ordinal: int, wait: bool = True) -> Proc:
+    def start(self, ordinal: int, wait: bool = True, bin_dir: Path | None = None) -> Proc:
+        """``bin_dir`` goes first on the pod's PATH: how a test gives one pod
+        another redis-server (a version change) with the same script."""
         if ordinal not in self.addr:
             self.move([ordinal])
         ip = self.addr[ordinal]
@@ -110,6 +114,7 @@ class ClusterHarness:
         # leave from the node's own 127.0.0.x or peers record 127.0.0.1.
         spec = RedisConfSpec(maxmemory_bytes=self.maxmemory, cluster_enabled=True, bind=ip, data_dir=str(data),
                              include=str(runtime), replicas_per_master=self.topology.replicas_per_shard,
+                             repl_backlog_bytes=repl_backlog_bytes(int(self.maxmemory / DEFAULT_MAXMEMORY_FRACTION)),
                              extra={"bind-source-addr": ip})
         conf.write_text(render_redis_conf(spec))
         env = start_env(self.topology) | {
@@ -120,7 +125,7 @@ class ClusterHarness:
             "NAMESPACE": self.topology.namespace,
             "POD_IP": ip,
             "REDIS_PASSWORD": PASSWORD,
-            "PATH": self.path,
+            "PATH": f"{bin_dir}:{self.path}" if bin_dir else self.path,
         }
         argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
         proc = self.group.start(argv, self.root / f"pod-{ordinal}.log", env=env)
@@ -135,6 +140,17 @@ class ClusterHarness:
             wait_for(lambda: port_open(ip, REDIS_PORT) and self.node(ordinal).ping(), timeout, what=f"pod {ordinal} on {ip}")
         except TimeoutError:
             raise AssertionError(f"pod {ordinal} did not come up:\n{proc.tail()}") from None
+
+    def ready(self, ordinal: int) -> bool:
+        """The pod's readiness probe: the rendered command, run against this pod's address."""
+        check = READY_CHECK.replace("-h 127.0.0.1", f"-h {self.addr[ordinal]}")
+        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "PATH": self.path}
+        return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
+
+    def prestop(self, ordinal: int, timeout_s: int = 20) -> subprocess.CompletedProcess:
+        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": self.addr[ordinal], "PATH": self.path}
+        return subprocess.run(["dash", str(self.scripts / PRESTOP_SCRIPT), str(timeout_s)], env=env,
+                              capture_output=True, text=True, timeout=timeout_s + 30)
 
     def stop(self, ordinals: list[int], sig: int = signal.SIGTERM) -> None:
         """Signal all first, then wait: the pods go down together."""

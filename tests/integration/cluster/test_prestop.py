@@ -4,15 +4,17 @@ acknowledged write lost, on real redis-server pods on loopback."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
+from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from components.redis.cluster_scripts import PRESTOP_SCRIPT, ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of
+from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of, slot_set
 from tests.integration.procs import ProcGroup
 
 pytestmark = pytest.mark.integration
@@ -105,3 +107,34 @@ def test_master_hands_over_without_losing_a_write(cluster):
     assert roles[replica_id][0] == "master"
     assert roles[master_id][1] == replica_id
     assert acked and missing(h, acked) == []
+
+
+def test_master_keeps_its_slots_when_no_replica_has_caught_up(cluster):
+    """A replica that is behind (here frozen with SIGSTOP while its master
+    takes 3 MB of writes: its bus link still looks connected) gets no
+    CLUSTER FAILOVER; the hook waits, bounded, and says why."""
+    h = cluster
+    view = h.view(0)
+    master_id, master = next(iter(masters(view).items()))
+    (replica,) = replicas_of(view, master_id)
+    m, r = ordinal_of(h, master["ip"]), ordinal_of(h, replica["ip"])
+    mine = slot_set(master["slots"])
+    key = next(k for k in (f"big:{i}" for i in range(100_000)) if key_slot(k.encode()) in mine)
+    os.kill(h.pods[r].pid, signal.SIGSTOP)
+    try:
+        h.node(m).set(key, "x" * (3 << 20))
+        started = time.monotonic()
+        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": h.addr[m], "PATH": h.path}
+        result = subprocess.run(["dash", str(h.scripts / PRESTOP_SCRIPT), "6"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        os.kill(h.pods[r].pid, signal.SIGCONT)
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert "no replica caught up within 3s" in result.stdout
+    assert "CLUSTER FAILOVER" not in result.stdout.replace("no replica caught up", "")
+    assert 3 <= took < 10
+    assert h.node(m).execute_command("ROLE")[0] == "master"
+    h.wait_healthy(list(range(TOPO.node_count)), timeout=60)
+    assert h.roles(0)[master_id][0] == "master"

@@ -16,6 +16,8 @@ import os
 import secrets
 import shlex
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
-from components.redis.conf import RedisConfSpec, render_redis_conf
+from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
 from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
-from components.redis.sentinel_scripts import REDIS_START, SENTINEL_START, script_path
+from components.redis.sentinel_scripts import READY_CHECK, REDIS_START, SENTINEL_READY, SENTINEL_START, script_path
 from tests.integration.procs import ProcGroup, Proc, port_open, require, wait_for
 
 # The pods run busybox sh; the tests run dash unless POD_SHELL says otherwise
@@ -80,6 +82,9 @@ class MasterSet:
         self.password = secrets.token_urlsafe(18)
         self.nodes: dict[str, Proc] = {}
         self.sentinel_procs: dict[str, Proc] = {}
+        # Env overrides for the pods started from now on (e.g. a new binary).
+        self.node_overrides: dict[str, str] = {}
+        self.sentinel_overrides: dict[str, str] = {}
         self.haproxy: Proc | None = None
         self.haproxy_cfg = render_haproxy_cfg(haproxy_spec(topo))
 
@@ -133,7 +138,8 @@ class MasterSet:
         d = self.root / f"sentinel-{ip}"
         (d / "etc").mkdir(parents=True, exist_ok=True)
         (d / "etc" / "sentinel.conf").write_text(self.sentinel_conf(ip))
-        proc = self.procs.start([*POD_SHELL, str(script_path(SENTINEL_START))], d / "log", env=self.sentinel_env(ip))
+        proc = self.procs.start([*POD_SHELL, str(script_path(SENTINEL_START))], d / "log",
+                                env=self.sentinel_env(ip) | self.sentinel_overrides)
         self.sentinel_procs[ip] = proc
         return proc
 
@@ -151,13 +157,15 @@ class MasterSet:
         conf = render_redis_conf(
             RedisConfSpec(
                 maxmemory_bytes=64 << 20,
+                repl_backlog_bytes=repl_backlog_bytes(int((64 << 20) / DEFAULT_MAXMEMORY_FRACTION)),
                 bind=ip,
                 data_dir=str(d / "data"),
                 include=str(d / "run" / "runtime.conf"),
             )
         )
         (d / "redis.conf").write_text(conf)
-        proc = self.procs.start([*POD_SHELL, str(script_path(REDIS_START))], d / "log", env=self.node_env(ip))
+        proc = self.procs.start([*POD_SHELL, str(script_path(REDIS_START))], d / "log",
+                                env=self.node_env(ip) | self.node_overrides)
         self.nodes[ip] = proc
         wait_for(lambda: self.client(ip).ping(), 15, what=f"redis {ip}")
         return proc
@@ -197,6 +205,18 @@ class MasterSet:
         self.start_haproxy()
         wait_for(lambda: self.via(WRITE_PORT) == self.topo.redis[0], 15, what="haproxy write port reaches node 0")
 
+    def node_ready(self, ip: str) -> bool:
+        """The data pod's readiness probe: the rendered command, on this pod's address."""
+        return self._probe(READY_CHECK.replace("-h 127.0.0.1", f"-h {ip}"))
+
+    def sentinel_ready(self, ip: str) -> bool:
+        """The Sentinel pod's readiness probe, on this pod's address."""
+        return self._probe(SENTINEL_READY.replace("-h 127.0.0.1", f"-h {ip}"))
+
+    def _probe(self, check: str) -> bool:
+        env = {**os.environ, "REDISCLI_AUTH": self.password, "MASTER_SET": MASTER_SET}
+        return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
+
     def _sentinels_know_replicas(self) -> bool:
         for ip in self.topo.sentinels:
             c = self.client(ip, 26379, decode_responses=True)
@@ -210,7 +230,10 @@ class MasterSet:
         return True
 
     def _replicas_online(self) -> bool:
-        info = self.client(self.topo.redis[0]).info("replication")
+        return self._replicas_online_of(self.topo.redis[0])
+
+    def _replicas_online_of(self, master: str) -> bool:
+        info = self.client(master).info("replication")
         return all(info.get(f"slave{i}", {}).get("state") == "online" for i in range(NODES - 1))
 
     def client(self, ip: str, port: int = 6379, **kw) -> redis.Redis:
@@ -250,6 +273,45 @@ class MasterSet:
             return None
         finally:
             c.close()
+
+
+class Writer(threading.Thread):
+    """Writes w:<i> through HAProxy's write port, one key per write; records
+    each acknowledged i, and counts refused writes."""
+
+    def __init__(self, ms: MasterSet, max_s: float = 240):
+        super().__init__(daemon=True)
+        self.ms, self.max_s = ms, max_s
+        self.acked: list[int] = []
+        self.refused = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        i, c = 0, None
+        deadline = time.monotonic() + self.max_s
+        while not self.done.is_set() and time.monotonic() < deadline:
+            i += 1
+            try:
+                c = c or self.ms.client(self.ms.topo.haproxy, WRITE_PORT)
+                c.set(f"w:{i}", i)
+                self.acked.append(i)
+            except redis.RedisError:
+                self.refused += 1
+                c = None
+                time.sleep(0.05)
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(15)
+
+    def lost_on(self, ms: MasterSet, host: str) -> list[int]:
+        c = ms.client(host, decode_responses=True)
+        values = []
+        for start in range(0, len(self.acked), 1000):
+            chunk = self.acked[start:start + 1000]
+            values += c.mget([f"w:{i}" for i in chunk])
+        return [i for i, v in zip(self.acked, values) if v != str(i)]
 
 
 def run_script(script: str, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 60) -> subprocess.CompletedProcess:

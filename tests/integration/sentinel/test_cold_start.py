@@ -10,7 +10,6 @@ a node holding the newest data, never pod 0 because it is pod 0.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -18,7 +17,7 @@ import redis
 
 from components.redis.sentinel_scripts import REDIS_PRESTOP
 from tests.integration.procs import wait_for
-from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, run_script
+from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, Writer, run_script
 
 pytestmark = pytest.mark.integration
 
@@ -33,45 +32,6 @@ def _addresses(first: int):
         haproxy = ip(first + 6)
 
     return Addresses()
-
-
-class Writer(threading.Thread):
-    """Writes w:<i> through HAProxy's write port, one key per write; records
-    each acknowledged i, and counts refused writes."""
-
-    def __init__(self, ms: MasterSet, max_s: float = 240):
-        super().__init__(daemon=True)
-        self.ms, self.max_s = ms, max_s
-        self.acked: list[int] = []
-        self.refused = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        i, c = 0, None
-        deadline = time.monotonic() + self.max_s
-        while not self.done.is_set() and time.monotonic() < deadline:
-            i += 1
-            try:
-                c = c or self.ms.client(self.ms.topo.haproxy, WRITE_PORT)
-                c.set(f"w:{i}", i)
-                self.acked.append(i)
-            except redis.RedisError:
-                self.refused += 1
-                c = None
-                time.sleep(0.05)
-            time.sleep(0.005)
-
-    def stop(self) -> None:
-        self.done.set()
-        self.join(15)
-
-    def lost_on(self, ms: MasterSet, host: str) -> list[int]:
-        c = ms.client(host, decode_responses=True)
-        values = []
-        for start in range(0, len(self.acked), 1000):
-            chunk = self.acked[start:start + 1000]
-            values += c.mget([f"w:{i}" for i in chunk])
-        return [i for i, v in zip(self.acked, values) if v != str(i)]
 
 
 def healthy(ms: MasterSet, master: str) -> bool:
