@@ -210,9 +210,11 @@ start_redis() {
 }
 
 supervise() {
-    (
+    # The recorder ends with this shell ($$ is the parent's PID inside the
+    # subshell), even if a stop signal reaches it before its trap reset does.
+    [ -n "$stopping" ] || (
         trap - TERM INT
-        while :; do
+        while kill -0 $$ 2>/dev/null; do
             record_replication_state "$LOCAL_REDIS_HOST" "$REDIS_PORT" "$REPL_STATE_FILE"
             sleep "$RECORD_INTERVAL"
         done
