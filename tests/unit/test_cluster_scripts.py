@@ -11,6 +11,7 @@ from components.redis.cluster_scripts import (
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
     PRESTOP_SCRIPT,
+    REPAIR_SCRIPT,
     BOOTSTRAP_SECRET_ENV,
     FIELD_ENV,
     START_COMMAND,
@@ -34,12 +35,13 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT}
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT}
     for name, text in scripts.items():
         assert text.startswith("#!/bin/sh\n")
-        # The preStop hook handles every failure itself and always lets the
-        # pod stop; the others stop at the first unhandled error.
-        assert ("\nset -u\n" if name == PRESTOP_SCRIPT else "\nset -eu\n") in text
+        # The preStop hook and the background repair handle every failure
+        # themselves (the pod stops, or redis keeps running, either way);
+        # the others stop at the first unhandled error.
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT) else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 
 

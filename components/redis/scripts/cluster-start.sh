@@ -8,7 +8,10 @@
 #    reach any other and the cluster never heals. Every peer line carries the
 #    peer's stable DNS name (cluster-announce-hostname), so we resolve it and
 #    write the current IP; our own line gets POD_IP.
-# 3. exec redis-server, so redis is PID 1 and gets the pod's signals.
+# 3. A pod whose volume came back empty (no nodes.conf), or whose repair was
+#    interrupted, starts cluster-repair.sh in the background: it rejoins
+#    the cluster once redis answers (see that script).
+# 4. exec redis-server, so redis is PID 1 and gets the pod's signals.
 #
 # Environment (pod conventions, see components/redis/cluster_scripts.py):
 #   REDIS_PASSWORD      required; requirepass and masterauth
@@ -152,6 +155,10 @@ fix_nodes_conf() {
 }
 
 write_runtime_conf
+if [ ! -s "$NODES_CONF" ] || [ -f "$DATA_DIR/.repair-pending" ]; then
+    log "starting cluster-repair.sh in the background: it rejoins this node if the cluster lost it"
+    REDIS_PASSWORD="$REDIS_PASSWORD" POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
+fi
 fix_nodes_conf
 log "starting redis-server $REDIS_CONF"
 exec redis-server "$REDIS_CONF"

@@ -42,7 +42,7 @@ MAXMEMORY = 64 * 1024 * 1024
 # The pods run busybox's tools (redis:*-alpine); the scripts get them first on
 # PATH so a GNU-only option or awk extension fails here too. The shell is dash.
 BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", "date", "sleep",
-                   "mv", "rm", "chmod", "mkdir", "dirname", "cat", "hostname")
+                   "mv", "rm", "chmod", "mkdir", "dirname", "cat", "hostname", "cut")
 
 
 class ClusterHarness:

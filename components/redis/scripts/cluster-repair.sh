@@ -1,0 +1,159 @@
+#!/bin/sh
+# Self-repair of a Redis Cluster pod that came back with an empty volume
+# (lost PVC, replaced node): started in the background by cluster-start.sh
+# just before it execs redis-server; ends on its own, every wait bounded.
+#
+# Without it such a pod never rejoins: the bootstrap Job only runs when the
+# topology changes, the pod stays NotReady holding the PDB's one disruption,
+# and the cluster keeps a ghost: the node ID this pod had before, with its
+# hostname, flagged fail.
+#
+# Steps, each logged, each safe to run again:
+#  1. Wait for the local redis. Do nothing unless this node is alone (knows
+#     no other node, holds no slot) or a repair is pending (marker file).
+#  2. Find a peer in the cluster: pods <statefulset>-0, -1, ... by their
+#     stable names (stop after 3 names in a row that do not resolve).
+#  3. Find the ghost: a node in the peer's view announcing this pod's
+#     hostname with another ID. None: nothing to repair (a brand-new pod
+#     joins through the bootstrap Job, which decides its role).
+#     A ghost that still owns slots (no replica took them over) is left to a
+#     person: its data is gone with the volume, and giving its slots to an
+#     empty node is a decision about losing data.
+#  4. CLUSTER FORGET the ghost on every node (all within Redis's 60 s ban,
+#     or gossip brings it back), CLUSTER MEET the peer, wait until both
+#     sides know each other.
+#  5. CLUSTER REPLICATE the master with fewest replicas (the shard whose
+#     master this pod was has its promoted replica as master and no replica
+#     left), wait until the link is up.
+#
+# Environment (as cluster-start.sh): REDIS_PASSWORD, POD_NAME,
+# HEADLESS_SERVICE, NAMESPACE, CLUSTER_DOMAIN, POD_IP, DATA_DIR; optional
+# REDIS_PORT (6379), REPAIR_TIMEOUT_SECONDS (each wait, 300),
+# REDIS_HOST (where the local redis listens, default POD_IP).
+# shellcheck disable=SC2086
+set -u
+set -f
+
+log() { printf '%s cluster-repair: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
+
+PORT="${REDIS_PORT:-6379}"
+TIMEOUT="${REPAIR_TIMEOUT_SECONDS:-300}"
+DATA_DIR="${DATA_DIR:-/data}"
+CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
+LOCAL="${REDIS_HOST:-${POD_IP:-127.0.0.1}}"
+ME="$POD_NAME.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
+STS="${POD_NAME%-*}"
+MARKER="$DATA_DIR/.repair-pending"
+export REDISCLI_AUTH="$REDIS_PASSWORD"
+
+cli() { _h="$1"; shift; timeout 10 redis-cli -h "$_h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
+deadline=0
+start_clock() { deadline=$(($(date +%s) + TIMEOUT)); }
+expired() { [ "$(date +%s)" -ge "$deadline" ]; }
+give_up() { log "giving up: $*"; exit 1; }
+
+start_clock
+until [ "$(cli "$LOCAL" ping)" = "PONG" ]; do
+    expired && give_up "the local redis did not answer PING within ${TIMEOUT}s"
+    sleep 1
+done
+my_id="$(cli "$LOCAL" cluster myid)"
+known="$(info "$LOCAL" cluster_known_nodes)"
+slots="$(info "$LOCAL" cluster_slots_assigned)"
+if [ ! -f "$MARKER" ] && { [ "${known:-0}" -gt 1 ] || [ "${slots:-0}" -gt 0 ]; }; then
+    log "this node ($my_id) is in a cluster already: nothing to repair"
+    exit 0
+fi
+
+# A peer that is in a cluster: "address" of the first that answers.
+find_peer() {
+    _i=0 _misses=0
+    while [ "$_i" -lt 1000 ] && [ "$_misses" -lt 3 ]; do
+        _h="$STS-$_i.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
+        _i=$((_i + 1))
+        [ "$_h" != "$ME" ] || continue
+        if ! getent hosts "$_h" >/dev/null 2>&1; then
+            _misses=$((_misses + 1))
+            continue
+        fi
+        _misses=0
+        if [ "$(info "$_h" cluster_known_nodes)" -gt 1 ] 2>/dev/null; then
+            echo "$_h"
+            return 0
+        fi
+    done
+}
+
+start_clock
+peer=""
+while [ -z "$peer" ]; do
+    peer="$(find_peer)"
+    [ -n "$peer" ] && break
+    if expired; then
+        log "no peer in a cluster answered within ${TIMEOUT}s: nothing to repair (a new cluster is formed by the bootstrap Job)"
+        exit 0
+    fi
+    sleep 2
+done
+
+# CLUSTER NODES: id addr@bus,hostname flags master ping pong epoch link slots...
+view="$(cli "$peer" cluster nodes)"
+ghost="$(printf '%s\n' "$view" | awk -v me="$ME" -v id="$my_id" '{ n = split($2, a, ","); if (n >= 2 && a[2] == me && $1 != id) print $1 }')"
+if [ -z "$ghost" ] && [ ! -f "$MARKER" ]; then
+    log "the cluster (seen from $peer) holds no other node with this pod's hostname: nothing to repair; the bootstrap Job adds new pods"
+    exit 0
+fi
+for g in $ghost; do
+    line="$(printf '%s\n' "$view" | awk -v id="$g" '$1 == id')"
+    owned="$(printf '%s\n' "$line" | cut -d' ' -f9-)"
+    if [ -n "$owned" ]; then
+        give_up "this pod's previous identity $g still owns slots ($owned) and no replica took them over; its data went with the volume. Decide by hand (redis-cli --cluster fix)"
+    fi
+done
+
+: >"$MARKER"
+log "this node ($my_id) came back empty; previous identity in the cluster: ${ghost:-already forgotten}; repairing through $peer"
+for g in $ghost; do
+    for n in $(printf '%s\n' "$view" | awk -v g="$g" '$1 != g && $3 !~ /(^|,)(fail|handshake|noaddr)(,|$)/ { split($2, a, ","); split(a[1], b, "@"); print b[1] }'); do
+        h="${n%:*}"
+        r="$(cli "$h" cluster forget "$g")"
+        log "CLUSTER FORGET $g on $h: ${r:-no answer}"
+    done
+done
+
+peer_ip="$(getent hosts "$peer" | awk '{ print $1; exit }')"
+log "CLUSTER MEET $peer ($peer_ip:$PORT)"
+[ "$(cli "$LOCAL" cluster meet "$peer_ip" "$PORT")" = "OK" ] || give_up "CLUSTER MEET refused"
+start_clock
+until cli "$peer" cluster nodes | awk -v id="$my_id" '$1 == id && $3 !~ /handshake|noaddr/ { f = 1 } END { exit !f }' &&
+    [ "$(info "$LOCAL" cluster_known_nodes)" -gt 1 ] 2>/dev/null; do
+    expired && give_up "$peer did not learn this node within ${TIMEOUT}s"
+    sleep 1
+done
+log "$peer knows this node; waiting for the node table to reach this node"
+start_clock
+until [ "$(info "$LOCAL" cluster_known_nodes)" = "$(info "$peer" cluster_known_nodes)" ]; do
+    expired && give_up "the node table did not reach this node within ${TIMEOUT}s"
+    sleep 1
+done
+
+# Master IDs with slots, fewest replicas first, as this node now sees them.
+master="$(cli "$LOCAL" cluster nodes | awk '
+    $3 ~ /(^|,)master(,|$)/ && $3 !~ /fail/ && NF >= 9 { m[$1] = 1 }
+    $3 ~ /(^|,)slave(,|$)/ && $3 !~ /fail/ { r[$4]++ }
+    END { for (id in m) print r[id] + 0, id }' | sort -n | awk 'NR == 1 { print $2 }')"
+[ -n "$master" ] || give_up "no master with slots in the cluster"
+log "CLUSTER REPLICATE $master (the master with fewest replicas)"
+start_clock
+until [ "$(cli "$LOCAL" cluster replicate "$master")" = "OK" ]; do
+    # The replicate is refused until this node knows the master.
+    expired && give_up "CLUSTER REPLICATE $master refused for ${TIMEOUT}s"
+    sleep 1
+done
+until cli "$LOCAL" info replication | grep -qx "master_link_status:up"; do
+    expired && give_up "no replication link to $master within ${TIMEOUT}s"
+    sleep 1
+done
+rm -f "$MARKER"
+log "repaired: this node is a replica of $master, in sync"
