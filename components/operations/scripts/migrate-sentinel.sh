@@ -108,6 +108,24 @@ sentinel_clean() {
     [ "$_peers" = "$(($(count "$SENTINEL_HOSTS") - 1))" ]
 }
 new_master_named() { named_master && is_new "$MASTER"; }
+# Sentinel $1 has ended the failover: its own record of the master is
+# $MASTER and no failover is in progress. The leader of a failover reports
+# the promoted replica to get-master-addr-by-name as soon as it starts
+# reconfiguring the replicas (one at a time, parallel-syncs), but keeps the
+# old master as its record until every replica is reconfigured or the
+# failover times out; SENTINEL RESET in that window resets it to monitor
+# the old master, which is gone by the retire step: it never learns the new
+# replicas. This was the cause of the retire step's intermittent failure.
+sentinel_switched() {
+    _ip=$(sentinel_field "$1" ip)
+    _flags=$(sentinel_field "$1" flags)
+    WHY="sentinel $1 records ${_ip:-nothing} as master with flags ${_flags:-none}: its failover has not ended"
+    [ "$_ip" = "$MASTER" ] || return 1
+    case ",$_flags," in *,failover_in_progress,*) return 1 ;; esac
+}
+all_sentinels_switched() {
+    for _s in $SENTINEL_HOSTS; do sentinel_switched "$_s" || return 1; done
+}
 master_answers() { named_master && cli "$MASTER" "$MASTER_PORT" -- info replication | grep -qx "role:master"; }
 
 OLD_MASTER=""
@@ -198,8 +216,11 @@ case "$STEP" in
         until_true "a new pod answering as master" master_answers
         is_new "$MASTER" || die "the master $MASTER is not a new pod"
         # The Sentinels move the replicas over one by one (parallel-syncs):
-        # done when every new pod follows the new master in sync.
+        # done when every new pod follows the new master in sync, and every
+        # Sentinel has ended the failover while the old pods still run.
         new_replicas_follow
+        until_true "every Sentinel ending the failover" all_sentinels_switched
+        log "every Sentinel records $MASTER as master, no failover in progress"
         ;;
     retire)
         is_new "$MASTER" || die "the master $MASTER is not a new pod; run STEP=promote first"
@@ -214,6 +235,7 @@ case "$STEP" in
                 log "sentinel $s knows only the new pods already"
                 continue
             fi
+            until_true "sentinel $s ending the failover before its reset" sentinel_switched "$s"
             [ "$(scli "$s" sentinel reset "$MASTER_SET")" = "1" ] || die "SENTINEL RESET refused by $s"
             log "sentinel $s reset; waiting until it relearns the replicas and its peers"
             until_true "sentinel $s relearning the new pods" sentinel_clean "$s"
