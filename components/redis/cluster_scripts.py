@@ -21,7 +21,11 @@ replicas (``--cluster add-node --cluster-slave``), then ``--cluster rebalance
 slots left by an interrupted run is reused, not re-added. It waits (bounded by
 WAIT_TIMEOUT_SECONDS) for every node to agree after each step, never flushes or
 resets a node, and stops with an explanation if a node outside the cluster
-holds data or belongs elsewhere; it never removes shards. The Job is named by
+holds data or belongs elsewhere. With fewer SHARDS than the cluster has, it
+drains the shards on the pods that go (``shrink_cluster``: slots and keys move
+to the kept shards, every slot served throughout) and removes those nodes,
+or refuses in one line when the kept shards' memory cannot hold the data.
+The Job is named by
 ``bootstrap_job_name``, which changes exactly when the topology or the script
 changes: Kubernetes Jobs are immutable and run once, so a new name is what
 makes a topology change run the script again, while an unchanged stack keeps

@@ -7,7 +7,8 @@
 #
 # It never flushes, resets or re-creates a node that holds data or belongs to
 # a cluster: in those cases it stops, says why, and leaves it to a person.
-# Removing shards or replicas is not automatic either.
+# Fewer shards: see shrink_cluster (drain, then remove the leaving nodes).
+# Fewer replicas per shard is not automatic.
 #
 # Environment:
 #   SHARDS, REPLICAS_PER_SHARD   required; wanted topology
@@ -143,7 +144,10 @@ grow_cluster() {
     view="$(live_nodes "$ref")"
     slotted="$(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9' | wc -l)"
     need=$((SHARDS - slotted))
-    [ "$need" -ge 0 ] || log "the cluster has $slotted shards, more than SHARDS=$SHARDS; removing shards is not automatic, nothing removed"
+    if [ "$need" -lt 0 ]; then
+        shrink_cluster "$ref"
+        return 0
+    fi
     rebalance="" add_replicas="" demote="" demote_ids=""
     for n in $NODES; do
         id="$(cli "$n" cluster myid)"
@@ -193,6 +197,90 @@ grow_cluster() {
         wait_cluster_agrees "$ref"
     fi
     [ -n "$rebalance$demote$add_replicas" ] || log "nothing to change: every node is already in the cluster with its role"
+}
+
+# The hostname a CLUSTER NODES line announces (field 2: addr@bus,hostname).
+# Lines on stdin, "id hostname" out.
+ids_and_hosts() { awk '{ n = split($2, a, ","); print $1, (n >= 2 ? a[2] : "") }'; }
+is_wanted() { case " $NODES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# Fewer shards than the cluster has: keep the SHARDS shards with most copies
+# on pods that stay (ordinals below SHARDS*(1+REPLICAS_PER_SHARD); the
+# StatefulSet removes the others), move every master role of a kept shard
+# onto a pod that stays (graceful CLUSTER FAILOVER), move the other shards'
+# slots with their keys to the kept masters (rebalance with weight 0: slot
+# by slot, every slot served throughout), then attach the staying pods that
+# lost their shard as replicas and remove the leaving pods from the cluster.
+# Refused, changing nothing, when the kept shards' memory cannot hold the data.
+shrink_cluster() {
+    ref="$1"
+    view="$(live_nodes "$ref")"
+    hosts="$(printf '%s\n' "$view" | ids_and_hosts)"
+    stays() { _h="$(printf '%s\n' "$hosts" | awk -v id="$1" '$1 == id { print $2 }')"; is_wanted "$_h"; }
+    host_of() { printf '%s\n' "$hosts" | awk -v id="$1" '$1 == id { print $2 }'; }
+    shards_now="$(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9' | wc -l)"
+
+    used=0
+    for m in $(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9 { print $1 }'); do
+        u="$(cli "$(host_of "$m")" info memory | awk -F: '$1 == "used_memory_dataset" { print $2 }')"
+        used=$((used + ${u:-0}))
+    done
+    set -- $NODES
+    maxmem="$(cli "$1" config get maxmemory | sed -n 2p)"
+    capacity=$((SHARDS * ${maxmem:-0} * 9 / 10))
+    if [ "${maxmem:-0}" -gt 0 ] && [ "$used" -gt "$capacity" ]; then
+        die "refusing to go from $shards_now to $SHARDS shards: the data takes $used bytes and $SHARDS shards hold $capacity (90% of maxmemory $maxmem each); nothing was moved"
+    fi
+    log "going from $shards_now to $SHARDS shards: $used bytes of data, room for $capacity"
+
+    # "copies-on-staying-pods master-stays id" per shard, best first.
+    ranked="$(for m in $(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9 { print $1 }'); do
+        c=0
+        if stays "$m"; then c=1; ms=1; else ms=0; fi
+        for r in $(printf '%s\n' "$view" | awk -v m="$m" '$4 == m { print $1 }'); do stays "$r" && c=$((c + 1)); done
+        echo "$c $ms $m"
+    done | sort -k1,1nr -k2,2nr -k3,3)"
+    keep="$(printf '%s\n' "$ranked" | head -n "$SHARDS" | awk '{ print $3 }')"
+    drain="$(printf '%s\n' "$ranked" | tail -n +"$((SHARDS + 1))" | awk '{ print $3 }')"
+
+    for m in $keep; do
+        stays "$m" && continue
+        r="$(printf '%s\n' "$view" | awk -v m="$m" '$4 == m { print $1 }' | while read -r id; do if stays "$id"; then echo "$id"; fi; done | head -n 1)"
+        [ -n "$r" ] || die "shard $m has no copy on a pod that stays; nothing more was changed"
+        log "shard $m: its master leaves; handing it to $(host_of "$r") (CLUSTER FAILOVER)"
+        [ "$(cli "$(host_of "$r")" cluster failover)" = "OK" ] || die "CLUSTER FAILOVER refused by $(host_of "$r")"
+        wait_joined "$ref" "$(host_of "$r")" master
+    done
+
+    weights=""
+    for m in $drain; do weights="$weights $m=0"; done
+    log "moving the slots of shard(s)$(printf ' %s' $drain) to the $SHARDS kept shards (rebalance, keys move with their slots)"
+    redis-cli --cluster rebalance "$ref:$PORT" --cluster-weight $weights --cluster-pipeline 100 ||
+        die "rebalance failed; check for open slots with redis-cli --cluster check"
+    wait_cluster_agrees "$ref"
+
+    view="$(live_nodes "$ref")"
+    for id in $(printf '%s\n' "$view" | awk '{ print $1 }'); do
+        stays "$id" || continue
+        line="$(printf '%s\n' "$view" | awk -v id="$id" '$1 == id')"
+        # A staying pod is fine as a master with slots or a replica of one.
+        printf '%s\n' "$line" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9 { f = 1 } END { exit !f }' && continue
+        its_master="$(printf '%s\n' "$line" | awk '{ print $4 }')"
+        printf '%s\n' "$keep" | grep -qx "$its_master" && continue
+        target="$(masters_by_replicas "$ref" "$drain" | head -n 1)"
+        log "$(host_of "$id") stays but its shard was drained: replica of $target (the kept master with fewest replicas)"
+        [ "$(cli "$(host_of "$id")" cluster replicate "$target")" = "OK" ] || die "CLUSTER REPLICATE on $(host_of "$id") failed"
+        wait_joined "$ref" "$(host_of "$id")" slave
+    done
+    # Replicas first: a leaving master is empty by now, and its own replicas go too.
+    for id in $(printf '%s\n' "$view" | awk '$3 ~ /(^|,)slave(,|$)/ { print $1 }') \
+        $(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ { print $1 }'); do
+        stays "$id" && continue
+        log "removing $(host_of "$id") ($id) from the cluster; the StatefulSet removes the pod"
+        redis-cli --cluster del-node "$ref:$PORT" "$id" || die "del-node $id failed"
+    done
+    wait_cluster_agrees "$ref"
+    log "now $SHARDS shards"
 }
 
 # Waits until $1 lists node $2 (past the handshake) with role $3, then for agreement.

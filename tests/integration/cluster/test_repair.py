@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import ClusterHarness, masters, missing, replicas_of
@@ -36,7 +36,10 @@ class Writer(threading.Thread):
             try:
                 rc.set(key, key)
                 self.acked[key] = key
-            except RedisError:
+            # RedisClusterException is not a RedisError: the client raises it
+            # when a node it asks for the slot map knows none (a node just
+            # removed from the cluster, still running). A refused write too.
+            except (RedisError, RedisClusterException):
                 self.refused += 1
                 time.sleep(0.05)
         rc.close()
