@@ -141,7 +141,8 @@ def test_sentinel_migration_to_a_new_node_group(tmp_path, procs):
     # Every Sentinel ended the failover before the step did (the leader's own
     # record moves last; a SENTINEL RESET before that resets it to the old master).
     for s in ms.topo.sentinels:
-        record = dict(zip(*[iter(ms.sentinel_cmd(s, "MASTER", MASTER_SET))] * 2))
+        reply = ms.sentinel_cmd(s, "MASTER", MASTER_SET)
+        record = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
         assert record["ip"] == master and "failover_in_progress" not in record["flags"], (s, record)
     for ip in OLD:
         assert ms.client(ip).config_get("replica-priority")["replica-priority"] == "0"
