@@ -27,6 +27,7 @@ class RedisClusterArgs(RedisCommonArgs):
     shards: int = 3
     replicas_per_shard: int = 1
     node_timeout_ms: int = 5000
+    require_full_coverage: bool = False
     placement: PlacementArgs = field(default_factory=PlacementArgs)
     # Node-group migration (docs/operations.md): the pods run in StatefulSet
     # statefulset_name(name, generation); while migrate_to is set, a second
@@ -69,6 +70,9 @@ class RedisCluster(pulumi.ComponentResource):
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
                 repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
+                min_replicas_to_write=args.min_replicas_to_write,
+                min_replicas_max_lag=args.min_replicas_max_lag,
+                cluster_require_full_coverage=args.require_full_coverage,
                 replicas_per_master=args.replicas_per_shard,
                 cluster_enabled=True,
                 cluster_node_timeout_ms=args.node_timeout_ms,

@@ -38,6 +38,8 @@ class RedisCommonArgs:
     client_pod_selector: dict[str, str]
     client_namespace_selector: dict[str, str] = field(default_factory=dict)
     cluster_domain: str = "cluster.local"
+    min_replicas_to_write: int = 0
+    min_replicas_max_lag: int = 10
     # From other concerns, through the composition in stacks/: containers and
     # volumes for the data pods (the backup sidecar), and annotations of the
     # pods' ServiceAccount (the IRSA role that lets the sidecar upload).

@@ -81,6 +81,13 @@ class RedisConfSpec:
     replicas_per_master: int = 0
     # repl-backlog-size (repl_backlog_bytes); None keeps Redis's 1 MB default.
     repl_backlog_bytes: int | None = None
+    # Cluster: whether every shard stops taking writes while one shard has
+    # no master (docs/operations.md has the measurement behind the default).
+    cluster_require_full_coverage: bool = False
+    # A master refuses writes unless this many replicas acknowledged the
+    # stream within min_replicas_max_lag seconds; 0 = off.
+    min_replicas_to_write: int = 0
+    min_replicas_max_lag: int = 10
     # Extra directives appended verbatim (name -> value), for settings the
     # typed fields do not cover. Values are strings exactly as redis expects.
     extra: dict[str, str] = field(default_factory=dict)
@@ -125,6 +132,10 @@ def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
     # full resync.
     out.append(("repl-diskless-sync", "yes"))
     out.append(("repl-diskless-sync-max-replicas", str(spec.replicas_per_master)))
+    # Bounded loss under a partition: a master cut off from its replicas
+    # stops acknowledging writes after min-replicas-max-lag seconds.
+    out.append(("min-replicas-to-write", str(spec.min_replicas_to_write)))
+    out.append(("min-replicas-max-lag", str(spec.min_replicas_max_lag)))
     if spec.repl_backlog_bytes is not None:
         out.append(("repl-backlog-size", str(spec.repl_backlog_bytes)))
     if spec.cluster_enabled:
@@ -134,9 +145,9 @@ def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
             ("cluster-node-timeout", str(spec.cluster_node_timeout_ms)),
             # Clients are redirected to hostnames, which survive pod rescheduling.
             ("cluster-preferred-endpoint-type", "hostname"),
-            # A shard without a master stops the whole keyspace only if
-            # clients would otherwise read inconsistent data.
-            ("cluster-require-full-coverage", "yes"),
+            # "no": while one shard has no master (a failover), the other
+            # shards keep taking writes; "yes" stops them all (CLUSTERDOWN).
+            ("cluster-require-full-coverage", "yes" if spec.cluster_require_full_coverage else "no"),
             ("cluster-allow-reads-when-down", "no"),
             ("cluster-replica-validity-factor", "10"),
             ("cluster-migration-barrier", "1"),

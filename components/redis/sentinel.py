@@ -101,6 +101,8 @@ class RedisSentinel(pulumi.ComponentResource):
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
                 maxmemory_policy=args.maxmemory_policy,
                 repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
+                min_replicas_to_write=args.min_replicas_to_write,
+                min_replicas_max_lag=args.min_replicas_max_lag,
                 replicas_per_master=args.replicas,
                 appendonly=args.persistence_enabled,
                 appendfsync=args.appendfsync,

@@ -56,6 +56,9 @@ class ClusterTopology(StrictModel):
     shards: int = Field(default=3, ge=3, le=100)
     replicas_per_shard: int = Field(default=1, ge=0, le=5)
     node_timeout_ms: int = Field(default=5000, ge=1000, le=60000)
+    # "no" measured (docs/operations.md): while one shard fails over, the
+    # other shards keep taking writes; "yes" refuses them all for ~1 s.
+    require_full_coverage: bool = False
 
 
 class ReplicaAutoscaling(StrictModel):
@@ -159,6 +162,10 @@ class RedisDeployment(StrictModel):
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     ] = "noeviction"
     maxmemory_fraction: float = Field(default=0.7, gt=0.1, lt=0.95)
+    # Bounded loss under a partition (off by default: with 1, a master whose
+    # only replica restarts refuses writes meanwhile; docs/operations.md).
+    min_replicas_to_write: int = Field(default=0, ge=0, le=9)
+    min_replicas_max_lag_seconds: int = Field(default=10, ge=1, le=300)
     persistence: Persistence = Field(default_factory=Persistence)
     cluster: ClusterTopology = Field(default_factory=ClusterTopology)
     sentinel: SentinelTopology = Field(default_factory=SentinelTopology)
@@ -177,6 +184,15 @@ class RedisDeployment(StrictModel):
             raise ValueError("set either size (small, medium, large) or resources (cpu, memory)")
         if self.size is not None and self.resources is not None:
             raise ValueError("set size or resources, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _min_replicas_fit(self) -> "RedisDeployment":
+        replicas = self.cluster.replicas_per_shard if self.mode == "cluster" else self.sentinel.replicas
+        if self.min_replicas_to_write > replicas:
+            raise ValueError(
+                f"minReplicasToWrite {self.min_replicas_to_write} is more than the {replicas} replica(s) each master has: every write would be refused"
+            )
         return self
 
     @property

@@ -44,6 +44,7 @@ BAD = [
     pytest.param(with_(deployments=[{**CLUSTER, "size": "huge"}]), "deployments[0].size", "small", id="unknown-preset"),
     pytest.param(with_(deployments=[{**CLUSTER, "mode": "sentinel", "sentinel": {"sentinels": 4}}]), "deployments[0].sentinel", "odd", id="even-sentinels"),
     pytest.param(with_(deployments=[{**CLUSTER, "haproxy": {"serviceType": "LoadBalancer"}}]), "deployments[0].haproxy", "loadBalancerSourceRanges", id="open-loadbalancer"),
+    pytest.param(with_(deployments=[{**CLUSTER, "minReplicasToWrite": 2}]), "redis-platform:deployments[0]", "every write would be refused", id="min-replicas-above-replicas"),
     pytest.param(with_(kubernetesVersion="1.12"), "redis-platform:kubernetesVersion", "not a supported", id="old-k8s"),
     pytest.param(with_(monitoring={"prometheus": {"retention": "15 days"}}), "monitoring.prometheus.retention", "Prometheus duration", id="bad-duration"),
     pytest.param({"clusterName": "x", "storage": {"kind": "existing", "storageClassName": "s"}}, "redis-platform:environment", "required key is missing", id="missing-environment"),

@@ -117,6 +117,13 @@ def test_redis_conf_from_spec(run):
     # 5% of it, so a replica briefly away resumes with a partial sync.
     assert conf["repl-backlog-size"] == str(51 * 1024 * 1024)
     assert tuned["repl-backlog-size"] == str(512 * 1024 * 1024)
+    # Measured default (tests/integration/cluster/test_full_coverage.py): other
+    # shards keep taking writes while one fails over; bounded-loss option off.
+    assert conf["cluster-require-full-coverage"] == "no"
+    assert conf["min-replicas-to-write"] == "0" and conf["min-replicas-max-lag"] == "10"
+    strict = conf_values(cluster_run(cluster={"requireFullCoverage": True}, minReplicasToWrite=1, minReplicasMaxLagSeconds=5))
+    assert strict["cluster-require-full-coverage"] == "yes"
+    assert strict["min-replicas-to-write"] == "1" and strict["min-replicas-max-lag"] == "5"
 
 
 def test_announced_hostname_is_the_stable_pod_dns_name(run):

@@ -47,7 +47,7 @@ BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", 
 
 class ClusterHarness:
     def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology,
-                 addresses: list[str] | None = None, maxmemory: int = MAXMEMORY):
+                 addresses: list[str] | None = None, maxmemory: int = MAXMEMORY, conf: dict | None = None):
         """``addresses``: this user's own block of 127.0.0.x, so suites can run
         side by side; ``maxmemory``: what the pods' redis.conf says."""
         for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
@@ -69,6 +69,8 @@ class ClusterHarness:
         self.hosts.write_text("127.0.0.1 localhost\n")
         self._free = list(addresses or ADDRESS_POOL)
         self.maxmemory = maxmemory
+        # RedisConfSpec fields as the component would set them from config.
+        self.conf = conf or {}
         self.addr: dict[int, str] = {}
         self.pods: dict[int, Proc] = {}
 
@@ -115,7 +117,7 @@ class ClusterHarness:
         spec = RedisConfSpec(maxmemory_bytes=self.maxmemory, cluster_enabled=True, bind=ip, data_dir=str(data),
                              include=str(runtime), replicas_per_master=self.topology.replicas_per_shard,
                              repl_backlog_bytes=repl_backlog_bytes(int(self.maxmemory / DEFAULT_MAXMEMORY_FRACTION)),
-                             extra={"bind-source-addr": ip})
+                             extra={"bind-source-addr": ip}, **self.conf)
         conf.write_text(render_redis_conf(spec))
         env = start_env(self.topology) | {
             "REDIS_CONF": str(conf),
