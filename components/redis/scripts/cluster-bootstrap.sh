@@ -19,6 +19,9 @@
 #                                <sts>-<i>.<svc>.<ns>.svc.<domain>, i < SHARDS*(1+REPLICAS_PER_SHARD)
 #   REDIS_PORT                   default 6379
 #   WAIT_TIMEOUT_SECONDS         bound on each wait (nodes up, cluster agreement), default 300
+#   NODE_ZONES                   optional "hostname=zone ..." (or host names): when set, no
+#                                shard is left with its master and every replica in one zone
+#                                if another zone holds a replica that can swap (fix_pairing)
 # Lists of host names are split on spaces on purpose; set -f keeps a name
 # from ever being taken as a file pattern.
 # shellcheck disable=SC2086,SC2116
@@ -295,6 +298,55 @@ wait_joined() {
     wait_cluster_agrees "$1"
 }
 
+zone_of() { printf '%s\n' $NODE_ZONES | awk -F= -v h="$1" '$1 == h { print $2; exit }'; }
+
+# No shard keeps its master and all its replicas in one zone when a swap of
+# two replicas between shards can fix it: --cluster create pairs by address,
+# never by zone. Each swap is two CLUSTER REPLICATE, and only when the other
+# shard stays spread too. Without NODE_ZONES, nothing is checked.
+fix_pairing() {
+    [ -n "${NODE_ZONES:-}" ] || return 0
+    ref="$1"
+    tries=0
+    while [ "$tries" -lt 20 ]; do
+        tries=$((tries + 1))
+        # "id role master zone" per node.
+        table="$(live_nodes "$ref" | ids_and_hosts | while read -r id h; do echo "$id $(zone_of "$h")"; done)"
+        rows="$(live_nodes "$ref" | awk '{ r = ($3 ~ /(^|,)master(,|$)/) ? "master" : "slave"; print $1, r, $4 }' | while read -r id r m; do
+            echo "$id $r $m $(printf '%s\n' "$table" | awk -v id="$id" '$1 == id { print $2 }')"; done)"
+        # A shard whose master and replicas all share one zone: "master replica zone".
+        bad="$(printf '%s\n' "$rows" | awk '
+            $2 == "master" { mz[$1] = $4 }
+            $2 == "slave" { n[$3]++; if (z[$3] == "") z[$3] = $4; else if (z[$3] != $4) mixed[$3] = 1; rep[$3] = $1 }
+            END { for (m in mz) if (n[m] > 0 && !mixed[m] && z[m] == mz[m]) { print m, rep[m], mz[m]; exit } }')"
+        if [ -z "$bad" ]; then
+            log "pairing: every shard has a copy outside its master's zone (or no other zone can help)"
+            return 0
+        fi
+        set -- $bad
+        a_master="$1" a_rep="$2" a_zone="$3"
+        # A replica S of another shard B, in another zone, such that B stays spread after R comes in.
+        swap="$(printf '%s\n' "$rows" | awk -v am="$a_master" -v az="$a_zone" -v ar="$a_rep" '
+            $2 == "master" { mz[$1] = $4 }
+            $2 == "slave" { id[NR] = $1; m[NR] = $3; z[NR] = $4 }
+            END {
+                for (i in id) if (m[i] != am && z[i] != az && mz[m[i]] != az) { print id[i], m[i]; exit }
+            }')"
+        if [ -z "$swap" ]; then
+            log "pairing: shard $a_master has every copy in zone $a_zone, and no replica elsewhere can swap with it; left as is"
+            return 0
+        fi
+        set -- $swap
+        b_rep="$1" b_master="$2"
+        log "pairing: shard $a_master has every copy in zone $a_zone; swapping its replica $a_rep with $b_rep (shard $b_master)"
+        [ "$(cli "$(host_of_id "$ref" "$a_rep")" cluster replicate "$b_master")" = "OK" ] || die "CLUSTER REPLICATE $a_rep $b_master failed"
+        [ "$(cli "$(host_of_id "$ref" "$b_rep")" cluster replicate "$a_master")" = "OK" ] || die "CLUSTER REPLICATE $b_rep $a_master failed"
+        wait_cluster_agrees "$ref"
+    done
+    die "pairing: still not spread after $tries swaps"
+}
+host_of_id() { live_nodes "$1" | ids_and_hosts | awk -v id="$2" '$1 == id { print $2 }'; }
+
 wait_for_ping
 ref=""
 for n in $NODES; do
@@ -309,6 +361,7 @@ else
     log "a cluster exists ($ref is a member); checking it against $SHARDS shards x $REPLICAS_PER_SHARD replica(s)"
     grow_cluster "$ref"
 fi
+fix_pairing "$ref"
 log "final state:"
 redis-cli --cluster check "$ref:$PORT" || die "the final check failed"
 log "done"
