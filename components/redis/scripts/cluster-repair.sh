@@ -28,7 +28,7 @@
 #
 # Environment (as cluster-start.sh): REDIS_PASSWORD, POD_NAME,
 # HEADLESS_SERVICE, NAMESPACE, CLUSTER_DOMAIN, POD_IP, DATA_DIR; optional
-# REDIS_PORT (6379), REPAIR_TIMEOUT_SECONDS (each wait, 300),
+# REDIS_PORT (6379), REPAIR_TIMEOUT_SECONDS (each wait, 300), REDIS_PID,
 # REDIS_HOST (where the local redis listens, default POD_IP).
 # shellcheck disable=SC2086
 set -u
@@ -50,7 +50,15 @@ cli() { _h="$1"; shift; timeout 10 redis-cli -h "$_h" -p "$PORT" "$@" 2>/dev/nul
 info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 deadline=0
 start_clock() { deadline=$(($(date +%s) + TIMEOUT)); }
-expired() { [ "$(date +%s)" -ge "$deadline" ]; }
+# Every wait also ends when redis does (REDIS_PID: the start script's PID,
+# which exec makes redis-server's): a repair never outlives its pod's redis.
+expired() {
+    if [ -n "${REDIS_PID:-}" ] && ! kill -0 "$REDIS_PID" 2>/dev/null; then
+        log "redis (pid $REDIS_PID) is gone; stopping the repair"
+        exit 0
+    fi
+    [ "$(date +%s)" -ge "$deadline" ]
+}
 give_up() { log "giving up: $*"; exit 1; }
 
 start_clock

@@ -157,7 +157,7 @@ fix_nodes_conf() {
 write_runtime_conf
 if [ ! -s "$NODES_CONF" ] || [ -f "$DATA_DIR/.repair-pending" ]; then
     log "starting cluster-repair.sh in the background: it rejoins this node if the cluster lost it"
-    REDIS_PASSWORD="$REDIS_PASSWORD" POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
+    REDIS_PID=$$ REDIS_PASSWORD="$REDIS_PASSWORD" POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
 fi
 fix_nodes_conf
 log "starting redis-server $REDIS_CONF"
