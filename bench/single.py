@@ -40,8 +40,11 @@ def start_generated(group: ProcGroup, root: Path) -> tuple[rbench.Target, str]:
         "REDIS_PASSWORD": password,
         "MASTER_SET": "bench",
         "REDIS_ANNOUNCE_HOST": ip,
-        "INITIAL_MASTER_HOST": ip,
-        # Nothing listens there: one refused query, then it starts as master.
+        # The only data node: with no Sentinel (nothing listens on the one
+        # named, one refused query) it is a cold start it wins alone.
+        "REDIS_HOSTS": ip,
+        "LOCAL_REDIS_HOST": ip,
+        "REPL_STATE_FILE": str(d / "data" / "replication-state"),
         "SENTINEL_HOSTS": ip,
         "SENTINEL_QUERY_TRIES": "1",
         "SENTINEL_QUERY_TIMEOUT": "1",
@@ -50,7 +53,7 @@ def start_generated(group: ProcGroup, root: Path) -> tuple[rbench.Target, str]:
     }
     group.start([require("dash"), str(script_path(REDIS_START))], d / "log", env=env)
     client = redis.Redis(host=ip, password=password, socket_timeout=2)
-    wait_for(lambda: client.ping(), 15, what="redis on the generated config")
+    wait_for(lambda: client.info("replication")["role"] == "master", 30, what="redis on the generated config, as master")
     client.close()
     return rbench.Target(ip, password=password), conf
 
