@@ -78,3 +78,21 @@ def cluster_node_timeout_s() -> float:
 
 def sentinel_down_after_s() -> float:
     return deployment("sentinel").sentinel.down_after_ms / 1000
+
+
+def lone_node_env(ip: str, d, password: str) -> dict[str, str]:
+    """The start script's environment for the only data node of a set: with
+    no Sentinel answering (one refused query) it is a cold start it wins alone."""
+    return {
+        "REDIS_PASSWORD": password,
+        "MASTER_SET": "bench",
+        "REDIS_ANNOUNCE_HOST": ip,
+        "REDIS_HOSTS": ip,
+        "LOCAL_REDIS_HOST": ip,
+        "REPL_STATE_FILE": str(d / "data" / "replication-state"),
+        "SENTINEL_HOSTS": ip,
+        "SENTINEL_QUERY_TRIES": "1",
+        "SENTINEL_QUERY_TIMEOUT": "1",
+        "REDIS_CONF": str(d / "redis.conf"),
+        "RUNTIME_CONF": str(d / "run" / "runtime.conf"),
+    }

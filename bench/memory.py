@@ -252,13 +252,10 @@ def start_node(group: ProcGroup, root: Path, preset: str, scale: int, fraction: 
     conf = render_redis_conf(spec)
     (d / "redis.conf").write_text(conf)
     password = secrets.token_urlsafe(18)
-    env = {"REDIS_PASSWORD": password, "MASTER_SET": "bench", "REDIS_ANNOUNCE_HOST": ip,
-           "INITIAL_MASTER_HOST": ip, "SENTINEL_HOSTS": ip, "SENTINEL_QUERY_TRIES": "1",
-           "SENTINEL_QUERY_TIMEOUT": "1", "REDIS_CONF": str(d / "redis.conf"),
-           "RUNTIME_CONF": str(d / "run" / "runtime.conf")}
+    env = defaults.lone_node_env(ip, d, password)
     proc = group.start([require("dash"), str(script_path(REDIS_START))], d / "log", env=env)
     client = redis.Redis(host=ip, password=password, socket_timeout=EVENT_TIMEOUT_S)
-    wait_for(lambda: client.ping(), 15, what="redis on the generated config")
+    wait_for(lambda: client.info("replication")["role"] == "master", 30, what="redis on the generated config, as master")
     pid = int(client.info("server")["process_id"])
     return Node(proc, client, password, pid, conf, limit, d)
 

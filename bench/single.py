@@ -36,21 +36,7 @@ def start_generated(group: ProcGroup, root: Path) -> tuple[rbench.Target, str]:
     conf = render_redis_conf(defaults.redis_conf_spec("sentinel", ip, d / "data", d / "run" / "runtime.conf"))
     (d / "redis.conf").write_text(conf)
     password = secrets.token_urlsafe(18)
-    env = {
-        "REDIS_PASSWORD": password,
-        "MASTER_SET": "bench",
-        "REDIS_ANNOUNCE_HOST": ip,
-        # The only data node: with no Sentinel (nothing listens on the one
-        # named, one refused query) it is a cold start it wins alone.
-        "REDIS_HOSTS": ip,
-        "LOCAL_REDIS_HOST": ip,
-        "REPL_STATE_FILE": str(d / "data" / "replication-state"),
-        "SENTINEL_HOSTS": ip,
-        "SENTINEL_QUERY_TRIES": "1",
-        "SENTINEL_QUERY_TIMEOUT": "1",
-        "REDIS_CONF": str(d / "redis.conf"),
-        "RUNTIME_CONF": str(d / "run" / "runtime.conf"),
-    }
+    env = defaults.lone_node_env(ip, d, password)
     group.start([require("dash"), str(script_path(REDIS_START))], d / "log", env=env)
     client = redis.Redis(host=ip, password=password, socket_timeout=2)
     wait_for(lambda: client.info("replication")["role"] == "master", 30, what="redis on the generated config, as master")
