@@ -283,7 +283,31 @@ shrink_cluster() {
         redis-cli --cluster del-node "$ref:$PORT" "$id" || die "del-node $id failed"
     done
     wait_cluster_agrees "$ref"
+    even_replicas "$ref"
     log "now $SHARDS shards"
+}
+
+# A leaving pod may have held a kept master's only replica: move one replica
+# from the master with most replicas to each master left with none (Redis's
+# own replica migration only serves masters that lost replicas they had).
+even_replicas() {
+    moves=0
+    while :; do
+        counts="$(live_nodes "$1" | awk '
+            $3 ~ /(^|,)master(,|$)/ { m[$1] = 1 }
+            $3 ~ /(^|,)slave(,|$)/ && $4 != "-" { r[$4]++; rep[$4] = $1 }
+            END { for (id in m) print r[id] + 0, id, rep[id] }' | sort -n)"
+        low="$(printf '%s\n' "$counts" | head -n 1)"
+        high="$(printf '%s\n' "$counts" | tail -n 1)"
+        [ "${low%% *}" -eq 0 ] && [ "${high%% *}" -ge 2 ] || return 0
+        moves=$((moves + 1))
+        [ "$moves" -le 10 ] || die "replicas still uneven after 10 moves"
+        to="$(printf '%s\n' "$low" | awk '{ print $2 }')"
+        from="$(host_of_id "$1" "$(printf '%s\n' "$high" | awk '{ print $3 }')")"
+        log "master $to has no replica: $from moves to it from a master with ${high%% *}"
+        [ "$(cli "$from" cluster replicate "$to")" = "OK" ] || die "CLUSTER REPLICATE on $from failed"
+        wait_joined "$1" "$from" slave
+    done
 }
 
 # Waits until $1 lists node $2 (past the handshake) with role $3, then for agreement.
