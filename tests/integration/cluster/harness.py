@@ -229,6 +229,15 @@ class ClusterHarness:
                     return False
         return True
 
+    def form(self) -> None:
+        """Every pod started, the bootstrap run, the whole cluster healthy."""
+        for i in range(self.topology.node_count):
+            self.start(i, wait=False)
+        for i in range(self.topology.node_count):
+            self.wait_up(i)
+        assert self.bootstrap(self.topology).returncode == 0
+        self.wait_healthy(list(range(self.topology.node_count)), timeout=60)
+
     def wait_healthy(self, ordinals: list[int], timeout: float) -> float:
         started = time.monotonic()
         wait_for(lambda: self.healthy(ordinals), timeout, interval=0.25, what="cluster healthy on every pod")

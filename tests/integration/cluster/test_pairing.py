@@ -28,13 +28,8 @@ def test_bootstrap_spreads_every_shard_over_zones(tmp_path):
     group = ProcGroup()
     h = ClusterHarness(tmp_path, group, TOPO, addresses=ADDRESSES)
     try:
-        for i in range(TOPO.node_count):
-            h.start(i, wait=False)
-        for i in range(TOPO.node_count):
-            h.wait_up(i)
-        assert h.bootstrap(TOPO).returncode == 0
+        h.form()
         everyone = list(range(TOPO.node_count))
-        h.wait_healthy(everyone, timeout=60)
         items = {f"z:{i}": str(i) for i in range(3000)}
         write(h, items)
         # Zones as the scheduler might have placed the pods: each shard's

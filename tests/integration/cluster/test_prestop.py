@@ -29,12 +29,7 @@ def cluster(tmp_path_factory):
     group = ProcGroup()
     h = ClusterHarness(tmp_path_factory.mktemp("prestop"), group, TOPO, addresses=ADDRESSES)
     try:
-        for i in range(TOPO.node_count):
-            h.start(i, wait=False)
-        for i in range(TOPO.node_count):
-            h.wait_up(i)
-        assert h.bootstrap(TOPO).returncode == 0
-        h.wait_healthy(list(range(TOPO.node_count)), timeout=60)
+        h.form()
         yield h
     finally:
         group.stop_all()

@@ -50,12 +50,7 @@ def cluster(tmp_path):
     group = ProcGroup()
     h = ClusterHarness(tmp_path, group, TOPO, addresses=ADDRESSES)
     try:
-        for i in range(TOPO.node_count):
-            h.start(i, wait=False)
-        for i in range(TOPO.node_count):
-            h.wait_up(i)
-        assert h.bootstrap(TOPO).returncode == 0
-        h.wait_healthy(list(range(TOPO.node_count)), timeout=60)
+        h.form()
         yield h
     finally:
         group.stop_all()
