@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from components.redis.cluster_scripts import (
     BOOTSTRAP_SCRIPT,
@@ -288,3 +290,35 @@ def slot_set(ranges: list[str]) -> set[int]:
         lo, _, hi = r.partition("-")
         out.update(range(int(lo), int(hi or lo) + 1))
     return out
+
+
+class ClusterWriter(threading.Thread):
+    """Cluster-aware writer: one new key per write, spread over every shard;
+    records every acknowledged write and counts refused ones."""
+
+    def __init__(self, h: ClusterHarness, prefix: str, seconds: float):
+        super().__init__(daemon=True)
+        self.h, self.prefix, self.seconds = h, prefix, seconds
+        self.acked: dict[str, str] = {}
+        self.refused = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        rc, n = self.h.cluster_client(), 0
+        deadline = time.monotonic() + self.seconds
+        while not self.done.is_set() and time.monotonic() < deadline:
+            key, n = f"{self.prefix}:{{{n % 97}}}:{n}", n + 1
+            try:
+                rc.set(key, key)
+                self.acked[key] = key
+            # RedisClusterException is not a RedisError: the client raises it
+            # when a node it asks for the slot map knows none (a node just
+            # removed from the cluster, still running). A refused write too.
+            except (RedisError, RedisClusterException):
+                self.refused += 1
+                time.sleep(0.05)
+        rc.close()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(30)

@@ -6,14 +6,12 @@ keeps writing throughout."""
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 import pytest
-from redis.exceptions import RedisClusterException, RedisError
 
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import ClusterHarness, masters, missing, replicas_of
+from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, masters, missing, replicas_of
 from tests.integration.procs import ProcGroup, wait_for
 
 pytestmark = pytest.mark.integration
@@ -21,28 +19,6 @@ pytestmark = pytest.mark.integration
 TOPO = ClusterTopology("rep", "rep-headless", "rp-test", shards=3, replicas_per_shard=1)
 # This module's addresses: 127.0.3.50 - 127.0.3.69.
 ADDRESSES = [f"127.0.3.{i}" for i in range(50, 70)]
-
-
-class Writer(threading.Thread):
-    def __init__(self, h: ClusterHarness):
-        super().__init__(daemon=True)
-        self.h, self.acked, self.refused, self.done = h, {}, 0, threading.Event()
-
-    def run(self) -> None:
-        rc, n = self.h.cluster_client(), 0
-        deadline = time.monotonic() + 300
-        while not self.done.is_set() and time.monotonic() < deadline:
-            key, n = f"rep:{{{n % 97}}}:{n}", n + 1
-            try:
-                rc.set(key, key)
-                self.acked[key] = key
-            # RedisClusterException is not a RedisError: the client raises it
-            # when a node it asks for the slot map knows none (a node just
-            # removed from the cluster, still running). A refused write too.
-            except (RedisError, RedisClusterException):
-                self.refused += 1
-                time.sleep(0.05)
-        rc.close()
 
 
 @pytest.fixture
@@ -69,7 +45,7 @@ def test_pod_with_a_wiped_volume_rejoins_by_itself(cluster, role):
     ip_of = {h.addr[i]: i for i in everyone}
     victim_id, victim = next((nid, v) for nid, v in view.items() if (role == "master") == ("master" in v["flags"]))
     victim_ord = ip_of[victim["ip"]]
-    writer = Writer(h)
+    writer = ClusterWriter(h, "rep", 300)
     writer.start()
     try:
         wait_for(lambda: len(writer.acked) > 500, 20, what="writes before the loss")

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from redis.exceptions import RedisClusterException, RedisError
 
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import ClusterHarness, masters, missing, replicas_of
+from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, masters, missing, replicas_of
 from tests.integration.procs import ProcGroup, wait_for
 
 pytestmark = pytest.mark.integration
@@ -34,37 +32,6 @@ pytestmark = pytest.mark.integration
 TOPO = ClusterTopology("roll", "roll-headless", "rp-test", shards=3, replicas_per_shard=1)
 # This module's addresses: 127.0.3.10 - 127.0.3.29.
 ADDRESSES = [f"127.0.3.{i}" for i in range(10, 30)]
-
-
-class Writer(threading.Thread):
-    """Cluster-aware writer: one new key per write, spread over every shard."""
-
-    def __init__(self, h: ClusterHarness):
-        super().__init__(daemon=True)
-        self.h = h
-        self.acked: dict[str, str] = {}
-        self.refused = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        rc, n = self.h.cluster_client(), 0
-        deadline = time.monotonic() + 400
-        while not self.done.is_set() and time.monotonic() < deadline:
-            key, n = f"roll:{{{n % 97}}}:{n}", n + 1
-            try:
-                rc.set(key, key)
-                self.acked[key] = key
-            # RedisClusterException is not a RedisError: the client raises it
-            # when a node it asks for the slot map knows none (a node just
-            # removed from the cluster, still running). A refused write too.
-            except (RedisError, RedisClusterException):
-                self.refused += 1
-                time.sleep(0.05)
-        rc.close()
-
-    def stop(self) -> None:
-        self.done.set()
-        self.join(30)
 
 
 @pytest.fixture
@@ -90,7 +57,7 @@ def test_rolling_restart_of_every_pod_loses_no_acknowledged_write(cluster, roll,
     h = cluster
     everyone = list(range(TOPO.node_count))
     bin_dir = new_version_bin(tmp_path) if roll == "version" else None
-    writer = Writer(h)
+    writer = ClusterWriter(h, "roll", 400)
     writer.start()
     log = []
     try:
