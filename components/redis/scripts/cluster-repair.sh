@@ -146,10 +146,13 @@ until [ "$(info "$LOCAL" cluster_known_nodes)" = "$(info "$peer" cluster_known_n
     sleep 1
 done
 
-# Master IDs with slots, fewest replicas first, as this node now sees them.
-master="$(cli "$LOCAL" cluster nodes | awk '
-    $3 ~ /(^|,)master(,|$)/ && $3 !~ /fail/ && NF >= 9 { m[$1] = 1 }
-    $3 ~ /(^|,)slave(,|$)/ && $3 !~ /fail/ { r[$4]++ }
+# Master IDs with slots, fewest replicas first, as the peer sees them: this
+# node's own table can count every node while some are still in handshake,
+# their roles unknown, so a shard's replica would go uncounted here.
+master="$(cli "$peer" cluster nodes | awk -v me="$my_id" '
+    $1 == me || $3 ~ /fail|handshake|noaddr/ { next }
+    $3 ~ /(^|,)master(,|$)/ && NF >= 9 { m[$1] = 1 }
+    $3 ~ /(^|,)slave(,|$)/ { r[$4]++ }
     END { for (id in m) print r[id] + 0, id }' | sort -n | awk 'NR == 1 { print $2 }')"
 [ -n "$master" ] || give_up "no master with slots in the cluster"
 log "CLUSTER REPLICATE $master (the master with fewest replicas)"
