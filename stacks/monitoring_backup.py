@@ -11,12 +11,13 @@ from typing import Any
 import pulumi
 
 from components.monitoring import labels as L
-from components.monitoring.backup import BackupStore, CronFields, MonitoringBackupSpec
+from components.monitoring.backup import CronFields, MonitoringBackupSpec
 from components.monitoring.backup_role import MonitoringBackupRole, MonitoringBackupRoleArgs
 from stacks.config import StackConfig
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
 from stacks.config.redis import HAPROXY_IMAGE
 from stacks.cron import max_gap_seconds
+from stacks.object_store import object_store_for
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 # Descriptors as five fields (robfig/cron's meaning).
@@ -66,13 +67,9 @@ def build_monitoring_backup(cfg: StackConfig) -> MonitoringBackupPlan | None:
     servers = tuple(s for s in SERVERS if getattr(mb, s))
     if not servers:
         return None
-    store = BackupStore(bucket=b.bucket_name, prefix=mb.prefix, region=b.region, aws_cli_image=b.aws_cli_image)
+    store = object_store_for(b, mb.prefix)
     annotations: dict[str, Any] = {}
-    if isinstance(b, S3CompatibleBackup):
-        store = BackupStore(bucket=b.bucket_name, prefix=mb.prefix, region=b.region, aws_cli_image=b.aws_cli_image,
-                            endpoint=b.endpoint, credentials_secret=b.credentials_secret,
-                            access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
-    else:
+    if not isinstance(b, S3CompatibleBackup):
         role = MonitoringBackupRole("monitoring-backup", MonitoringBackupRoleArgs(
             bucket_name=b.bucket_name, prefix=mb.prefix, environment=cfg.environment,
             oidc_provider_arn=b.oidc_provider_arn, oidc_issuer=b.oidc_issuer,

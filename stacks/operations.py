@@ -20,7 +20,7 @@ from components.operations.bucket import BackupBucket, BackupBucketArgs, Deploym
 from components.operations.migration import MigrationStep
 from components.operations.backup import BackupReport
 from components.operations.redis_ops import RedisOps, RedisOpsArgs, ops_names
-from components.operations.store import ObjectStore
+from components.common.object_store import ObjectStore
 from components.operations.target import OpsTarget
 from components.redis.cluster import RedisClusterArgs, generation_hosts
 from components.redis.pod import PodAdditions
@@ -28,6 +28,7 @@ from components.redis.sentinel_scripts import REDIS_PRESTOP
 from stacks.config import StackConfig
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
 from stacks.config.quantities import memory_bytes
+from stacks.object_store import object_store_for
 from stacks.config.redis import RedisDeployment
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -55,13 +56,10 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
     b = cfg.backup
     if not isinstance(b, (AwsBackup, S3CompatibleBackup)) or not b.enabled:
         return None
-    store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image)
+    store = object_store_for(b, b.prefix)
     common = dict(schedule=b.schedule, pre_stop_upload=b.pre_stop_upload, pre_stop_seconds=b.pre_stop_upload_seconds)
     if isinstance(b, S3CompatibleBackup):
         credentials_secrets(cfg, b)
-        store = ObjectStore(bucket=b.bucket_name, prefix=b.prefix, region=b.region, aws_cli_image=b.aws_cli_image,
-                            endpoint=b.endpoint, credentials_secret=b.credentials_secret,
-                            access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
         return BackupContext(store=store, **common)
     # The data pods' ServiceAccount is named after the deployment (components/redis).
     access = tuple(

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.common.k8s import container_security_context, resources, secret_env
+from components.common.k8s import container_security_context, resources
+from components.common.object_store import ObjectStore
 from components.monitoring import labels as L
 
 SCRIPT_NAME = "monitoring-backup.sh"
@@ -66,41 +67,8 @@ class CronFields:
 
 
 @dataclass(frozen=True)
-class BackupStore:
-    """The stack's object store as the aws CLI reaches it; the same bucket,
-    endpoint and credentials the Redis backups use, a prefix of its own."""
-
-    bucket: str
-    prefix: str
-    region: str
-    aws_cli_image: str
-    endpoint: str | None = None
-    # s3 kind: a Secret in the monitoring namespace with the access keys.
-    credentials_secret: str | None = None
-    access_key_id_key: str = "accessKeyId"
-    secret_access_key_key: str = "secretAccessKey"
-
-    def env(self) -> list[dict[str, Any]]:
-        out = [
-            {"name": "BUCKET", "value": self.bucket},
-            {"name": "PREFIX", "value": self.prefix},
-            {"name": "AWS_REGION", "value": self.region},
-            {"name": "AWS_DEFAULT_REGION", "value": self.region},
-            {"name": "HOME", "value": "/tmp"},
-        ]
-        if self.endpoint:
-            out.append({"name": "S3_ENDPOINT", "value": self.endpoint})
-        if self.credentials_secret:
-            out += [
-                secret_env("AWS_ACCESS_KEY_ID", self.credentials_secret, self.access_key_id_key),
-                secret_env("AWS_SECRET_ACCESS_KEY", self.credentials_secret, self.secret_access_key_key),
-            ]
-        return out
-
-
-@dataclass(frozen=True)
 class MonitoringBackupSpec:
-    store: BackupStore
+    store: ObjectStore
     schedule: CronFields
     environment: str
     # Guard sidecar's image (the official haproxy image).

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from components.common.network_policy import OBJECT_STORAGE_LABEL, PUSHER_LABEL
 from components.operations import scripts
 from components.operations.pods import TMP_MOUNT, SCRIPTS_MOUNT, WORK_DIR, WORK_MOUNT, container, cronjob, transfer_pod
-from components.operations.store import ObjectStore
+from components.common.object_store import ObjectStore
 from components.operations.target import OpsTarget
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from components.common.redis_contract import DATA_DIR
 from components.operations import scripts
 from components.operations.pods import TMP_MOUNT, SCRIPTS_MOUNT, container, scripts_volume
-from components.operations.store import ObjectStore
+from components.common.object_store import ObjectStore
 
 HANDOFF_DIR = "/handoff"
 HANDOFF_FILE = f"{HANDOFF_DIR}/handover-done"

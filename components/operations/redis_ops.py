@@ -17,7 +17,7 @@ from components.operations.backup import BackupReport, backup_cronjob_spec
 from components.operations.drill import drill_cronjob_spec
 from components.operations.migration import MigrationStep, migration_job_name, migration_job_spec
 from components.operations.restore import restore_cronjob_spec
-from components.operations.store import ObjectStore
+from components.common.object_store import ObjectStore
 from components.operations.target import OpsTarget
 
 

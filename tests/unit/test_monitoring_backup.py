@@ -75,8 +75,12 @@ def test_sidecars_use_the_stack_store_under_the_monitoring_prefix(s3_run):
         env = _env(_containers(owner)["backup"])
         assert env["KIND"] == kind
         assert (env["BUCKET"], env["PREFIX"], env["S3_ENDPOINT"]) == ("backups", "monitoring", "http://minio:9000")
-        # Credentials by Secret reference only.
-        assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-creds", "key": "secretAccessKey"}}
+        # Credentials by Secret reference only, optional: a missing Secret
+        # must not keep Prometheus or Grafana from starting; the script names
+        # it (CREDENTIALS_SECRET) in its log and the backup goes stale.
+        assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-creds", "key": "secretAccessKey",
+                                                                 "optional": True}}
+        assert env["CREDENTIALS_SECRET"] == "s3-creds"
         assert (env["CRON_MINUTE"], env["CRON_HOUR"], env["CRON_DOM"]) == ("15", "0,6,12,18", ",".join(map(str, range(1, 32))))
         assert env["PUSHGATEWAY_URL"] == "http://pushgateway.monitoring.svc:9091"
     # Grafana's sidecar reads the database, it never writes it.

@@ -144,7 +144,18 @@ backup_grafana() {
     push_metrics "$started" "$size"
 }
 
+# The keys come from an optional Secret (CREDENTIALS_SECRET names it) so that
+# a missing one never keeps Prometheus or Grafana from starting; say so by
+# name, and let the upload fail (MonitoringBackupStale follows).
+credentials_missing() {
+    [ -n "${CREDENTIALS_SECRET:-}" ] && { [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; }
+}
+
 run_backup() {
+    if credentials_missing; then
+        log "BACKUP DISABLED: Secret $CREDENTIALS_SECRET (access keys of the object store) is missing or incomplete in this namespace"
+        return 1
+    fi
     started="$(date +%s)"
     id="$(date -u +%Y%m%dT%H%M%SZ)"
     p="${PREFIX#/}"; p="${p%/}"

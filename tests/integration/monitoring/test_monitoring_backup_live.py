@@ -164,6 +164,13 @@ def test_grafana_database_backup_by_content(procs, tmp_path):
     env = {**s3_env(endpoint, tmp_path, prefix=PREFIX), "KIND": "grafana", "ENVIRONMENT": "dev",
            "DATA_DIR": str(data), "SCRATCH_DIR": str(tmp_path), "PUSHGATEWAY_URL": ""}
 
+    # The credentials Secret is optional (Grafana must start without it): its
+    # absence is named in the log and nothing is uploaded.
+    missing = _run(tmp_path, env | {"CREDENTIALS_SECRET": "s3-backup-credentials",
+                                    "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    assert missing.returncode != 0
+    assert "BACKUP DISABLED: Secret s3-backup-credentials" in missing.stderr
+
     # A write transaction in progress (its rollback journal exists): no copy is made.
     writer = sqlite3.connect(data / "grafana.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,6 @@
-"""Where backups go and how the aws CLI in the ops pods reaches it.
+"""The stack's object store as the aws CLI reaches it: one bucket, endpoint
+and credentials for the Redis backups and the monitoring servers' backups,
+a prefix each.
 
 Pure: no Pulumi import.
 """
@@ -7,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
 
 from components.common.k8s import secret_env
 from components.common.network_policy import object_store_egress
@@ -35,9 +36,10 @@ class ObjectStore:
         if self.endpoint:
             out.append({"name": "S3_ENDPOINT", "value": self.endpoint})
         if self.credentials_secret:
-            # Optional: the backup sidecar runs in every Redis data pod, and a
-            # missing Secret must not keep Redis from starting. s3-lib.sh logs
-            # the missing Secret by name and the upload fails visibly instead.
+            # Optional: the uploaders are sidecars of the Redis data pods and
+            # of Prometheus and Grafana, and a missing Secret must not keep the
+            # server from starting. The scripts log the missing Secret by name
+            # and the upload fails visibly (its failure metric and alert).
             out += [
                 {"name": "CREDENTIALS_SECRET", "value": self.credentials_secret},
                 secret_env("AWS_ACCESS_KEY_ID", self.credentials_secret, self.access_key_id_key, optional=True),
@@ -47,3 +49,4 @@ class ObjectStore:
 
     def egress(self) -> dict[str, Any]:
         return object_store_egress(self.endpoint)
+
