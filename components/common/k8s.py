@@ -36,8 +36,14 @@ def claim_spec(storage_class: str, size: str) -> dict[str, Any]:
 
 
 def data_claim_template(object_labels: dict[str, str], storage_class: str, size: str) -> dict[str, Any]:
-    """A StatefulSet's volumeClaimTemplate named ``data``."""
+    """A StatefulSet's volumeClaimTemplate named ``data``. With program-owned
+    claims (components/common/claims.py) give it the selector labels only:
+    the template can never change."""
     return {"metadata": {"name": "data", "labels": object_labels}, "spec": claim_spec(storage_class, size)}
+
+
+# A StatefulSet's controller keeps claims when pods or the StatefulSet go away.
+RETAIN_CLAIMS = {"whenDeleted": "Retain", "whenScaled": "Retain"}
 
 
 def labels(name: str, instance: str, component: str, extra: dict[str, str] | None = None) -> dict[str, str]:

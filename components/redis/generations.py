@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import claim_spec, metadata
+from components.common.claims import CLAIM_TEMPLATES_IGNORED, claim_name, owned_claims  # noqa: F401
+from components.common.k8s import metadata
 from components.common.scheduling import PlacementArgs
 from components.redis.common import RedisCommonArgs
 from components.redis.statefulset import RedisPodSpec, statefulset_spec
@@ -27,31 +28,15 @@ def pod_hostnames(args: RedisCommonArgs, generation: int, pods: int) -> tuple[st
 
 # What the engine leaves alone on a data StatefulSet after creating it: the
 # claim template's size follows config into new claims only through
-# data_claims, never by replacing the StatefulSet.
-DATA_STATEFULSET_IGNORED = ("spec.volumeClaimTemplates",)
-
-
-def claim_name(statefulset: str, ordinal: int) -> str:
-    """The name the StatefulSet controller gives the claim of pod ``ordinal``."""
-    return f"data-{statefulset}-{ordinal}"
+# owned_claims, never by replacing the StatefulSet.
+DATA_STATEFULSET_IGNORED = CLAIM_TEMPLATES_IGNORED
 
 
 def data_claims(
     parent: pulumi.Resource, args: RedisCommonArgs, statefulset: str, replicas: int, claim_labels: dict[str, str]
 ) -> list[k8s.core.v1.PersistentVolumeClaim]:
-    """One claim per pod, made before the StatefulSet so its controller adopts
-    them by name. Size and labels are then updated in place (a larger size is a
-    volume expansion); a claim leaving the program (scale-in, a removed
-    deployment) stays in the cluster with its data."""
-    return [
-        k8s.core.v1.PersistentVolumeClaim(
-            f"{statefulset}-data-{i}",
-            metadata=metadata(claim_name(statefulset, i), args.namespace, claim_labels),
-            spec=claim_spec(args.storage_class_name, args.volume_size),
-            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
-        )
-        for i in range(replicas)
-    ]
+    return owned_claims(parent, statefulset, args.namespace, statefulset, replicas, claim_labels,
+                        args.storage_class_name, args.volume_size)
 
 
 def data_statefulsets(

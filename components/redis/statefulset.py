@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from components.common.k8s import ALLOW_HOST_NETWORK, data_claim_template, container_security_context, pod_security_context, resources
+from components.common.k8s import ALLOW_HOST_NETWORK, RETAIN_CLAIMS, data_claim_template, container_security_context, pod_security_context, resources
 from components.common.redis_contract import DATA_DIR, REDIS_UID, SCRIPTS_DIR, auth_secret_name
 from components.common.scheduling import PlacementArgs, placement
 from components.redis.common import RedisCommonArgs
@@ -127,11 +127,11 @@ def statefulset_spec(
         # (its selector labels): the API server refuses any edit to it and the
         # provider would answer one by replacing the StatefulSet, every pod at
         # once. The claims themselves are the program's own objects
-        # (generations.data_claims), where size and labels change in place.
+        # (components/common/claims.py), where size and labels change in place.
         spec["volumeClaimTemplates"] = [data_claim_template(selector, args.storage_class_name, args.volume_size)]
         # Volumes outlive a scale-in and a deleted StatefulSet: data is kept
         # until a person decides otherwise.
-        spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        spec["persistentVolumeClaimRetentionPolicy"] = RETAIN_CLAIMS
     else:
         volumes.append({"name": "data", "emptyDir": {}})
     return spec

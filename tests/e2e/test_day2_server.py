@@ -1,9 +1,10 @@
 """Day-2 config edits, rendered and applied to a real API server on top of the
 committed dev stack, in the order an SRE would make them.
 
-What the engine would send is modelled in one place only: the data
-StatefulSets' `volumeClaimTemplates` are in the program's ignore list
-(`DATA_STATEFULSET_IGNORED`, asserted by a unit test), so the template the
+What the engine would send is modelled in one place only: every
+StatefulSet's `volumeClaimTemplates` (Redis data, Prometheus, Alertmanager)
+is in the program's ignore list (`CLAIM_TEMPLATES_IGNORED`, asserted by unit
+tests), so the template the
 first `pulumi up` created is what the server keeps seeing. Everything else is
 the rendered object as is: the server must accept each as an in-place update.
 The claims are bound to PersistentVolumes made here (there is no
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.redis.generations import DATA_STATEFULSET_IGNORED
+from components.common.claims import CLAIM_TEMPLATES_IGNORED
 from tests.e2e import kube
 from tests.e2e.conftest import render
 from tests.e2e.control_plane import ROOT
@@ -45,6 +46,13 @@ def _set(name: str, **values: Any) -> Edit:
     return edit
 
 
+def _monitoring(server: str, size: str) -> Edit:
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg.setdefault("redis-platform:monitoring", {}).setdefault(server, {})["storageSize"] = size
+
+    return edit
+
+
 def _storage(cfg: dict[str, Any]) -> None:
     cfg["redis-platform:storage"] = {"kind": "existing", "storageClassName": EXPANDABLE_CLASS}
 
@@ -58,6 +66,8 @@ STEPS: list[tuple[str, Edit]] = [
     ("cluster: add a shard", _set("sessions", cluster__shards=4)),
     ("cluster: grow persistence", _set("sessions", persistence__size="4Gi")),
     ("sentinel: grow persistence", _set("cache", persistence__size="4Gi")),
+    ("monitoring: grow Prometheus's volume", _monitoring("prometheus", "20Gi")),
+    ("monitoring: grow Alertmanager's volumes", _monitoring("alertmanager", "4Gi")),
 ]
 
 
@@ -109,7 +119,7 @@ def _data_claims(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _as_engine_sends(sts: dict[str, Any], created: dict[str, Any] | None) -> dict[str, Any]:
     out = copy.deepcopy(sts)
-    if created is not None and "volumeClaimTemplates" in created["spec"] and "spec.volumeClaimTemplates" in DATA_STATEFULSET_IGNORED:
+    if created is not None and "volumeClaimTemplates" in created["spec"] and "spec.volumeClaimTemplates" in CLAIM_TEMPLATES_IGNORED:
         out["spec"]["volumeClaimTemplates"] = created["spec"]["volumeClaimTemplates"]
     return out
 
@@ -167,6 +177,10 @@ def test_day2_edits_apply_in_place(on_expandable_storage, dyn, tmp_path):
              for c in kube.listing(dyn, "v1", "PersistentVolumeClaim", namespace="redis-stack")}
     assert {sizes[f"data-sessions-{i}"] for i in range(8)} == {"4Gi"}
     assert {sizes[f"data-cache-{i}"] for i in range(3)} == {"4Gi"}
+    sizes = {c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"]
+             for c in kube.listing(dyn, "v1", "PersistentVolumeClaim", namespace="monitoring")}
+    assert sizes["data-prometheus-0"] == "20Gi"
+    assert {sizes[f"data-alertmanager-{i}"] for i in range(3)} == {"4Gi"}
 
 
 def test_server_refuses_a_shrink_and_a_changed_template(on_expandable_storage, dyn):

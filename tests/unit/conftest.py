@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi_kubernetes as k8s
 import pytest
 
 from stacks.config.load import read_stack_file
@@ -46,3 +47,21 @@ def dev_run() -> Run:
 @pytest.fixture(scope="session")
 def prod_run() -> Run:
     return run_stack_file("prod")
+
+
+@pytest.fixture
+def recorded_options(monkeypatch) -> dict[str, Any]:
+    """Resource name -> the ResourceOptions it was created with, for StatefulSets and claims.
+    The mock runtime does not pass resource options to the mocks, so the
+    constructors are wrapped to record them."""
+    seen: dict[str, Any] = {}
+    for owner, cls_name in ((k8s.apps.v1, "StatefulSet"), (k8s.core.v1, "PersistentVolumeClaim")):
+        real = getattr(owner, cls_name)
+
+        class Recording(real):  # type: ignore[misc, valid-type]
+            def __init__(self, resource_name, *args, opts=None, **kwargs):
+                seen[resource_name] = opts
+                super().__init__(resource_name, *args, opts=opts, **kwargs)
+
+        monkeypatch.setattr(owner, cls_name, Recording)
+    return seen

@@ -2,15 +2,13 @@
 follow config, the engine is told to leave them alone, and the claims are the
 program's own objects that change in place and outlive the program.
 
-The mock runtime does not pass resource options to the mocks, so the
-constructors are wrapped to record the options each resource was given.
+Resource options are recorded by the ``recorded_options`` fixture (conftest).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pulumi_kubernetes as k8s
 import pytest
 
 from components.redis.generations import DATA_STATEFULSET_IGNORED, claim_name
@@ -25,22 +23,6 @@ DEPLOYMENTS = [
 def _config(**per_deployment: Any) -> dict[str, Any]:
     deps = [d | per_deployment for d in DEPLOYMENTS]
     return BASE_CONFIG | {"redisNamespace": "redis", "deployments": deps}
-
-
-@pytest.fixture
-def recorded_options(monkeypatch) -> dict[str, Any]:
-    """Resource name -> the ResourceOptions it was created with, for StatefulSets and claims."""
-    seen: dict[str, Any] = {}
-    for owner, cls_name in ((k8s.apps.v1, "StatefulSet"), (k8s.core.v1, "PersistentVolumeClaim")):
-        real = getattr(owner, cls_name)
-
-        class Recording(real):  # type: ignore[misc, valid-type]
-            def __init__(self, resource_name, *args, opts=None, **kwargs):
-                seen[resource_name] = opts
-                super().__init__(resource_name, *args, opts=opts, **kwargs)
-
-        monkeypatch.setattr(owner, cls_name, Recording)
-    return seen
 
 
 def _data_statefulsets(run) -> dict[str, dict]:
@@ -104,11 +86,11 @@ def test_config_edits_leave_claim_templates_and_selectors_alone(edit):
 def test_growing_persistence_grows_every_claim():
     run = run_with(_config(persistence={"size": "20Gi"}))
     sizes = {c["spec"]["resources"]["requests"]["storage"] for c in run.k8s("PersistentVolumeClaim")
-             if c["metadata"]["name"].startswith("data-")}
+             if c["metadata"]["namespace"] == "redis"}
     assert sizes == {"20Gi"}
 
 
 def test_no_claims_without_persistence():
     run = run_with(_config(persistence={"enabled": False}))
-    assert not [c for c in run.k8s("PersistentVolumeClaim") if c["metadata"]["name"].startswith("data-")]
+    assert not [c for c in run.k8s("PersistentVolumeClaim") if c["metadata"]["namespace"] == "redis"]
     assert not _data_statefulsets(run)
