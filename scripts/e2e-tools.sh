@@ -89,24 +89,34 @@ GO
     && go build -trimpath -ldflags '-s -w' -o "$bin_dir/etcd" .)
 }
 
-build_kubernetes() {
-  local dir="$work_root/kubernetes-$K8S_VERSION" gomod staging minor
+# k8s_commands NAME CMD...: build commands of k8s.io/kubernetes at K8S_VERSION
+# in a wrapper module that maps every staging module its go.mod replaces with
+# a local path to the published k8s.io/* v0 release.
+k8s_commands() {
+  local dir="$work_root/$1-$K8S_VERSION" gomod staging minor cmd pkgs=()
+  shift
   wrapper "$dir"
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod")
   for m in $staging; do
     (cd "$dir" && go mod edit -replace "$m=$m@$K8S_STAGING_VERSION")
   done
+  for cmd in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   (cd "$dir" \
-    && quiet go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-              "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
+    && quiet go get "${pkgs[@]/%/@$K8S_VERSION}" \
     && go build -trimpath -o "$bin_dir/" \
       -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
         -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
         -X k8s.io/component-base/version.gitTreeState=clean" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+      "${pkgs[@]}")
 }
+
+build_kubernetes() { k8s_commands kubernetes kube-apiserver kube-controller-manager; }
+
+# kubectl, as the registry.k8s.io/kubectl image ships it: the tests run the
+# bootstrap Job's zone discovery script with it against the API server.
+build_kubectl() { k8s_commands kubectl kubectl; }
 
 build_promtool() {
   local dir="$work_root/prometheus-$PROMETHEUS_MODULE_VERSION" gomod
@@ -157,6 +167,7 @@ built=""
 total_start=$(date +%s)
 [ -e "$(stamp etcd "$ETCD_VERSION")" ] || timed etcd "$ETCD_VERSION" build_etcd
 [ -e "$(stamp kubernetes "$K8S_VERSION")" ] || timed kubernetes "$K8S_VERSION" build_kubernetes
+[ -e "$(stamp kubectl "$K8S_VERSION")" ] || timed kubectl "$K8S_VERSION" build_kubectl
 [ -e "$(stamp promtool "$PROMETHEUS_MODULE_VERSION")" ] || timed promtool "$PROMETHEUS_MODULE_VERSION" build_promtool
 [ -e "$(stamp stackfile "$PULUMI_SDK_GO_VERSION")" ] || timed stackfile "$PULUMI_SDK_GO_VERSION" build_stackfile
 

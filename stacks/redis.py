@@ -16,6 +16,7 @@ from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autos
 from components.common.scheduling import PlacementArgs
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
 from components.operations.migration import MigrationStep
+from components.redis.bootstrap import ZoneDiscovery
 from components.redis.cluster import RedisCluster, RedisClusterArgs
 from components.redis.cluster import generation_hosts as cluster_generation_hosts
 from components.redis.common import RedisCommonArgs
@@ -25,6 +26,7 @@ from components.redis.sentinel import generation_hosts as sentinel_generation_ho
 from stacks.operations import BackupContext, backup_pod_additions, build_ops
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
+from stacks.config.redis import ZoneDiscovery as ZoneDiscoveryConfig
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
 OUTPUT_SCHEMA_VERSION = 1
@@ -163,6 +165,7 @@ def build_deployment(
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),
+            zone_discovery=zone_discovery(dep.cluster.zone_discovery),
         )
         component = RedisCluster(dep.name, cluster_args, opts=opts)
         outputs = component.outputs
@@ -202,3 +205,7 @@ def build_deployment(
 
 
 __all__ = ["RedisCommonArgs", "build_deployment", "output_key"]
+
+
+def zone_discovery(zd: ZoneDiscoveryConfig) -> ZoneDiscovery | None:
+    return ZoneDiscovery(image=zd.image, topology_key=zd.topology_key) if zd.enabled else None

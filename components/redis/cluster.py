@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_labels
-from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, pods_peer, policy_spec, rule, tcp
-from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name, deployment_labels, peer_selector
+from components.common.k8s import config_hash, labels, metadata, selector_labels
+from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, pods_peer, rule, tcp
+from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
+from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
@@ -34,6 +35,9 @@ class RedisClusterArgs(RedisCommonArgs):
     # StatefulSet of the next generation runs with that placement.
     generation: int = 0
     migrate_to: PlacementArgs | None = None
+    # The bootstrap Job learns each pod's zone and spreads every shard over
+    # zones (components/redis/bootstrap.py); None: pairing by address only.
+    zone_discovery: ZoneDiscovery | None = None
 
 
 def generation_hosts(args: "RedisClusterArgs", generation: int) -> tuple[str, ...]:
@@ -163,60 +167,8 @@ class RedisCluster(pulumi.ComponentResource):
                 f"{dep}-clients-netpol", metadata=metadata(f"{dep}-clients", ns, labels(APP, dep, "clients", team)),
                 spec=client_egress, opts=child,
             )
-        bootstrap_labels = labels(APP, dep, "bootstrap", team)
-        k8s.networking.v1.NetworkPolicy(
-            f"{dep}-bootstrap-netpol",
-            metadata=metadata(f"{dep}-bootstrap", ns, bootstrap_labels),
-            # Nothing connects to the Job; it only talks to the nodes' client port.
-            spec=policy_spec(selector_labels(APP, dep, "bootstrap"), [], [peer_egress(node_selector, (REDIS_PORT,))]),
-            opts=child,
-        )
-        job_name = scripts.bootstrap_job_name(topology)
-        # Not depending on the StatefulSet: its pods only become ready once
-        # this Job has formed the cluster, and the script waits for them itself.
-        k8s.batch.v1.Job(
-            f"{dep}-bootstrap",
-            metadata=metadata(job_name, ns, labels(APP, dep, "bootstrap", team)),
-            spec={
-                "backoffLimit": 6,
-                "activeDeadlineSeconds": 1800,
-                # A Job's pod template is immutable: the team label (which config
-                # may change) stays on the Job itself, or a team rename would
-                # replace the Job and run the bootstrap again for nothing.
-                "template": {
-                    "metadata": {"labels": labels(APP, dep, "bootstrap")},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "securityContext": pod_security_context(REDIS_UID),
-                        "containers": [
-                            {
-                                "name": "bootstrap",
-                                "image": args.image,
-                                "command": list(scripts.BOOTSTRAP_COMMAND),
-                                "env": plain_env(scripts.bootstrap_env(topology))
-                                + [secret_env(scripts.BOOTSTRAP_SECRET_ENV, auth_secret_name(dep))],
-                                "resources": resources("50m", "64Mi", "500m", "128Mi"),
-                                "volumeMounts": [{"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True}],
-                                "securityContext": container_security_context(REDIS_UID),
-                            }
-                        ],
-                        "volumes": [
-                            {
-                                "name": "scripts",
-                                "configMap": {
-                                    "name": f"{dep}-config",
-                                    "items": [{"key": scripts.BOOTSTRAP_SCRIPT, "path": scripts.BOOTSTRAP_SCRIPT}],
-                                    "defaultMode": 0o555,
-                                },
-                            }
-                        ],
-                    },
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, headless], delete_before_replace=True),
-        )
+        job_name = bootstrap_job(self, dep, ns, team, args.image, topology, node_selector, f"{dep}-config",
+                                 args.zone_discovery, [cm, secret, headless])
         domain = f"{ns}.svc.{args.cluster_domain}"
         # A plain dict, not one Output: only the password is secret, the
         # endpoints stay readable in `pulumi stack output`.

@@ -42,3 +42,21 @@ DnsLabel = Annotated[str, dns_label(63)]
 # Deployment names get suffixes (-headless, -sentinel, -haproxy-read, pod ordinals)
 # and end up in StatefulSet pod hostnames, which must stay within 63 characters.
 DeploymentName = Annotated[str, dns_label(30)]
+
+
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _label_key(value: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+        raise ValueError(f"{value!r} is not a label key: the name part must be 1-63 letters, digits, '-', '_' or '.', "
+                         "starting and ending with a letter or digit")
+    if "/" in value and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        raise ValueError(f"{value!r} is not a label key: the prefix before '/' must be a DNS subdomain")
+    return value
+
+
+# A Kubernetes label key: [prefix/]name, as the API server validates it.
+LabelKey = Annotated[str, AfterValidator(_label_key)]

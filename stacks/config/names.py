@@ -58,6 +58,9 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     """(kind, name) of every namespaced object ``dep`` creates."""
     for kind, pattern in _COMMON + _BY_MODE[dep.mode]:
         yield kind, pattern.format(n=dep.name)
+    if dep.mode == "cluster" and dep.cluster.zone_discovery.enabled:
+        for kind in ("ServiceAccount", "Role", "RoleBinding", "ConfigMap"):
+            yield kind, f"{dep.name}-bootstrap"
     generations = [dep.generation] + ([dep.generation + 1] if dep.migration is not None else [])
     for gen in generations:
         sts = _statefulset(dep.name, gen)

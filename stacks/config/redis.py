@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from stacks.config.base import DeploymentName, DnsLabel, StrictModel
+from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
 from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
@@ -52,6 +52,17 @@ class Persistence(StrictModel):
     appendfsync: Literal["everysec", "always", "no"] = "everysec"
 
 
+class ZoneDiscovery(StrictModel):
+    """The bootstrap Job reads each pod's node label `topologyKey` through the
+    API (get on its pods by name, get on nodes) and spreads every shard's
+    copies over zones; nodes without the label count as one zone each."""
+
+    enabled: bool = True
+    # registry.k8s.io's kubectl image (kubectl, sh, coreutils).
+    image: str = "registry.k8s.io/kubectl:v1.30.14"
+    topology_key: LabelKey = "topology.kubernetes.io/zone"
+
+
 class ClusterTopology(StrictModel):
     shards: int = Field(default=3, ge=3, le=100)
     replicas_per_shard: int = Field(default=1, ge=0, le=5)
@@ -59,6 +70,7 @@ class ClusterTopology(StrictModel):
     # "no" measured (docs/operations.md): while one shard fails over, the
     # other shards keep taking writes; "yes" refuses them all for ~1 s.
     require_full_coverage: bool = False
+    zone_discovery: ZoneDiscovery = ZoneDiscovery()
 
 
 class ReplicaAutoscaling(StrictModel):

@@ -42,7 +42,7 @@ def tools_bin() -> Path:
     else:
         out = subprocess.run(["bash", str(TOOLS_SCRIPT), "--bin-dir"], check=True, capture_output=True, text=True)
         folder = Path(out.stdout.strip())
-    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "promtool", "pulumi-stackfile"):
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "promtool", "pulumi-stackfile"):
         if not (folder / name).is_file():
             raise AssertionError(f"{folder / name} is missing: run scripts/e2e-tools.sh (make e2e does)")
     return folder

@@ -79,6 +79,8 @@ CASES: list[Case] = [
     case("unknown-nested-key", "schema", "deployments[0].sise", "small"),
     case("wrong-type", "schema", "deployments[0].cluster.shards", "three"),
     case("too-few-shards", "schema", "deployments[0].cluster.shards", 2),
+    case("zone-key-with-quote", "schema", "deployments[0].cluster.zoneDiscovery.topologyKey", "zone\"x"),
+    case("zone-key-bad-prefix", "schema", "deployments[0].cluster.zoneDiscovery.topologyKey", "Topology_/zone"),
     case("unknown-mode", "schema", "deployments[0].mode", "replicated"),
     case("unknown-preset", "schema", "deployments[0].size", "huge"),
     case("name-not-dns-label", "schema", "deployments[0].name", "Sessions_1"),

@@ -159,7 +159,12 @@ def test_aws_backup_reaches_s3_on_443_from_uploaders_only():
     pods = workload_pods(run.kubernetes(), role_of)
     cluster = cluster_of(run)
     reach = {p.role for p in pods if cluster.allows(p, s3, 443)}
-    assert reach == {"cluster cluster-node", "cluster ops (backup, restore)"}
+    # The bootstrap Job reaches the API server (zone discovery) on 443, which
+    # an ipBlock cannot tell from S3; it holds no AWS identity (checked here),
+    # so reaching S3 gives it nothing the bucket policy would let through.
+    assert reach == {"cluster cluster-node", "cluster ops (backup, restore)", "cluster bootstrap"}
+    [bootstrap_sa] = [o for o in run.k8s("ServiceAccount") if o["metadata"]["name"] == "shop-bootstrap"]
+    assert "eks.amazonaws.com/role-arn" not in (bootstrap_sa["metadata"].get("annotations") or {})
 
 
 def test_default_clients_need_the_documented_label():

@@ -22,6 +22,9 @@
 #   NODE_ZONES                   optional "hostname=zone ..." (or host names): when set, no
 #                                shard is left with its master and every replica in one zone
 #                                if another zone holds a replica that can swap (fix_pairing)
+#   NODE_ZONES_FILE              optional file with the same lines, one per pod (written by
+#                                cluster-zones.sh in the Job's init container); read when
+#                                NODE_ZONES is empty
 # Lists of host names are split on spaces on purpose; set -f keeps a name
 # from ever being taken as a file pattern.
 # shellcheck disable=SC2086,SC2116
@@ -36,6 +39,10 @@ WAIT_TIMEOUT_SECONDS="${WAIT_TIMEOUT_SECONDS:-300}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 [ -n "${REDISCLI_AUTH:-}" ] || die "REDISCLI_AUTH is empty"
 export REDISCLI_AUTH
+if [ -z "${NODE_ZONES:-}" ] && [ -n "${NODE_ZONES_FILE:-}" ] && [ -s "$NODE_ZONES_FILE" ]; then
+    NODE_ZONES="$(cat "$NODE_ZONES_FILE")"
+    log "zones of the pods read from $NODE_ZONES_FILE"
+fi
 # redis-cli colours its --cluster output on colour terminals; Job logs are plain.
 export TERM=dumb
 case "${SHARDS:-}" in '' | *[!0-9]*) die "SHARDS must be a number, got '${SHARDS:-}'" ;; esac

@@ -51,8 +51,12 @@ def test_bootstrap_spreads_every_shard_over_zones(tmp_path):
         view = h.view(0)
         assert len(masters(view)) == 3 and all(len(replicas_of(view, m)) == 1 for m in masters(view))
         assert missing(h, items) == []
-        # Running it again changes nothing.
-        again = h.bootstrap(TOPO, NODE_ZONES=" ".join(f"{host}={z}" for host, z in zone_of.items()))
+        # Running it again changes nothing; this time the zones come as the
+        # Job's init container (cluster-zones.sh) writes them: a file, a line a pod.
+        zones_file = tmp_path / "node-zones"
+        zones_file.write_text("".join(f"{host}={z}\n" for host, z in zone_of.items()))
+        again = h.bootstrap(TOPO, NODE_ZONES_FILE=str(zones_file))
+        assert "zones of the pods read from" in again.stdout
         assert again.returncode == 0 and "swapping" not in again.stdout
     finally:
         group.stop_all()
