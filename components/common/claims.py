@@ -13,10 +13,12 @@ a removed component) stays in the cluster with its data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import claim_spec, metadata
+from components.common.k8s import RETAIN_CLAIMS, claim_spec, data_claim_template, metadata
 
 # What the engine leaves alone on such a StatefulSet after creating it.
 CLAIM_TEMPLATES_IGNORED = ("spec.volumeClaimTemplates",)
@@ -40,3 +42,18 @@ def owned_claims(parent: pulumi.Resource, resource_prefix: str, namespace: str, 
         )
         for i in range(replicas)
     ]
+
+
+def owned_volumes(parent: pulumi.Resource, resource_prefix: str, namespace: str, statefulset: str, replicas: int,
+                  selector: dict[str, str], claim_labels: dict[str, str], storage_class: str,
+                  size: str) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+    """For a StatefulSet with one ``data`` volume per pod: creates the claims,
+    and returns the spec fields (a template of selector labels only, claims
+    retained) and the StatefulSet's resource options (after its claims, the
+    template left alone)."""
+    claims = owned_claims(parent, resource_prefix, namespace, statefulset, replicas, claim_labels, storage_class, size)
+    fields = {
+        "volumeClaimTemplates": [data_claim_template(selector, storage_class, size)],
+        "persistentVolumeClaimRetentionPolicy": RETAIN_CLAIMS,
+    }
+    return fields, pulumi.ResourceOptions(parent=parent, depends_on=claims, ignore_changes=list(CLAIM_TEMPLATES_IGNORED))

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.claims import CLAIM_TEMPLATES_IGNORED, owned_claims
-from components.common.k8s import RETAIN_CLAIMS, config_hash, selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.claims import owned_volumes
+from components.common.k8s import config_hash, selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
 from components.monitoring.prometheus import NOBODY
@@ -67,7 +67,8 @@ class Alertmanager(pulumi.ComponentResource):
             opts=child,
         )
         probe = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
-        claims = owned_claims(self, name, ns, app, args.replicas, lbl, args.storage_class_name, args.storage_size)
+        volume_fields, sts_opts = owned_volumes(self, name, ns, app, args.replicas, sel, lbl, args.storage_class_name,
+                                                args.storage_size)
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=metadata(app, ns, lbl),
@@ -109,13 +110,11 @@ class Alertmanager(pulumi.ComponentResource):
                         "volumes": [{"name": "config", "secret": {"secretName": f"{app}-config", "defaultMode": 0o440}}],
                     },
                 },
-                # Selector labels only; the claims are the program's own
-                # (components/common/claims.py): a size edit expands them in
-                # place instead of replacing this StatefulSet.
-                "volumeClaimTemplates": [data_claim_template(sel, args.storage_class_name, args.storage_size)],
-                "persistentVolumeClaimRetentionPolicy": RETAIN_CLAIMS,
+                # The claims are the program's own (components/common/claims.py):
+                # a size edit expands them instead of replacing this StatefulSet.
+                **volume_fields,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=claims, ignore_changes=list(CLAIM_TEMPLATES_IGNORED)),
+            opts=sts_opts,
         )
         k8s.core.v1.Service(
             f"{name}-service",

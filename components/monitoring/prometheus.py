@@ -9,8 +9,8 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.claims import CLAIM_TEMPLATES_IGNORED, owned_claims
-from components.common.k8s import RETAIN_CLAIMS, selector_of, data_claim_template, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.claims import owned_volumes
+from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.backup import (GUARD_CONFIG, PROMETHEUS_LOOPBACK_PORT, SCRIPT_NAME, MonitoringBackupSpec,
                                           backup_container, backup_script, guard_container, render_guard_config)
@@ -166,7 +166,8 @@ class Prometheus(pulumi.ComponentResource):
                                   data={GUARD_CONFIG: render_guard_config()}, opts=child)
             k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
                                   data={SCRIPT_NAME: backup_script()}, opts=child)
-        claims = owned_claims(self, name, ns, app, 1, lbl, args.storage_class_name, args.storage_size)
+        volume_fields, sts_opts = owned_volumes(self, name, ns, app, 1, sel, lbl, args.storage_class_name,
+                                                args.storage_size)
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=metadata(app, ns, lbl),
@@ -186,13 +187,11 @@ class Prometheus(pulumi.ComponentResource):
                         "volumes": volumes,
                     },
                 },
-                # Selector labels only; the claims are the program's own
-                # (components/common/claims.py): a size edit expands them in
-                # place instead of replacing this StatefulSet.
-                "volumeClaimTemplates": [data_claim_template(sel, args.storage_class_name, args.storage_size)],
-                "persistentVolumeClaimRetentionPolicy": RETAIN_CLAIMS,
+                # The claims are the program's own (components/common/claims.py):
+                # a size edit expands them instead of replacing this StatefulSet.
+                **volume_fields,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=claims, ignore_changes=list(CLAIM_TEMPLATES_IGNORED)),
+            opts=sts_opts,
         )
         k8s.core.v1.Service(
             f"{name}-service",
