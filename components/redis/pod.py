@@ -61,10 +61,12 @@ def exec_probe(script: str, period: int = 5, timeout: int = 5, failures: int = 3
     }
 
 
-def exporter_container(image: str, secret_name: str) -> dict[str, Any]:
-    """redis_exporter for this pod's node only; dashboards aggregate by deployment."""
+def exporter_container(image: str, secret_name: str, redis_port: int = REDIS_PORT) -> dict[str, Any]:
+    """redis_exporter for this pod's node only (or, on ``redis_port`` 26379,
+    this pod's Sentinel: the exporter sees ``redis_mode:sentinel`` and
+    exports ``redis_sentinel_*``); dashboards aggregate by deployment."""
     env = [
-        {"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{REDIS_PORT}"},
+        {"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{redis_port}"},
         secret_env("REDIS_PASSWORD", secret_name),
     ]
     return {

@@ -17,7 +17,7 @@ from components.redis import sentinel_scripts as scripts
 from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames
-from components.redis.pod import exec_probe, field_env, password_env
+from components.redis.pod import exec_probe, exporter_container, field_env, password_env, scrape_annotations
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
 from components.redis.statefulset import RedisPodSpec, with_additions
 
@@ -218,13 +218,17 @@ class RedisSentinel(pulumi.ComponentResource):
                 "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": sent_sel},
                 "template": {
-                    "metadata": {"labels": sent_labels, "annotations": {"redis-platform/config-hash": sentinel_hash}},
+                    "metadata": {"labels": sent_labels,
+                                 "annotations": scrape_annotations() | {"redis-platform/config-hash": sentinel_hash}},
                     "spec": {
                         "serviceAccountName": dep,
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         "securityContext": pod_security_context(REDIS_UID),
-                        "containers": [sentinel_container],
+                        # The exporter asks the local Sentinel (SENTINEL MASTERS,
+                        # CKQUORUM): the sentinel alerts read each one's view.
+                        "containers": [sentinel_container,
+                                       exporter_container(args.exporter_image, auth_secret_name(dep), SENTINEL_PORT)],
                         "volumes": [
                             {"name": "conf", "configMap": {"name": f"{dep}-config", "items": [{"key": SENTINEL_CONF_NAME, "path": SENTINEL_CONF_NAME}]}},
                             {"name": "scripts", "configMap": {"name": f"{dep}-config", "items": [{"key": k, "path": k} for k in scripts.SCRIPT_NAMES], "defaultMode": 0o555}},
@@ -243,8 +247,7 @@ class RedisSentinel(pulumi.ComponentResource):
         internal = (peer_egress(node_sel, (REDIS_PORT,)), peer_egress(sent_sel, (SENTINEL_PORT,)))
         for res, sel, sel_labels, port, scrape, egress in (
             ("data", node_sel, node_labels, REDIS_PORT, (EXPORTER_PORT,), (*internal, *args.pod_additions.egress)),
-            # No exporter in the Sentinel pods: nothing to scrape there.
-            ("sentinel", sent_sel, sent_labels, SENTINEL_PORT, (), internal),
+            ("sentinel", sent_sel, sent_labels, SENTINEL_PORT, (EXPORTER_PORT,), internal),
         ):
             k8s.policy.v1.PodDisruptionBudget(f"{dep}-{res}-pdb", metadata=metadata(f"{dep}-{res}", ns, sel_labels), spec=pdb_spec(sel), opts=child)
             k8s.networking.v1.NetworkPolicy(

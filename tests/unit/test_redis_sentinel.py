@@ -210,3 +210,24 @@ def test_stack_outputs(run):
     assert out["sentinelEndpoints"][0] == f"cache-sentinel-0.cache-sentinel-headless.{DOMAIN}:26379"
     assert out["secretName"] == "cache-auth" and out["secretKey"] == "password"
     assert out["password"] == "[secret]"
+
+
+def test_sentinel_pods_export_their_sentinel_to_prometheus(run):
+    """The sentinel alerts read redis_exporter's redis_sentinel_* series: one
+    exporter per Sentinel pod, asking only its own Sentinel, scraped by the
+    same annotations as the data pods, and reachable by Prometheus on 9121 only."""
+    sts = one(run, "StatefulSet", "cache-sentinel")
+    exporter = containers(sts)["exporter"]
+    env = env_of(exporter)
+    assert env["REDIS_ADDR"]["value"] == "redis://127.0.0.1:26379"
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cache-auth"
+    assert exporter["ports"] == [{"name": "metrics", "containerPort": 9121}]
+    ann = sts["spec"]["template"]["metadata"]["annotations"]
+    assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9121"
+    sent_labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert sent_labels["app.kubernetes.io/instance"] == "cache" and sent_labels["redis-platform/team"] == "web"
+    pol = one(run, "NetworkPolicy", "cache-sentinel")
+    scrape_rules = [r for r in pol["spec"]["ingress"] if any(p.get("namespaceSelector") for p in r["from"])
+                    and any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "prometheus"
+                            for p in r["from"])]
+    assert [{p["port"] for p in r["ports"]} for r in scrape_rules] == [{9121}]
