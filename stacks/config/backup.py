@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cron import check_schedule
+from stacks.config.images import ImageRef
 
 AWS_CLI_IMAGE = "amazon/aws-cli:2.17.50"
 _OIDC_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(.+)$")
@@ -31,7 +32,7 @@ class _Common(StrictModel):
     schedule: Schedule = "0 3 * * *"
     # Key prefix in the bucket: <prefix>/<deployment>/<YYYY-MM-DD>/<backup id>/.
     prefix: str = "redis"
-    aws_cli_image: str = AWS_CLI_IMAGE
+    aws_cli_image: ImageRef = AWS_CLI_IMAGE
     # The data pods upload their persistence files when they stop (seed).
     pre_stop_upload: bool = True
     # Seconds the preStop upload may take, added to the pods' grace period.

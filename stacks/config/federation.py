@@ -21,6 +21,7 @@ from stacks.config.quantities import Memory
 from stacks.config.selectors import check_selector
 from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
+from stacks.config.images import ImageRef
 # org/project/stack, org/stack or stack (Pulumi's fully qualified stack names).
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 # The renderer always scrapes <target>/federate; a URL may name it or nothing.
@@ -128,7 +129,7 @@ class Federation(StrictModel):
     scrape_interval: Duration = "60s"
     scrape_timeout: Duration = "45s"
     evaluation_interval: Duration = "60s"
-    image: str = Prometheus.model_fields["image"].default
+    image: ImageRef = Prometheus.model_fields["image"].default
     retention: Duration = "30d"
     retention_size: PrometheusSize = "40GB"
     storage_size: Memory = "50Gi"

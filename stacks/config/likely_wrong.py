@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from stacks.config.backup import NoBackup
 from stacks.config.errors import PROJECT, config_warning
+from stacks.config.images import floats, image_fields
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
@@ -72,9 +73,17 @@ def _backup_settings_without_backup(cfg: "StackConfig") -> Iterator[str]:
             yield config_warning("monitoring.backup", "is ignored: the stack has no backup store (backup.kind none or disabled)")
 
 
+def _floating_images(cfg: "StackConfig") -> Iterator[str]:
+    for key, ref in image_fields(cfg):
+        if floats(ref):
+            yield config_warning(key, f"{ref!r} is a floating tag (no exact X.Y.Z version, no digest): the image can "
+                                      "change under the same config; pin a patch version or a digest (@sha256:...)")
+
+
 def config_warnings(cfg: "StackConfig", secret_keys: Collection[str]) -> list[str]:
     out: list[str] = []
-    for rule in (_ignored_by_mode, _unknown_teams, _ranges_without_load_balancer, _backup_settings_without_backup):
+    for rule in (_ignored_by_mode, _unknown_teams, _ranges_without_load_balancer, _backup_settings_without_backup,
+                 _floating_images):
         out += rule(cfg)
     out += _alert_delivery(cfg, secret_keys)
     return out

@@ -16,6 +16,7 @@ from stacks.config.redis import Clients
 from stacks.config.quantities import Memory
 from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
+from stacks.config.images import ImageRef
 
 
 class AccessFrom(Clients):
@@ -55,7 +56,7 @@ class StaticTarget(StrictModel):
 
 
 class Prometheus(StrictModel):
-    image: str = "prom/prometheus:v2.54.1"
+    image: ImageRef = "prom/prometheus:v2.54.1"
     retention: Duration = "15d"
     # Prometheus's own units (GB = GiB), not Kubernetes' (Gi).
     retention_size: PrometheusSize = "40GB"
@@ -86,7 +87,7 @@ class Pager(StrictModel):
 
 
 class Alertmanager(StrictModel):
-    image: str = "prom/alertmanager:v0.27.0"
+    image: ImageRef = "prom/alertmanager:v0.27.0"
     storage_size: Memory = "2Gi"
     slack_channel: str = "#redis-alerts"
     slack_webhook_url: SecretStr | None = None
@@ -97,7 +98,7 @@ class Alertmanager(StrictModel):
 
 
 class Grafana(StrictModel):
-    image: str = "grafana/grafana:11.2.0"
+    image: ImageRef = "grafana/grafana:11.2.0"
     storage_size: Memory = "5Gi"
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     # The seed publishes Grafana on 3231.
@@ -110,12 +111,12 @@ class Grafana(StrictModel):
 
 class NodeExporter(StrictModel):
     enabled: bool = True
-    image: str = "prom/node-exporter:v1.8.2"
+    image: ImageRef = "prom/node-exporter:v1.8.2"
 
 
 class Cadvisor(StrictModel):
     enabled: bool = True
-    image: str = "gcr.io/cadvisor/cadvisor:v0.49.1"
+    image: ImageRef = "gcr.io/cadvisor/cadvisor:v0.49.1"
     # cAdvisor flags: Go durations (no d/w/y units).
     housekeeping_interval: GoDuration = "10s"
     storage_duration: GoDuration = "1m"
@@ -125,12 +126,12 @@ class KubeStateMetrics(StrictModel):
     enabled: bool = True
     # The official image; the rules' metric names are checked against this
     # version's documented list (tests/unit/kube_state_metrics_v2.13.0.txt).
-    image: str = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
+    image: ImageRef = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
 
 
 class Pushgateway(StrictModel):
     enabled: bool = True
-    image: str = "prom/pushgateway:v1.9.0"
+    image: ImageRef = "prom/pushgateway:v1.9.0"
 
 
 class MonitoringBackup(StrictModel):

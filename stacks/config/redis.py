@@ -10,10 +10,14 @@ from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
 from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
+from stacks.config.images import ImageRef
 
-REDIS_IMAGE = "redis:7.2-alpine"
+# Exact patch versions: a default never changes under an unchanged config
+# (digests are the production choice, docs/security.md). 7.2.11 carries the
+# fixes for the Lua CVEs of October 2025 (CVE-2025-49844 and others).
+REDIS_IMAGE = "redis:7.2.11-alpine"
 EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
-HAPROXY_IMAGE = "haproxy:2.8-alpine"
+HAPROXY_IMAGE = "haproxy:2.8.10-alpine"
 
 
 class Resources(StrictModel):
@@ -113,7 +117,7 @@ class SentinelTopology(StrictModel):
 
 class HAProxyFront(StrictModel):
     replicas: int = Field(default=2, ge=1, le=10)
-    image: str = HAPROXY_IMAGE
+    image: ImageRef = HAPROXY_IMAGE
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     load_balancer_source_ranges: tuple[Cidr, ...] = ()
     write_node_port: int | None = Field(default=None, ge=30000, le=32767)
@@ -167,8 +171,8 @@ class RedisDeployment(StrictModel):
     namespace: DnsLabel | None = None
     size: Literal["small", "medium", "large"] | None = None
     resources: Resources | None = None
-    image: str = REDIS_IMAGE
-    exporter_image: str = EXPORTER_IMAGE
+    image: ImageRef = REDIS_IMAGE
+    exporter_image: ImageRef = EXPORTER_IMAGE
     maxmemory_policy: Literal[
         "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",

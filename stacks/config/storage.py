@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.images import ImageRef
 
 NFS_PROVISIONER_IMAGE = "registry.k8s.io/sig-storage/nfs-subdir-external-provisioner:v4.0.2"
 
@@ -20,7 +21,7 @@ class NfsStorage(StrictModel):
     server: str = Field(min_length=1)
     path: str
     storage_class_name: DnsLabel = "nfs-client"
-    provisioner_image: str = NFS_PROVISIONER_IMAGE
+    provisioner_image: ImageRef = NFS_PROVISIONER_IMAGE
     namespace: DnsLabel = "nfs-provisioner"
     reclaim_policy: Literal["Delete", "Retain"] = "Retain"
     archive_on_delete: bool = True

@@ -193,6 +193,15 @@ CASES: list[Case] = [
          key="deployments[1].name"),
     case("name-collides-with-generation", "names", "deployments", [CLUSTER | {"name": "a", "generation": 1}, CLUSTER | {"name": "a-g1"}],
          key="deployments[1].name"),
+    # -- image references ---------------------------------------------------
+    case("image-latest", "images", "deployments[0].image", "redis:latest"),
+    case("image-without-tag", "images", "deployments[1].haproxy", {"image": "haproxy"}, key="deployments[1].haproxy.image"),
+    case("image-short-digest", "images", "deployments[0].exporterImage", "oliver006/redis_exporter@sha256:0123abcd"),
+    case("image-digest-upper-hex", "images", "monitoring.grafana.image", "grafana/grafana:11.2.0@sha256:" + "AB" * 32),
+    case("image-digest-not-sha256", "images", "monitoring.prometheus.image", "prom/prometheus@md5:" + "0" * 32),
+    case("image-not-a-reference", "images", "monitoring.pushgateway.image", "prom/Pushgateway:v1.9.0"),
+    case("image-empty-tag", "images", "backup", S3 | {"awsCliImage": "amazon/aws-cli:"}, key="backup.awsCliImage"),
+    case("federation-image-latest", "images", "federation", FED | {"image": "prom/prometheus:latest"}, key="federation.image"),
     # -- namespaces --------------------------------------------------------
     case("deployment-in-monitoring-namespace", "namespaces", "deployments[0].namespace", "monitoring"),
     case("redis-namespace-is-monitoring", "namespaces", "redisNamespace", "monitoring"),

@@ -65,7 +65,7 @@ def test_topology_from_config_and_job_name_follows_it():
 
 
 def test_default_image_is_official_redis_72_alpine(run):
-    assert container(run, "redis")["image"] == "redis:7.2-alpine"
+    assert container(run, "redis")["image"] == "redis:7.2.11-alpine"
     assert container(cluster_run(image="redis:7.4.1-alpine"), "redis")["image"] == "redis:7.4.1-alpine"
 
 
