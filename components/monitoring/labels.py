@@ -12,11 +12,16 @@ from __future__ import annotations
 # and group/inhibit by deployment.
 TEAM = "team"
 DEPLOYMENT = "deployment"
+# The pod group within a deployment (cluster-node, data-node, sentinel,
+# proxy): Sentinels and data nodes export the same redis_up, and dashboards
+# tell them apart by it.
+COMPONENT = "component"
 
 # Pod labels they come from, and the __meta_ names Kubernetes SD gives them
 # (SD replaces every character that is not [a-zA-Z0-9_] by "_").
 TEAM_POD_LABEL = "redis-platform/team"
 DEPLOYMENT_POD_LABEL = "app.kubernetes.io/instance"
+COMPONENT_POD_LABEL = "app.kubernetes.io/component"
 
 SCRAPE_ANNOTATION_PREFIX = "prometheus.io"
 

@@ -190,6 +190,7 @@ def _pod_relabel(prefix: str) -> list[dict]:
         },
         {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.DEPLOYMENT_POD_LABEL)}"], "target_label": L.DEPLOYMENT},
         {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.TEAM_POD_LABEL)}"], "target_label": L.TEAM},
+        {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.COMPONENT_POD_LABEL)}"], "target_label": L.COMPONENT},
         {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
         {"source_labels": [f"{_POD_META}name"], "target_label": "pod"},
     ]

@@ -136,3 +136,30 @@ def test_grafana_provisioning_and_dashboards_agree_on_the_datasource():
             if p["type"] != "row":
                 assert p["datasource"]["uid"] == ds["uid"]
     assert len(uids) == 5
+
+
+def _legends(text: str) -> list[tuple[str, str]]:
+    data = json.loads(text)
+    return [(p["title"], t["legendFormat"]) for p in data["panels"] if p["type"] != "row" for t in p["targets"]]
+
+
+def test_every_legend_names_its_deployment_and_pod():
+    """A legend that names a pod names its deployment too; the Redis, HAProxy
+    and containers dashboards name the deployment on every series; node
+    panels name the node, fleet panels the environment and deployment
+    (tests/integration/monitoring/test_dashboards_live.py checks the labels
+    the live series carry against these legends)."""
+    boards = {**render_dashboards(DashboardSpec()), **render_global_dashboards(DashboardSpec())}
+    for name, text in boards.items():
+        for title, legend in _legends(text):
+            if "{{pod}}" in legend or "{{container}}" in legend:
+                assert "{{deployment}}" in legend, (name, title, legend)
+            if name in ("redis-overview.json", "haproxy.json", "containers.json"):
+                assert "{{deployment}}" in legend, (name, title, legend)
+            if name == "nodes.json":
+                assert "{{node}}" in legend, (name, title, legend)
+    containers = _legends(boards["containers.json"])
+    assert containers and all("{{pod}}" in legend for _, legend in containers)
+    assert any("{{deployment}}" in legend for _, legend in _legends(boards["nodes.json"]))
+    fleet = [legend for title, legend in _legends(boards["redis-fleet.json"]) if "{{" in legend]
+    assert fleet and all("{{environment}}/{{deployment}}" in legend for legend in fleet)

@@ -1,10 +1,15 @@
-"""Nodes, from node-exporter (the node label comes from the scrape job)."""
+"""Nodes, from node-exporter (the node label comes from the scrape job).
+
+Node panels are per node; which deployments' pods a node runs (what a busy
+or full node puts at risk) comes from kube-state-metrics' kube_pod_info,
+joined to the deployment of each pod like the containers dashboard."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Row
 
 from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, timeseries, to_json, variable
+from components.monitoring.dashboards.containers import POD_DEPLOYMENT
 
 UID = "nodes"
 N = 'node=~"$node"'
@@ -25,6 +30,9 @@ def build(spec: DashboardSpec):
                                (f"node_memory_MemAvailable_bytes{{{N}}} / node_memory_MemTotal_bytes{{{N}}}", "{{node}}")))
         .with_panel(timeseries(spec, "Major page faults", "ops",
                                (f"rate(node_vmstat_pgmajfault{{{N}}}[{RATE}])", "{{node}}")))
+        .with_panel(timeseries(spec, "Pods of each Redis deployment on the node", "short",
+                               (f'count by (node, deployment) (kube_pod_info{{{N}}} * on (namespace, pod) group_left(deployment) '
+                                f'{POD_DEPLOYMENT})', "{{node}} {{deployment}}")))
         .with_row(Row("Disk and network"))
         .with_panel(timeseries(spec, "Filesystem free", "percentunit",
                                (f"node_filesystem_avail_bytes{{{FS}}} / node_filesystem_size_bytes{{{FS}}}",

@@ -24,14 +24,14 @@ def write_files(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def redis_pod(ip: str, pod: str, deployment: str, team: str, scrape: bool = True):
-    """A Redis pod with its exporter sidecar, as kubernetes_sd role pod sees it."""
+def redis_pod(ip: str, pod: str, deployment: str, team: str, scrape: bool = True, component: str | None = None):
+    """A Redis pod with its exporter sidecar, as kubernetes_sd role pod sees it
+    (``component``: its app.kubernetes.io/component label, e.g. sentinel)."""
     annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(9121)} if scrape else {}
-    return pod_target(
-        f"{ip}:6379", pod=pod, namespace=NS,
-        pod_labels={L.DEPLOYMENT_POD_LABEL: deployment, L.TEAM_POD_LABEL: team, "app.kubernetes.io/name": "redis"},
-        annotations=annotations,
-    )
+    pod_labels = {L.DEPLOYMENT_POD_LABEL: deployment, L.TEAM_POD_LABEL: team, "app.kubernetes.io/name": "redis"}
+    if component is not None:
+        pod_labels[L.COMPONENT_POD_LABEL] = component
+    return pod_target(f"{ip}:6379", pod=pod, namespace=NS, pod_labels=pod_labels, annotations=annotations)
 
 
 def loopback_spec(*, environment: str, prometheus_ip: str, rules_dir: Path, pods=(), node_exporters=(),

@@ -42,6 +42,17 @@ def dashboard_queries(dashboard: dict) -> list[str]:
     return out
 
 
+def dashboard_targets(dashboard: dict) -> list[tuple[str | None, dict, dict]]:
+    """(title of the row above, panel, target) of every panel target, in order."""
+    out, row = [], None
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") == "row":
+            row = panel.get("title")
+            continue
+        out += [(row, panel, t) for t in panel.get("targets") or []]
+    return out
+
+
 # cAdvisor is not packaged in Debian, so its names cannot be read from a live
 # /metrics here. These are the names the dashboards and alerts use, checked
 # against the table in google/cadvisor docs/storage/prometheus.md, except

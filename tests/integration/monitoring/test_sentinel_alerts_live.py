@@ -34,7 +34,7 @@ def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
     pods = []
     for i, ip in enumerate(ms.topo.sentinels):
         start_redis_exporter(procs, tmp_path, ip, redis_port=26379, password=ms.password)
-        pods.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web"))
+        pods.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web", component="sentinel"))
     rules_dir = tmp_path / "rules"
     # Short `for:` and failover window in this copy; production keeps 1m and 15m.
     spec = RulesSpec(for_overrides={"RedisSentinelQuorumLost": "2s"}, sentinel_failover_window="1m")

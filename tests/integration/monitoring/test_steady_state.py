@@ -77,7 +77,7 @@ def _start_cluster(procs, root) -> list:
     targets = []
     for i in ordinals:
         start_redis_exporter(procs, root, h.addr[i], password=CLUSTER_PASSWORD)
-        targets.append(redis_pod(h.addr[i], f"orders-{i}", "orders", "checkout"))
+        targets.append(redis_pod(h.addr[i], f"orders-{i}", "orders", "checkout", component="cluster-node"))
     return targets
 
 
@@ -87,10 +87,10 @@ def _start_sentinel_set(procs, root) -> tuple[MasterSet, list]:
     targets = []
     for i, ip in enumerate(ms.topo.redis):
         start_redis_exporter(procs, root, ip, password=ms.password)
-        targets.append(redis_pod(ip, f"sessions-{i}", "sessions", "web"))
+        targets.append(redis_pod(ip, f"sessions-{i}", "sessions", "web", component="data-node"))
     for i, ip in enumerate(ms.topo.sentinels):
         start_redis_exporter(procs, root, ip, redis_port=26379, password=ms.password)
-        targets.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web"))
+        targets.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web", component="sentinel"))
     targets.append(pod_target(
         f"{ms.topo.haproxy}:{WRITE_PORT}", pod="sessions-haproxy-0", namespace=NS,
         pod_labels={"app.kubernetes.io/instance": "sessions", "redis-platform/team": "web"},
