@@ -4,6 +4,11 @@ to the Pushgateway (job="redis-backup", grouping key deployment):
     redis_backup_last_success_timestamp_seconds{deployment, team}
     redis_backup_last_duration_seconds{deployment, team}
     redis_backup_last_size_bytes{deployment, team}
+    redis_backup_credentials_missing{deployment, team, secret}
+
+The last one is 1 when a run stopped because the object store's access keys
+(an optional Secret, so Redis starts without it) are missing, and 0 after a
+successful run: the degraded state docs/security.md promises is visible.
 
 The Pushgateway keeps the last push, so a Job that stops succeeding (or
 stops running) leaves an ageing timestamp, which is what the alert reads.
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from components.monitoring.rules.model import Alert, RuleGroup, RulesSpec
 
 SUCCESS = "redis_backup_last_success_timestamp_seconds"
+CREDENTIALS_MISSING = "redis_backup_credentials_missing"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,14 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
                       "The last successful backup of deployment {{ $labels.deployment }} (team {{ $labels.team }}) "
                       "is {{ $value | printf \"%.0f\" }}s old, more than its schedule allows; check the backup "
                       "CronJob's Jobs."),
+                # Pushed once per scheduled run and kept by the Pushgateway
+                # until the next: no `for:`, the state is already a run's verdict.
+                Alert("RedisBackupCredentialsMissing", f"{CREDENTIALS_MISSING} == 1", "0m", "warning",
+                      "Backups of {{ $labels.deployment }} cannot run: no object store credentials",
+                      "The last backup run of deployment {{ $labels.deployment }} (team {{ $labels.team }}) stopped "
+                      "because Secret {{ $labels.secret }} is missing or incomplete in its namespace; no backup is "
+                      "taken until it exists (backup.accessKeyId/secretAccessKey in config make the program "
+                      "create it)."),
             ),
         ),
     )

@@ -9,8 +9,8 @@
 # that never gets this far leaves the last success time ageing.
 #
 # Environment: OUT_DIR (required), the s3-lib.sh variables (BUCKET, PREFIX,
-# S3_ENDPOINT, AWS_CLI, S3_TIMEOUT), and for the report PUSHGATEWAY_URL
-# (empty: no report), DEPLOYMENT and TEAM.
+# S3_ENDPOINT, AWS_CLI, S3_TIMEOUT, CREDENTIALS_SECRET), and for the report
+# PUSHGATEWAY_URL (empty: no report), DEPLOYMENT and TEAM.
 set -eu
 SCRIPT_NAME=backup-upload
 . "$(dirname "$0")/s3-lib.sh"
@@ -19,6 +19,12 @@ SCRIPT_NAME=backup-upload
 [ -n "${BUCKET:-}" ] || die "BUCKET is not set"
 [ -s "$OUT_DIR/backup-path" ] || die "no $OUT_DIR/backup-path: the snapshot step did not finish"
 [ -s "$OUT_DIR/manifest.json" ] || die "no $OUT_DIR/manifest.json: the snapshot step did not finish"
+# The credentials Secret is optional (Redis must start without it): report
+# its absence as a metric, then stop.
+if ! s3_credentials_ok; then
+    sh "$(dirname "$0")/backup-metrics.sh" credentials-missing
+    die "no access keys for the object store; nothing uploaded"
+fi
 path="$(cat "$OUT_DIR/backup-path")"
 dest="$(s3_uri "$path")"
 

@@ -101,6 +101,7 @@ def _haproxy(master: dict[int, int], named: dict[int, int], sentinels: int = 3, 
 
 
 BACKUP = dict(job="redis-backup", deployment="cache", team="payments")
+CREDS = {**BACKUP, "secret": "s3-backup-credentials"}
 # The rules the lower cases run: one deployment whose backup must be at most
 # an hour old (the stack derives each deployment's age from its schedule).
 # Both monitoring servers back themselves up; their last success may be two hours old.
@@ -252,6 +253,11 @@ LOWER_CASES = [
          {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"}, BACKUP, 7200, interval="30m",
          # A deployment without a backup schedule is none of this alert's business.
          also_healthy=({s("redis_backup_last_success_timestamp_seconds", **{**BACKUP, "deployment": "other"}): "0x4"},)),
+    # The last run found no access keys; a run that succeeded (the Secret was
+    # added) pushes 0, and a stack on IRSA never pushes the series at all.
+    Case("RedisBackupCredentialsMissing", "warning", "10m", {s("redis_backup_credentials_missing", **CREDS): "0x4 1x6"},
+         {s("redis_backup_credentials_missing", **CREDS): "1x4 0x6"}, CREDS, 1,
+         also_healthy=({s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+60x10"},)),
     # Prometheus's sidecar stopped succeeding four hours ago; Grafana's is fine.
     Case("MonitoringBackupStale", "warning", "4h",
          {s("monitoring_backup_last_success_timestamp_seconds", **MB): "0x8",
