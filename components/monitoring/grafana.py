@@ -113,7 +113,11 @@ class Grafana(pulumi.ComponentResource):
             spec=claim_spec(args.storage_class_name, args.storage_size),
             opts=child,
         )
-        secret_env = lambda env, key: {"name": env, "valueFrom": {"secretKeyRef": {"name": f"{app}-admin", "key": key}}}  # noqa: E731
+        # The image's run.sh reads every GF_*__FILE variable from the file it
+        # names: the password reaches Grafana from the mounted Secret, never
+        # as a value in the pod spec's environment.
+        admin_dir = L.GRAFANA_SECRETS_DIR
+        file_env = lambda env, key: {"name": f"{env}__FILE", "value": f"{admin_dir}/{key}"}  # noqa: E731
         health = {"httpGet": {"path": "/api/health", "port": "http"}}
         prov = L.GRAFANA_PROVISIONING_DIR
         sidecars: list[dict] = []
@@ -154,8 +158,8 @@ class Grafana(pulumi.ComponentResource):
                                 "name": "grafana",
                                 "image": args.image,
                                 "env": [
-                                    secret_env("GF_SECURITY_ADMIN_USER", "admin-user"),
-                                    secret_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
+                                    file_env("GF_SECURITY_ADMIN_USER", "admin-user"),
+                                    file_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
                                     {"name": "GF_SERVER_HTTP_PORT", "value": str(L.GRAFANA_PORT)},
                                     {"name": "GF_PATHS_PROVISIONING", "value": prov},
                                     {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
@@ -170,6 +174,7 @@ class Grafana(pulumi.ComponentResource):
                                     {"name": "provisioning", "mountPath": f"{prov}/dashboards/dashboards.yaml", "subPath": "dashboards.yaml", "readOnly": True},
                                     {"name": "dashboards", "mountPath": L.GRAFANA_DASHBOARDS_DIR, "readOnly": True},
                                     {"name": "tmp", "mountPath": "/tmp"},
+                                    {"name": "admin", "mountPath": admin_dir, "readOnly": True},
                                 ],
                                 "readinessProbe": {**health, "periodSeconds": 10},
                                 "livenessProbe": {**health, "periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 5},
@@ -183,6 +188,8 @@ class Grafana(pulumi.ComponentResource):
                             {"name": "provisioning", "configMap": {"name": f"{app}-provisioning"}},
                             {"name": "dashboards", "configMap": {"name": f"{app}-dashboards"}},
                             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                            # Readable by the pod's fsGroup (Grafana's gid) only.
+                            {"name": "admin", "secret": {"secretName": f"{app}-admin", "defaultMode": 0o440}},
                         ],
                     },
                 },

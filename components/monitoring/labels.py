@@ -41,6 +41,7 @@ ALERTMANAGER_CONFIG_DIR = "/etc/alertmanager"
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
 GRAFANA_PROVISIONING_DIR = "/etc/grafana/provisioning"
 GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
+GRAFANA_SECRETS_DIR = "/etc/grafana/secrets"
 
 # Service port names the service-discovered jobs keep.
 METRICS_PORT_NAME = "metrics"

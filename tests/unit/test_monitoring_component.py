@@ -103,7 +103,16 @@ def test_grafana_admin_password_datasource_dashboards(run):
     assert secret["stringData"]["admin-password"] in run.generated_secrets
     dep = one(run, "Deployment", "grafana")
     env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "grafana-admin", "key": "admin-password"}
+    # From the mounted Secret by the image's __FILE convention: no password
+    # (nor a reference to one) in the environment.
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == {"name": "GF_SECURITY_ADMIN_PASSWORD__FILE",
+                                                       "value": "/etc/grafana/secrets/admin-password"}
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env and not any("valueFrom" in e for e in env.values())
+    pod = dep["spec"]["template"]["spec"]
+    [admin] = [v for v in pod["volumes"] if v["name"] == "admin"]
+    assert admin["secret"] == {"secretName": "grafana-admin", "defaultMode": 0o440}
+    mount = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "admin"]
+    assert mount == [{"name": "admin", "mountPath": "/etc/grafana/secrets", "readOnly": True}]
     ds = yaml.safe_load(one(run, "ConfigMap", "grafana-provisioning")["data"]["datasources.yaml"])
     assert ds["datasources"][0]["url"] == "http://prometheus.monitoring.svc:9090"
     boards = one(run, "ConfigMap", "grafana-dashboards")["data"]
