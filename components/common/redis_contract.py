@@ -25,6 +25,8 @@ DATA_NODE = "data-node"
 SENTINEL = "sentinel"
 
 # uid/gid of the redis user in the official redis images (alpine and debian).
+# Scanners flag a UID below 10000; this one owns /data in the image, and a
+# volume written by another uid would need a chown on every start.
 REDIS_UID = 999
 
 # A host name or IPv4 address as the renderers accept them (stable pod DNS

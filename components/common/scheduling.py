@@ -43,6 +43,9 @@ def placement(selector: dict[str, str], args: PlacementArgs) -> dict[str, Any]:
     if args.tolerations:
         out["tolerations"] = [dict(t) for t in args.tolerations]
     if args.host_network:
+        # Only with deployments[].hostNetwork: the operator's deliberate trade
+        # (no overlay hop) against the pod's isolation; the pod also carries
+        # the allow-host-network annotation the policy pack asks for.
         out["hostNetwork"] = True
         out["dnsPolicy"] = "ClusterFirstWithHostNet"
     return out

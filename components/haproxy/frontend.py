@@ -20,7 +20,9 @@ from components.common.redis_contract import DATA_NODE, PASSWORD_ENV, SENTINEL, 
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 
-HAPROXY_UID = 99  # the haproxy user of the official image
+# The haproxy user of the official image (scanners flag UIDs below 10000;
+# the image is built to run as this one).
+HAPROXY_UID = 99
 CONFIG_DIR = "/usr/local/etc/haproxy"
 # One core per HAProxy pod; its thread count follows (see HAProxySpec.nbthread).
 CPU_LIMIT_CORES = 1

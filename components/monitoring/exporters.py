@@ -66,6 +66,8 @@ def node_exporter_pod(image: str) -> dict:
                     "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run/containerd/.+|var/lib/docker/.+|var/lib/kubelet/pods/.+)($|/)",
                     f"--web.listen-address=:{L.NODE_EXPORTER_PORT}",
                 ],
+                # On the host network the port is the host's anyway; hostPort
+                # says so in the spec (and the scheduler keeps two off one node).
                 "ports": [{"name": L.METRICS_PORT_NAME, "containerPort": L.NODE_EXPORTER_PORT, "hostPort": L.NODE_EXPORTER_PORT}],
                 "resources": resources("50m", "64Mi", "250m", "128Mi"),
                 # Host /proc, /sys and / read-only: the node's CPU, memory and filesystems.
@@ -85,6 +87,9 @@ def node_exporter_pod(image: str) -> dict:
 
 def cadvisor_pod(image: str, housekeeping: str, storage_duration: str) -> dict:
     http = {"httpGet": {"path": "/healthz", "port": L.METRICS_PORT_NAME}}
+    # No securityContext of the pod's own: cAdvisor runs as root, privileged
+    # (below), unconfined by seccomp; what it reads on the node takes all three.
+    # tests/unit/test_scanner_allowlist.py lists every such setting with its reason.
     return {
         "automountServiceAccountToken": False,
         "tolerations": TOLERATE_ALL,

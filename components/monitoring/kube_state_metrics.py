@@ -81,6 +81,8 @@ class KubeStateMetrics(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": lbl},
                     "spec": {
+                        # The API token is mounted (the default): kube-state-metrics
+                        # lists and watches the objects it reports on, nothing else.
                         "serviceAccountName": NAME,
                         "securityContext": pod_security_context(NOBODY),
                         "containers": [{

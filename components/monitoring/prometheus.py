@@ -72,6 +72,8 @@ class Prometheus(pulumi.ComponentResource):
         lbl = labels("prometheus", app, "server", args.component_labels)
         sel = selector_of(lbl)
 
+        # An API token only for Kubernetes service discovery (list/watch,
+        # read-only ClusterRole below); a federation server without it gets none.
         k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(app, ns, lbl, args.service_account_annotations or None),
             automount_service_account_token=args.kubernetes_discovery, opts=child,

@@ -109,6 +109,7 @@ class NfsProvisioner(pulumi.ComponentResource):
                     "metadata": {"labels": lbl},
                     "spec": {
                         "serviceAccountName": sa_name,
+                        # It creates PersistentVolumes and watches claims through the API.
                         "automountServiceAccountToken": True,
                         "containers": [
                             {
