@@ -119,8 +119,9 @@ def test_dashboard_metrics_exist_on_live_exporters(procs, tmp_path):
     wait_for(lambda: len(query(PROM, 'up{job="kubernetes-pods"} == 1')) == 5, 20, what="all pods scraped")
     wait_for(lambda: query(PROM, "redis_sentinel_master_ok_slaves == 1"), 20, what="the Sentinel sees the replica")
     wait_for(lambda: query(PROM, "job:redis_commands_processed:rate5m"), 20, what="recording rules evaluated")
-    # Two scrapes at least, so rate() has data.
+    # Two scrapes at least, so rate() has data, and the rate-based recording rules evaluated on them.
     wait_for(lambda: query(PROM, 'rate(redis_commands_processed_total{pod="sessions-0"}[1m])'), 20, what="two scrapes")
+    wait_for(lambda: query(PROM, "job:redis_cluster_cpu_headroom:ratio"), 20, what="rate-based recording rules")
     empty = []
     for name, text in _all_dashboards().items():
         for expr in dashboard_queries(json.loads(text)):
