@@ -1,6 +1,8 @@
 """Sentinel alerts on real Sentinels: redis_exporter scrapes each Sentinel
-of a master set started by the pod scripts; a failover is ordered, then two
-of the three Sentinels are stopped so the last one cannot reach a majority."""
+of a master set started by the pod scripts, found by Prometheus through the
+labels and annotations of the rendered Sentinel pod template, at the address
+its exporter sidecar is given; a failover is ordered, then two of the three
+Sentinels are stopped so the last one cannot reach a majority."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ import time
 
 import pytest
 
-from components.monitoring.prometheus_config import render_prometheus_config
+from urllib.parse import urlsplit
+
+from components.monitoring.prometheus_config import pod_target, render_prometheus_config
 from components.monitoring.rules import RulesSpec, render_rule_files
-from tests.integration.monitoring.helpers import alerts, loopback_spec, query, redis_pod, start_prometheus, start_redis_exporter
+from tests.integration.monitoring.helpers import NS, alerts, loopback_spec, query, start_prometheus, start_redis_exporter
 from tests.integration.procs import wait_for
 from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Topology
+from tests.unit.conftest import BASE_CONFIG, run_with
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +33,30 @@ def _named(name: str) -> list[dict]:
     return [a for a in alerts(PROM) if a["labels"]["alertname"] == name]
 
 
+def _rendered_sentinel_pod() -> tuple[dict, dict, int, int]:
+    """Labels, annotations, exporter port and the Sentinel port its exporter
+    asks, from the Sentinel StatefulSet the program renders."""
+    run = run_with(BASE_CONFIG | {"redisNamespace": NS, "deployments": [
+        {"name": "sessions", "team": "web", "mode": "sentinel", "size": "small"}]})
+    [sts] = run.k8s("StatefulSet", "sessions-sentinel")
+    meta = sts["spec"]["template"]["metadata"]
+    [exporter] = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "exporter"]
+    addr = next(e["value"] for e in exporter["env"] if e["name"] == "REDIS_ADDR")
+    return meta["labels"], meta["annotations"], exporter["ports"][0]["containerPort"], urlsplit(addr).port
+
+
 def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
     ms = MasterSet(procs, tmp_path, SentinelAlertTopology(0))
     ms.start_all()
+    labels, annotations, exporter_port, sentinel_port = _rendered_sentinel_pod()
+    assert (exporter_port, sentinel_port) == (9121, 26379)
     pods = []
     for i, ip in enumerate(ms.topo.sentinels):
-        start_redis_exporter(procs, tmp_path, ip, redis_port=26379, password=ms.password)
-        pods.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web", component="sentinel"))
+        start_redis_exporter(procs, tmp_path, ip, port=exporter_port, redis_port=sentinel_port, password=ms.password)
+        # Kubernetes SD gives the pod IP with the container's port; the
+        # annotation's port is what the scrape job keeps.
+        pods.append(pod_target(f"{ip}:{sentinel_port}", pod=f"sessions-sentinel-{i}", namespace=NS,
+                               pod_labels=labels, annotations=annotations))
     rules_dir = tmp_path / "rules"
     # Short `for:` and failover window in this copy; production keeps 1m and 15m.
     spec = RulesSpec(for_overrides={"RedisSentinelQuorumLost": "2s"}, sentinel_failover_window="1m")
@@ -44,6 +66,9 @@ def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
 
     wait_for(lambda: len(query(PROM, "redis_sentinel_master_ckquorum_status == 1")) == 3, 20,
              what="three Sentinels report quorum")
+    [series] = query(PROM, 'redis_sentinel_tilt{pod="sessions-sentinel-0"}')
+    assert {k: series["metric"][k] for k in ("deployment", "team", "component", "namespace")} == {
+        "deployment": "sessions", "team": "web", "component": "sentinel", "namespace": NS}
     time.sleep(3)
     assert not [a for a in alerts(PROM) if a["labels"]["alertname"].startswith("RedisSentinel")]
 
