@@ -7,7 +7,8 @@ prometheus-redis-exporter is the same program). Aggregations keep
 
 from __future__ import annotations
 
-from components.monitoring.labels import DEPLOYMENT, TEAM
+from components.common.redis_contract import SENTINEL
+from components.monitoring.labels import COMPONENT, DEPLOYMENT, TEAM
 from components.monitoring.rules.model import Alert, Record, RuleGroup, RulesSpec
 
 BY = f"by ({DEPLOYMENT}, {TEAM})"
@@ -15,12 +16,18 @@ WHERE = "{{ $labels.pod }} of deployment {{ $labels.deployment }} (team {{ $labe
 DEP = "deployment {{ $labels.deployment }} (team {{ $labels.team }})"
 
 
+# Data nodes only: a Sentinel's exporter reports redis_up too, and a
+# deployment whose every data node is down is down however many Sentinels
+# still answer (RedisDeploymentDown reads job:redis_up:sum on the global side).
+NODES = f'redis_up{{{COMPONENT}!="{SENTINEL}"}}'
+
+
 def recording_rules() -> RuleGroup:
     return RuleGroup(
         "redis-recording",
         (
-            Record("job:redis_up:sum", f"sum {BY} (redis_up)"),
-            Record("job:redis_up:count", f"count {BY} (redis_up)"),
+            Record("job:redis_up:sum", f"sum {BY} ({NODES})"),
+            Record("job:redis_up:count", f"count {BY} ({NODES})"),
             Record("job:redis_commands_processed:rate5m", f"sum {BY} (rate(redis_commands_processed_total[5m]))"),
             Record("job:redis_memory_used_bytes:sum", f"sum {BY} (redis_memory_used_bytes)"),
             # The fullest node of a deployment; maxmemory 0 (unlimited) is left out.
