@@ -16,32 +16,35 @@ WHERE = "{{ $labels.pod }} of deployment {{ $labels.deployment }} (team {{ $labe
 DEP = "deployment {{ $labels.deployment }} (team {{ $labels.team }})"
 
 
-# Data nodes only: a Sentinel's exporter reports redis_up too, and a
-# deployment whose every data node is down is down however many Sentinels
-# still answer (RedisDeploymentDown reads job:redis_up:sum on the global side).
-NODES = f'redis_up{{{COMPONENT}!="{SENTINEL}"}}'
+# Data nodes only: a Sentinel's exporter reports redis_up, commands and
+# clients too. A deployment whose every data node is down is down however
+# many Sentinels still answer (RedisDeploymentDown reads job:redis_up:sum on
+# the global side), and its traffic is its data nodes' traffic.
+def _nodes(metric: str) -> str:
+    return f'{metric}{{{COMPONENT}!="{SENTINEL}"}}'
 
 
 def recording_rules() -> RuleGroup:
+    up, hits, misses = _nodes("redis_up"), _nodes("redis_keyspace_hits_total"), _nodes("redis_keyspace_misses_total")
     return RuleGroup(
         "redis-recording",
         (
-            Record("job:redis_up:sum", f"sum {BY} ({NODES})"),
-            Record("job:redis_up:count", f"count {BY} ({NODES})"),
-            Record("job:redis_commands_processed:rate5m", f"sum {BY} (rate(redis_commands_processed_total[5m]))"),
-            Record("job:redis_memory_used_bytes:sum", f"sum {BY} (redis_memory_used_bytes)"),
+            Record("job:redis_up:sum", f"sum {BY} ({up})"),
+            Record("job:redis_up:count", f"count {BY} ({up})"),
+            Record("job:redis_commands_processed:rate5m",
+                   f"sum {BY} (rate({_nodes('redis_commands_processed_total')}[5m]))"),
+            Record("job:redis_memory_used_bytes:sum", f"sum {BY} ({_nodes('redis_memory_used_bytes')})"),
             # The fullest node of a deployment; maxmemory 0 (unlimited) is left out.
             Record(
                 "job:redis_memory_used:ratio_maxmemory",
                 f"max {BY} (redis_memory_used_bytes / (redis_memory_max_bytes > 0))",
             ),
-            Record("job:redis_connected_clients:sum", f"sum {BY} (redis_connected_clients)"),
+            Record("job:redis_connected_clients:sum", f"sum {BY} ({_nodes('redis_connected_clients')})"),
             Record(
                 "job:redis_keyspace_hits:ratio_rate5m",
-                f"sum {BY} (rate(redis_keyspace_hits_total[5m])) / "
-                f"(sum {BY} (rate(redis_keyspace_hits_total[5m])) + sum {BY} (rate(redis_keyspace_misses_total[5m])))",
+                f"sum {BY} (rate({hits}[5m])) / (sum {BY} (rate({hits}[5m])) + sum {BY} (rate({misses}[5m])))",
             ),
-            Record("job:redis_evicted_keys:rate5m", f"sum {BY} (rate(redis_evicted_keys_total[5m]))"),
+            Record("job:redis_evicted_keys:rate5m", f"sum {BY} (rate({_nodes('redis_evicted_keys_total')}[5m]))"),
         ),
     )
 
