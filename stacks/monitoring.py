@@ -26,12 +26,12 @@ def _secret(value: SecretStr | None) -> pulumi.Output[str] | None:
 BACKUP_RUN_GRACE_SECONDS = 3600
 
 
-def backup_max_age(cfg: StackConfig) -> tuple[tuple[str, int], ...]:
-    """Per deployment with a backup CronJob: how old its last success may be."""
+def backup_max_age(cfg: StackConfig) -> tuple[tuple[str, int, str], ...]:
+    """Per deployment with a backup CronJob: how old its last success may be, and its team."""
     b = cfg.backup
     if not isinstance(b, (AwsBackup, S3CompatibleBackup)) or not b.enabled:
         return ()
-    return tuple((d.name, max_gap_seconds(d.backup.schedule or b.schedule) + BACKUP_RUN_GRACE_SECONDS)
+    return tuple((d.name, max_gap_seconds(d.backup.schedule or b.schedule) + BACKUP_RUN_GRACE_SECONDS, d.team)
                  for d in cfg.deployments if d.backup.enabled)
 
 

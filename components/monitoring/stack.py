@@ -80,7 +80,8 @@ class MonitoringArgs:
     cadvisor_storage_duration: str = "1m"
     pushgateway_image: str | None = None
     # Deployments with a backup CronJob: (name, seconds its last success may age).
-    backup_max_age: tuple[tuple[str, int], ...] = ()
+    # (deployment, max age of its last successful backup in seconds, team)
+    backup_max_age: tuple[tuple[str, int, str], ...] = ()
     # NetworkPolicy peers (plain dicts) allowed in besides the stack's own
     # servers, and the Redis-side scrape ports (the composition knows them).
     prometheus_clients: tuple[dict, ...] = ()
@@ -192,7 +193,7 @@ class Monitoring(pulumi.ComponentResource):
                 image=args.prometheus_image,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
                 rule_files=render_rule_files(RulesSpec(
-                    backups=tuple(BackupExpectation(name, age) for name, age in args.backup_max_age),
+                    backups=tuple(BackupExpectation(name, age, team) for name, age, team in args.backup_max_age),
                     monitoring_backups=backed_up,
                     monitoring_backup_max_age=mb.max_age_seconds if mb is not None else None,
                     shard_memory_target_ratio=args.shard_memory_target_ratio,

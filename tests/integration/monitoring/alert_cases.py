@@ -40,6 +40,7 @@ NODE = dict(job="node-exporter", instance="10.1.0.1:9100", node="node-1")
 FSL = {**NODE, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/data"}
 CTR = dict(job="cadvisor", instance="10.1.0.1:8080", node="node-1", namespace="redis", pod="cache-0", container="redis")
 PROM = dict(job="prometheus", instance="localhost:9090")
+PUSHGW = dict(job="pushgateway", instance="10.0.2.1:9091")
 SA = dict(redis_mode="standalone")
 FED = dict(cluster="dev-cluster", environment="dev", source_prometheus="dev", **DEP)
 
@@ -105,7 +106,7 @@ CREDS = {**BACKUP, "secret": "s3-backup-credentials"}
 # The rules the lower cases run: one deployment whose backup must be at most
 # an hour old (the stack derives each deployment's age from its schedule).
 # Both monitoring servers back themselves up; their last success may be two hours old.
-LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600),),
+LOWER_SPEC = RulesSpec(backups=(BackupExpectation("cache", 3600, "payments"),),
                        monitoring_backups=("prometheus", "grafana"), monitoring_backup_max_age=7200)
 MB = dict(job="monitoring-backup", component="prometheus")
 MB_GRAFANA = dict(job="monitoring-backup", component="grafana")
@@ -253,6 +254,15 @@ LOWER_CASES = [
          {s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"}, BACKUP, 7200, interval="30m",
          # A deployment without a backup schedule is none of this alert's business.
          also_healthy=({s("redis_backup_last_success_timestamp_seconds", **{**BACKUP, "deployment": "other"}): "0x4"},)),
+    # Backups of cache never succeeded (no series at all), and Prometheus and the
+    # Pushgateway have run two hours; silent when the Pushgateway restarted half
+    # an hour ago (it forgot every push) or when the deployment did push.
+    Case("RedisBackupStale", "warning", "2h",
+         {s("process_start_time_seconds", **PROM): "0x4", s("process_start_time_seconds", **PUSHGW): "0x4"},
+         {s("process_start_time_seconds", **PROM): "0x4", s("process_start_time_seconds", **PUSHGW): "0 0 0 5400 5400"},
+         DEP, 7200, interval="30m",
+         also_healthy=({s("process_start_time_seconds", **PROM): "0x4", s("process_start_time_seconds", **PUSHGW): "0x4",
+                        s("redis_backup_last_success_timestamp_seconds", **BACKUP): "0+1800x4"},)),
     # The last run found no access keys; a run that succeeded (the Secret was
     # added) pushes 0, and a stack on IRSA never pushes the series at all.
     Case("RedisBackupCredentialsMissing", "warning", "10m", {s("redis_backup_credentials_missing", **CREDS): "0x4 1x6"},

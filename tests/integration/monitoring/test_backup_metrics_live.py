@@ -1,8 +1,9 @@
 """Backup outcome metrics end to end: the backup Job's last step
 (scripts/backup-metrics.sh, under dash) pushes to a real Pushgateway, the
-generated scrape job and rules run on a real Prometheus. A run that fails
-before that step pushes nothing, so the last success ages until
-RedisBackupStale fires; the next successful run clears it. The second push
+generated scrape job and rules run on a real Prometheus. Before any run
+succeeds RedisBackupStale fires for the missing series; a success clears it.
+A run that fails before that step pushes nothing, so the last success ages
+until RedisBackupStale fires; the next successful run clears it. The second push
 goes through busybox wget, as in an image without curl."""
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ def test_backup_outcome_pushed_scraped_and_staleness_alerted(procs, tmp_path):
     start_pushgateway(procs, tmp_path, PUSH)
     rules_dir = tmp_path / "rules"
     spec = loopback_spec(environment="dev", prometheus_ip=PROM, rules_dir=rules_dir, pushgateways=[f"{PUSH}:9091"])
-    rules = render_rule_files(RulesSpec(backups=(BackupExpectation("orders", MAX_AGE_S),)))
+    rules = render_rule_files(RulesSpec(backups=(BackupExpectation("orders", MAX_AGE_S, "checkout"),)))
     start_prometheus(procs, tmp_path, PROM, render_prometheus_config(spec), rules, rules_dir)
     out = tmp_path / "out"
     out.mkdir()
     (out / "shard-0.rdb").write_bytes(b"r" * 1000)
     (out / "shard-1.rdb").write_bytes(b"r" * 234)
+
+    # No backup has ever succeeded: once Prometheus and the Pushgateway have
+    # run longer than the allowance, the missing series is the alert.
+    wait_for(_stale, MAX_AGE_S + 15, interval=0.5, what="RedisBackupStale for a backup that never succeeded")
+    [never] = _stale()
+    assert never["labels"]["deployment"] == "orders" and never["labels"]["team"] == "checkout"
 
     _run_backup_metrics(tmp_path, out, os.environ["PATH"])
     pushed = time.monotonic()
@@ -61,7 +68,7 @@ def test_backup_outcome_pushed_scraped_and_staleness_alerted(procs, tmp_path):
     assert float(size["value"][1]) == 1234
     [duration] = query(PROM, "redis_backup_last_duration_seconds")
     assert 3 <= float(duration["value"][1]) <= 10
-    assert not _stale(), "a fresh backup is not stale"
+    wait_for(lambda: not _stale(), 15, interval=0.5, what="a fresh backup is not stale")
 
     # The next run fails before its last step: nothing is pushed.
     wait_for(_stale, MAX_AGE_S + 15, interval=0.5, what="RedisBackupStale")

@@ -33,7 +33,7 @@ def test_upload_without_the_secret_stops_names_it_and_alerts(tmp_path: Path):
         start_pushgateway(procs, tmp_path, PUSH)
         rules_dir = tmp_path / "rules"
         spec = loopback_spec(environment="dev", prometheus_ip=PROM, rules_dir=rules_dir, pushgateways=[f"{PUSH}:9091"])
-        rules = render_rule_files(RulesSpec(backups=(BackupExpectation("shop", 86400),)))
+        rules = render_rule_files(RulesSpec(backups=(BackupExpectation("shop", 86400, "web"),)))
         start_prometheus(procs, tmp_path, PROM, render_prometheus_config(spec), rules, rules_dir)
         out_dir = tmp_path / "out"
         out_dir.mkdir()
