@@ -9,7 +9,7 @@ As with the Redis backups, the Pushgateway keeps the last push, so a sidecar
 that stops succeeding leaves an ageing timestamp. A server whose sidecar never
 pushed at all (first days of a new stack, or a wrong Pushgateway URL) has no
 series: ``absent`` covers it once the schedule's allowance has passed since
-Prometheus started.
+Prometheus and the Pushgateway started.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
         return ()
     age = spec.monitoring_backup_max_age
     parts = [f'(time() - {SUCCESS}{{component="{c}"}} > {age})' for c in spec.monitoring_backups]
-    # Never pushed: no series at all, for longer than one allowance of this server's uptime.
-    parts += [f'(absent({SUCCESS}{{component="{c}"}}) * scalar(time() - max(process_start_time_seconds{{job="prometheus"}})) > {age})'
-              for c in spec.monitoring_backups]
+    # Never pushed: no series at all, for longer than one allowance since the
+    # later of Prometheus's and the Pushgateway's starts (a restarted
+    # Pushgateway has forgotten every push; that is no failed backup).
+    uptime = 'scalar(time() - max(process_start_time_seconds{job=~"prometheus|pushgateway"}))'
+    parts += [f'(absent({SUCCESS}{{component="{c}"}}) * {uptime} > {age})' for c in spec.monitoring_backups]
     return (
         RuleGroup(
             "monitoring-backup-alerts",

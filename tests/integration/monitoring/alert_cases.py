@@ -282,7 +282,10 @@ LOWER_CASES = [
           s("process_start_time_seconds", **PROM): "0x8"},
          # A new stack: Prometheus started an hour ago, no backup due yet.
          {s("monitoring_backup_last_success_timestamp_seconds", **MB_GRAFANA): MB_FRESH,
-          s("process_start_time_seconds", **PROM): "10800x8"}, {"component": "prometheus"}, 14400, interval="30m"),
+          s("process_start_time_seconds", **PROM): "10800x8"}, {"component": "prometheus"}, 14400, interval="30m",
+         # The Pushgateway restarted an hour ago and forgot the pushes.
+         also_healthy=({s("process_start_time_seconds", **PROM): "0x8",
+                        s("process_start_time_seconds", **PUSHGW): "0x5 10800x3"},)),
     # Memory: 3 masters of 1000 bytes, target 70%: 2103 bytes need ceil(2103 / 700) = 4
     # shards; 2100 bytes (exactly at the target) need 3.
     Case("RedisClusterNeedsShards", "warning", "40m", _shards(701, 30), _shards(700, 30), SHARD_DEP, 4,
