@@ -1,5 +1,5 @@
 """Every dashboard is Grafana dashboard JSON made by the SDK, and every metric
-its queries read is exported by the live exporters (cAdvisor and
+its queries read (and every Sentinel alert's) is exported by the live exporters (cAdvisor and
 kube-state-metrics: their documented lists). Each query is also run on a real
 Prometheus scraping a Sentinel-mode deployment (master, replica, a Sentinel
 with its exporter, HAProxy) and a cluster-mode one, so a PromQL error in a
@@ -18,7 +18,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from components.monitoring.dashboards import DashboardSpec, render_dashboards, render_global_dashboards
 from components.monitoring.prometheus_config import pod_target, render_prometheus_config
-from components.monitoring.rules import Record, RulesSpec, render_rule_files, rule_groups
+from components.monitoring.rules import Record, RulesSpec, alerts, render_rule_files, rule_groups
 from tests.integration.monitoring.helpers import (NS, http_get, loopback_spec, metric_names, query, redis_pod,
                                                   start_node_exporter, start_prometheus, start_pushgateway, start_redis,
                                                   start_redis_exporter)
@@ -113,6 +113,9 @@ def test_dashboard_metrics_exist_on_live_exporters(procs, tmp_path):
     # read another rule's series, which is checked in its own turn here.
     for record, expr in recorded.items():
         assert names_in(expr) <= live | set(recorded), (record, names_in(expr) - live - set(recorded))
+    # The Sentinel alerts read what Debian's redis_exporter exports for a real Sentinel.
+    sentinel_names = set().union(*(names_in(a.expr) for a in alerts(rule_groups(RulesSpec())["sentinel.yml"])))
+    assert sentinel_names and sentinel_names <= live, sentinel_names - live
     # `up` is written by Prometheus for every scrape, not exported by a target.
     known = live | set(recorded) | CADVISOR_DOCUMENTED | KSM_DOCUMENTED | {"up"}
 
