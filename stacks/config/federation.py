@@ -16,12 +16,12 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cidr import Cidr
 from stacks.config.durations import Duration, seconds
+from stacks.config.images import ImageRef
 from stacks.config.monitoring import Grafana, Prometheus, RemoteWrite
 from stacks.config.quantities import Memory
 from stacks.config.selectors import check_selector
 from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
-from stacks.config.images import ImageRef
 # org/project/stack, org/stack or stack (Pulumi's fully qualified stack names).
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 # The renderer always scrapes <target>/federate; a URL may name it or nothing.

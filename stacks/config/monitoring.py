@@ -12,11 +12,11 @@ from stacks.config.cidr import Cidr
 from stacks.config.cron import DESCRIPTORS, check_schedule
 from stacks.config.durations import Duration
 from stacks.config.go_duration import GoDuration
-from stacks.config.redis import Clients
+from stacks.config.images import ImageRef
 from stacks.config.quantities import Memory
+from stacks.config.redis import Clients
 from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
-from stacks.config.images import ImageRef
 
 
 class AccessFrom(Clients):

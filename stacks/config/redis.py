@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
-from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
 from stacks.config.images import ImageRef
+from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
 
 # Exact patch versions: a default never changes under an unchanged config
 # (digests are the production choice, docs/security.md). 7.2.11 carries the
