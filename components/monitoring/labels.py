@@ -13,7 +13,7 @@ from __future__ import annotations
 TEAM = "team"
 DEPLOYMENT = "deployment"
 # The pod group within a deployment (cluster-node, data-node, sentinel,
-# proxy): Sentinels and data nodes export the same redis_up, and dashboards
+# frontend): Sentinels and data nodes export the same redis_up, and dashboards
 # tell them apart by it.
 COMPONENT = "component"
 
