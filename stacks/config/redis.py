@@ -63,7 +63,7 @@ class ZoneDiscovery(StrictModel):
 
     enabled: bool = True
     # registry.k8s.io's kubectl image (kubectl, sh, coreutils).
-    image: str = "registry.k8s.io/kubectl:v1.30.14"
+    image: ImageRef = "registry.k8s.io/kubectl:v1.30.14"
     topology_key: LabelKey = "topology.kubernetes.io/zone"
 
 

@@ -50,8 +50,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "Kubernetes service discovery (list/watch pods, endpoints, services, nodes) needs an API token",
     ("kube-state-metrics", "pod", "automountServiceAccountToken"):
         "it lists and watches the API objects it reports on",
-    ("redis", "*", f"runAsUser 999 <= {LOW_ID}"): "the official redis image's own redis user, which owns /data",
-    ("redis", "*", f"runAsGroup 999 <= {LOW_ID}"): "the official redis image's own redis group",
+    ("redis", "*", f"runAsUser 999 <= {LOW_ID}"):
+        "the official redis image's own redis user, which owns /data; the Jobs' aws-cli and kubectl containers "
+        "share the pod's uid to read and write the same files",
+    ("redis", "*", f"runAsGroup 999 <= {LOW_ID}"): "the official redis image's own redis group (as above)",
     ("grafana", "*", f"runAsUser 472 <= {LOW_ID}"): "the official grafana image's own user, which owns /var/lib/grafana",
     ("grafana", "*", f"runAsGroup 472 <= {LOW_ID}"): "the official grafana image's own group",
     ("haproxy", "haproxy", f"runAsUser 99 <= {LOW_ID}"): "the official haproxy image's own haproxy user",
