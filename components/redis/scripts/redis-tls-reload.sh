@@ -38,7 +38,7 @@ MODE="${TLS_RELOAD_MODE:-config-set}"
 STAGGER="${TLS_RESTART_STAGGER_SECONDS:-120}"
 export REDISCLI_AUTH="$REDIS_PASSWORD"
 
-files_sum() { cat "$REDIS_CERT_FILE" "$REDIS_KEY_FILE" "$REDIS_CA_FILE" 2>/dev/null | cksum; }
+files_sum() { cat "$REDIS_CERT_FILE" "$REDIS_KEY_FILE" "$REDIS_CA_FILE" 2>/dev/null | md5sum; }
 redis_alive() { kill -0 "$REDIS_PID" 2>/dev/null; }
 
 reload() {
