@@ -67,9 +67,9 @@ def certificate_spec(tls: TlsArgs, namespace: str, cluster_domain: str, headless
     names.append("localhost")
     return {
         "secretName": tls.secret_name,
-        # The Secret carries the deployment's labels, so it is found (and
-        # selected by policies) like every other object of the deployment.
-        "secretTemplate": {"labels": labels},
+        # The Secret carries the deployment's labels, so it is found like
+        # every other object of the deployment; cert-manager manages it.
+        "secretTemplate": {"labels": labels | {"app.kubernetes.io/managed-by": "cert-manager"}},
         "dnsNames": list(dict.fromkeys(names)),
         "ipAddresses": ["127.0.0.1"],
         # 90 days, renewed 30 days before the end: the pods reload the new
