@@ -1,0 +1,70 @@
+"""Ops scripts against TLS-only Redis Clusters (issue 17): the backup
+snapshot, the restore (its temporary server speaking TLS to the target) and
+the failover drill, run under dash with the env the ops pods get with TLS on.
+The S3 steps (aws CLI) do not talk to Redis and are covered by
+test_backup_cluster.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.operations.scripts import DRILL, RESTORE, SNAPSHOT
+from components.redis.cluster_scripts import ClusterTopology
+from tests.integration.cluster.harness import PASSWORD, ClusterHarness, missing, write
+from tests.integration.cluster.test_tls import certificate_names
+from tests.integration.ops.helpers import run_ops
+from tests.integration.procs import ProcGroup
+from tests.integration.tls_certs import TestPki
+
+pytestmark = pytest.mark.integration
+
+# This module's addresses: 127.0.17.80 - 127.0.17.90.
+SOURCE_ADDRS = [f"127.0.17.{i}" for i in range(80, 86)]
+TARGET_ADDRS = [f"127.0.17.{i}" for i in range(86, 89)]
+TEMP_HOST = "127.0.17.90"
+KEYS = 2_000
+
+
+def tls_cluster(root, procs: ProcGroup, pki: TestPki, name: str, replicas: int, addrs: list[str]) -> ClusterHarness:
+    topo = ClusterTopology(statefulset_name=name, headless_service=f"{name}-headless", namespace="redis",
+                           shards=3, replicas_per_shard=replicas)
+    h = ClusterHarness(root / name, procs, topo, addresses=list(addrs), tls=pki)
+    h.form()
+    return h
+
+
+def hosts(h: ClusterHarness) -> str:
+    return " ".join(h.hostname(i) for i in range(h.topology.node_count))
+
+
+def test_backup_restore_and_drill_over_tls(tmp_path, procs):
+    # One CA and leaf for both clusters (one deployment's Certificate would
+    # name only its own pods; the test's leaf names every address used here).
+    pki = TestPki(tmp_path / "tls", certificate_names() + SOURCE_ADDRS + TARGET_ADDRS + [TEMP_HOST])
+    source = tls_cluster(tmp_path, procs, pki, "sessions", 1, SOURCE_ADDRS)
+    items = {f"user:{i}": f"value-{i}" for i in range(KEYS)}
+    write(source, items)
+
+    out = tmp_path / "backup"
+    snap = run_ops(SNAPSHOT, {"MODE": "cluster", "DEPLOYMENT": "sessions", "OUT_DIR": str(out), "REDISCLI_AUTH": PASSWORD,
+                              "CLUSTER_NODES": hosts(source), "PATH": source.path} | source.tls_env(),
+                   wrap=source.in_dns_namespace)
+    assert snap.returncode == 0
+    assert sorted(p.name for p in out.glob("shard-*.rdb")) == ["shard-0.rdb", "shard-1.rdb", "shard-2.rdb"]
+
+    target = tls_cluster(tmp_path, procs, pki, "restored", 0, TARGET_ADDRS)
+    res = run_ops(RESTORE, {"MODE": "cluster", "RESTORE_DIR": str(out), "REDISCLI_AUTH": PASSWORD,
+                            "CLUSTER_NODES": hosts(target), "TEMP_HOST": TEMP_HOST, "PATH": target.path}
+                  | target.tls_env(with_key=True), wrap=target.in_dns_namespace)
+    assert res.returncode == 0
+    assert f"keys restored: {KEYS}" in res.stdout
+    assert missing(target, items) == []
+
+    drill = run_ops(DRILL, {"MODE": "cluster", "DEPLOYMENT": "sessions", "REDISCLI_AUTH": PASSWORD, "PATH": source.path,
+                            "CLUSTER_NODES": hosts(source), "WARMUP_SECONDS": "1", "AFTER_SECONDS": "2",
+                            "HEAL_TIMEOUT": "40"} | source.tls_env(),
+                    wrap=source.in_dns_namespace, timeout=120)
+    assert drill.returncode == 0
+    assert "acknowledged writes lost:   0" in drill.stdout and "result:                     PASS" in drill.stdout
+    source.wait_healthy(list(range(6)), 20)
+    assert missing(source, items) == []
