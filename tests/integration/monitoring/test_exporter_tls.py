@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 # Redis listens on 127.0.0.1 (the exporter dials "localhost", as in the pod)
 # on a port of its own, so this test cannot meet another suite's 6379.
 REDIS_PORT = 16417
-EXPORTER_IP = "127.0.17.70"
+EXPORTER_IP = "127.0.17.75"
 PASSWORD = "exporter-tls-Pw"
 
 

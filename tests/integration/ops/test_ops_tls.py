@@ -14,6 +14,8 @@ from tests.integration.cluster.harness import PASSWORD, ClusterHarness, missing,
 from tests.integration.cluster.test_tls import certificate_names
 from tests.integration.ops.helpers import run_ops
 from tests.integration.procs import ProcGroup
+from tests.integration.sentinel.harness import MASTER_SET, MasterSet
+from tests.integration.sentinel.test_tls import TlsTopology
 from tests.integration.tls_certs import TestPki
 
 pytestmark = pytest.mark.integration
@@ -22,6 +24,8 @@ pytestmark = pytest.mark.integration
 SOURCE_ADDRS = [f"127.0.17.{i}" for i in range(80, 86)]
 TARGET_ADDRS = [f"127.0.17.{i}" for i in range(86, 89)]
 TEMP_HOST = "127.0.17.90"
+# The Sentinel test: address blocks 2 and 3 of TlsTopology (127.0.17.56 - 127.0.17.71), and 127.0.17.91.
+SENTINEL_TEMP_HOST = "127.0.17.91"
 KEYS = 2_000
 
 
@@ -68,3 +72,34 @@ def test_backup_restore_and_drill_over_tls(tmp_path, procs):
     assert "acknowledged writes lost:   0" in drill.stdout and "result:                     PASS" in drill.stdout
     source.wait_healthy(list(range(6)), 20)
     assert missing(source, items) == []
+
+
+def test_sentinel_backup_and_restore_over_tls(tmp_path, procs):
+    source_topo, target_topo = TlsTopology(2), TlsTopology(3)
+    names = [*source_topo.redis, *source_topo.sentinels, source_topo.haproxy,
+             *target_topo.redis, *target_topo.sentinels, target_topo.haproxy, SENTINEL_TEMP_HOST]
+    pki = TestPki(tmp_path / "tls", names)
+    source = MasterSet(procs, tmp_path / "source", source_topo, tls=pki)
+    source.start_all()
+    master = source.client(source_topo.redis[0])
+    master.mset({f"quote:{i}": str(i) for i in range(KEYS)})
+    master.close()
+
+    def env(ms: MasterSet) -> dict[str, str]:
+        return {"MODE": "sentinel", "REDISCLI_AUTH": ms.password, "SENTINEL_HOSTS": " ".join(ms.topo.sentinels),
+                "MASTER_SET": MASTER_SET}
+
+    out = tmp_path / "backup"
+    snap = run_ops(SNAPSHOT, env(source) | {"DEPLOYMENT": "quotes", "OUT_DIR": str(out)} | source.tls_env())
+    assert snap.returncode == 0 and (out / "shard-0.rdb").stat().st_size > 0
+
+    target = MasterSet(procs, tmp_path / "target", target_topo, tls=pki)
+    target.start_all()
+    res = run_ops(RESTORE, env(target) | {"RESTORE_DIR": str(out), "TEMP_HOST": SENTINEL_TEMP_HOST}
+                  | target.tls_env(with_key=True))
+    assert res.returncode == 0 and f"keys restored: {KEYS}" in res.stdout
+    c = target.client(target_topo.redis[0])
+    try:
+        assert c.dbsize() == KEYS and c.get("quote:7") == b"7"
+    finally:
+        c.close()

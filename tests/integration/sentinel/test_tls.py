@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 
 class TlsTopology(Topology):
-    """This module's addresses: 127.0.17.40 - 127.0.17.55 (block 0 or 1)."""
+    """Blocks of 127.0.17.40 - 127.0.17.71: blocks 0 and 1 here, 2 and 3 in tests/integration/ops/test_ops_tls.py."""
 
     def _ip(self, n: int) -> str:
         return f"127.0.17.{40 + 8 * self.block + n}"
