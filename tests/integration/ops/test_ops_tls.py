@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from components.operations.scripts import DRILL, RESTORE, SNAPSHOT
+from components.operations.scripts import DRILL, MIGRATE, RESTORE, SNAPSHOT
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, missing, write
+from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, write
 from tests.integration.cluster.test_tls import certificate_names
 from tests.integration.ops.helpers import run_ops
+from tests.integration.ops.test_migration import NEW, TwoGroups
 from tests.integration.procs import ProcGroup
 from tests.integration.sentinel.harness import MASTER_SET, MasterSet
 from tests.integration.sentinel.test_tls import TlsTopology
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.integration
 SOURCE_ADDRS = [f"127.0.17.{i}" for i in range(80, 86)]
 TARGET_ADDRS = [f"127.0.17.{i}" for i in range(86, 89)]
 TEMP_HOST = "127.0.17.90"
+# The migration test: 127.0.17.100 - 127.0.17.111.
+MIGRATION_ADDRS = [f"127.0.17.{i}" for i in range(100, 112)]
 # The Sentinel test: address blocks 2 and 3 of TlsTopology (127.0.17.56 - 127.0.17.71), and 127.0.17.91.
 SENTINEL_TEMP_HOST = "127.0.17.91"
 KEYS = 2_000
@@ -103,3 +106,32 @@ def test_sentinel_backup_and_restore_over_tls(tmp_path, procs):
         assert c.dbsize() == KEYS and c.get("quote:7") == b"7"
     finally:
         c.close()
+
+
+def test_node_group_migration_over_tls(tmp_path, procs):
+    old = ClusterTopology(statefulset_name="carts", headless_service="carts-headless", namespace="redis",
+                          shards=3, replicas_per_shard=1)
+    new = ClusterTopology(statefulset_name="carts-g1", headless_service="carts-headless", namespace="redis",
+                          shards=3, replicas_per_shard=1)
+    pki = TestPki(tmp_path / "tls", ["*.carts-headless.redis.svc.cluster.local", *MIGRATION_ADDRS])
+    h = TwoGroups(tmp_path, procs, old, new, addresses=MIGRATION_ADDRS, tls=pki)
+    old_pods, new_pods = list(range(6)), list(range(NEW, NEW + 6))
+    for i in old_pods:
+        h.start(i)
+    assert h.bootstrap(old).returncode == 0
+    h.wait_healthy(old_pods, 60)
+    items = {f"cart:{i}": f"items-{i}" for i in range(KEYS)}
+    write(h, items)
+    for i in new_pods:
+        h.start(i)
+    env = {"OLD_NODES": " ".join(h.hostname(i) for i in old_pods), "NEW_NODES": " ".join(h.hostname(i) for i in new_pods),
+           "REDISCLI_AUTH": PASSWORD, "PATH": h.path, "WAIT_TIMEOUT": "60"} | h.tls_env()
+    for step in ("replicas", "promote", "retire"):
+        assert run_ops(MIGRATE, env | {"STEP": step}, wrap=h.in_dns_namespace).returncode == 0, step
+        if step == "replicas":
+            h.wait_healthy(old_pods + new_pods, 30)
+    h.stop(old_pods)
+    h.wait_healthy(new_pods, 30)
+    view = h.view(NEW)
+    assert len(masters(view)) == 3 and all(m["hostname"].startswith("carts-g1-") for m in masters(view).values())
+    assert missing(h, items) == []
