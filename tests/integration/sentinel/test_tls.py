@@ -21,7 +21,8 @@ from components.common.tls import TlsArgs, certificate_spec
 from components.haproxy.cfg import render_haproxy_cfg
 from components.haproxy.frontend import service_names
 from tests.integration.procs import port_open, wait_for
-from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, Topology, Writer, haproxy_spec
+from components.redis.sentinel_scripts import REDIS_PRESTOP
+from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, Topology, Writer, haproxy_spec, run_script
 from tests.integration.tls_certs import TestPki, served_serial
 
 pytestmark = pytest.mark.integration
@@ -83,6 +84,26 @@ def test_tls_master_set_fails_over_through_haproxy(tls_set):
     assert ms.role(new_master) == "master"
     assert all(ms.sentinel_master(s) == new_master for s in ms.topo.sentinels)
     assert ms.client(new_master).get("before") == b"failover"
+
+
+def test_prestop_hands_the_master_over_with_no_acknowledged_write_lost(tls_set):
+    """The data pods' preStop script asks the Sentinels (over TLS) for the
+    handover while writes go through HAProxy."""
+    ms = tls_set
+    old = ms.topo.redis[0]
+    writer = Writer(ms, max_s=60)
+    writer.start()
+    try:
+        wait_for(lambda: len(writer.acked) > 50, 10, what="writes before the handover")
+        out = run_script(REDIS_PRESTOP, ms.node_env(old), ("20",), timeout=40)
+        assert out.returncode == 0, out.stdout + out.stderr
+        n = len(writer.acked)
+        wait_for(lambda: len(writer.acked) > n + 50, 15, what="writes resume on the new master")
+    finally:
+        writer.stop()
+    new_master = ms.via(WRITE_PORT)
+    assert new_master in ms.topo.redis[1:] and ms.role(old) == "slave"
+    assert writer.lost_on(ms, new_master) == []
 
 
 def test_haproxy_checks_refuse_servers_signed_by_another_ca(tls_set, procs, tmp_path):
