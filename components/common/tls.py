@@ -5,7 +5,9 @@ Pure: no Pulumi import. One Certificate per deployment, whose Secret
 (`<deployment>-tls`: `tls.crt`, `tls.key`, `ca.crt`) every server of the
 deployment mounts: data nodes, Sentinels. Clients of the deployment (HAProxy's
 checks, the exporter, the bootstrap and operations Jobs) mount only `ca.crt`
-from it: they verify the servers and never hold the private key.
+from it: they verify the servers and never hold the private key (the
+restore Job's temporary server is the one exception, see
+components/operations/pods.py).
 Authentication stays the password's (`tls-auth-clients no`): an application
 needs the CA, not a client certificate.
 """
@@ -19,6 +21,8 @@ TLS_DIR = "/tls"
 CERT_KEY, KEY_KEY, CA_KEY = "tls.crt", "tls.key", "ca.crt"
 CERT_FILE, KEY_FILE, CA_FILE = f"{TLS_DIR}/{CERT_KEY}", f"{TLS_DIR}/{KEY_KEY}", f"{TLS_DIR}/{CA_KEY}"
 TLS_VOLUME = "tls"
+# The CA alone, for a client container in a pod whose server mounts TLS_VOLUME.
+CA_VOLUME = "tls-ca"
 # Env every script and probe reads (set only with TLS on): the scripts build
 # their redis-cli TLS options from these in one place each.
 TLS_ENV = "REDIS_TLS"
@@ -90,17 +94,17 @@ def tls_env(with_key: bool) -> list[dict[str, Any]]:
     return env
 
 
-def tls_volume(secret_name: str, ca_only: bool) -> dict[str, Any]:
+def tls_volume(secret_name: str, ca_only: bool, name: str = TLS_VOLUME) -> dict[str, Any]:
     """The Secret as a directory (no subPath: the kubelet then swaps renewed
     files in place, which is what lets the servers reload them)."""
     source: dict[str, Any] = {"secretName": secret_name, "defaultMode": 0o440}
     if ca_only:
         source["items"] = [{"key": CA_KEY, "path": CA_KEY}]
-    return {"name": TLS_VOLUME, "secret": source}
+    return {"name": name, "secret": source}
 
 
-def tls_mount() -> dict[str, Any]:
-    return {"name": TLS_VOLUME, "mountPath": TLS_DIR, "readOnly": True}
+def tls_mount(name: str = TLS_VOLUME) -> dict[str, Any]:
+    return {"name": name, "mountPath": TLS_DIR, "readOnly": True}
 
 
 @dataclass(frozen=True)

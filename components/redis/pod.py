@@ -9,7 +9,7 @@ from typing import Any
 
 from components.common.k8s import secret_env
 from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
-from components.common.tls import CA_FILE, CLI_TLS, tls_mount
+from components.common.tls import CA_FILE, CA_VOLUME, CLI_TLS, tls_mount
 
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
 EXPORTER_UID = 59000
@@ -73,7 +73,8 @@ def exporter_container(image: str, secret_name: str, tls: bool = False) -> dict[
     ]
     extra: dict[str, Any] = {}
     if tls:
-        extra = {"args": [f"--tls-ca-cert-file={CA_FILE}"], "volumeMounts": [tls_mount()]}
+        # The CA alone (its own volume): the exporter never sees the key.
+        extra = {"args": [f"--tls-ca-cert-file={CA_FILE}"], "volumeMounts": [tls_mount(CA_VOLUME)]}
     return {
         "name": "exporter",
         "image": image,

@@ -9,7 +9,7 @@ from typing import Any
 from components.common.k8s import ALLOW_HOST_NETWORK, RETAIN_CLAIMS, data_claim_template, container_security_context, pod_security_context, resources
 from components.common.redis_contract import DATA_DIR, REDIS_UID, SCRIPTS_DIR, auth_secret_name
 from components.common.scheduling import PlacementArgs, placement
-from components.common.tls import tls_env, tls_mount, tls_volume
+from components.common.tls import CA_VOLUME, tls_env, tls_mount, tls_volume
 from components.redis.common import RedisCommonArgs
 from components.redis.conf import CONF_DIR, RUNTIME_DIR
 from components.redis.pod import PodAdditions, exporter_container, liveness_probe, scrape_annotations, startup_probe
@@ -97,7 +97,8 @@ def statefulset_spec(
         # The runtime include holds the password: memory only, never on disk.
         {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-        *([tls_volume(args.tls.secret_name, ca_only=False)] if args.tls else []),
+        *([tls_volume(args.tls.secret_name, ca_only=False),
+           tls_volume(args.tls.secret_name, ca_only=True, name=CA_VOLUME)] if args.tls else []),
         *pod.extra_volumes,
     ]
     spec: dict[str, Any] = {

@@ -94,6 +94,10 @@ def test_exporter_scrapes_over_tls(run):
     exporter = containers(one(run, "StatefulSet", "orders"))["exporter"]
     assert env(exporter)["REDIS_ADDR"] == "rediss://localhost:6379"
     assert exporter["args"] == [f"--tls-ca-cert-file={CA_FILE}"]
+    # Its own volume with the CA alone: the key stays with redis.
+    sts = one(run, "StatefulSet", "orders")
+    assert exporter["volumeMounts"] == [{"name": "tls-ca", "mountPath": "/tls", "readOnly": True}]
+    assert volume(sts, "tls-ca")["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
     plain = containers(one(run, "StatefulSet", "plain"))["exporter"]
     assert env(plain)["REDIS_ADDR"] == "redis://127.0.0.1:6379" and "args" not in plain
 
