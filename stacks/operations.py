@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.common.k8s import labels, metadata, selector_labels
 from components.monitoring import labels as monitoring_labels
 from components.common.redis_contract import auth_secret_name
+from components.common.tls import tls_secret_name
 from components.operations.backup_agent import BackupAgent
 from components.operations.bucket import BackupBucket, BackupBucketArgs, DeploymentAccess
 from components.operations.migration import MigrationStep
@@ -117,7 +118,7 @@ def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], c
     domain = f"{ns}.svc.{cfg.cluster_domain}"
     common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=auth_secret_name(dep.name),
                   config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
-                  scratch_size=_scratch(dep))
+                  scratch_size=_scratch(dep), tls_secret=tls_secret_name(dep.name) if dep.tls.enabled else None)
     if cluster_args is not None:
         return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), **common)
     return OpsTarget(

@@ -14,7 +14,8 @@ from components.common.network_policy import DEFAULT_CLIENT_LABEL
 from components.common.redis_contract import auth_secret_name, deployment_labels
 from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
-from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
+from components.common.tls import TlsArgs, tls_secret_name
+from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs, service_names
 from components.operations.migration import MigrationStep
 from components.redis.bootstrap import ZoneDiscovery
 from components.redis.cluster import RedisCluster, RedisClusterArgs
@@ -45,6 +46,17 @@ def client_pod_selector(dep: RedisDeployment) -> dict[str, str]:
     return {DEFAULT_CLIENT_LABEL: dep.name}
 
 
+def tls_args(dep: RedisDeployment) -> TlsArgs | None:
+    """One Certificate per deployment; a Sentinel set's also names its HAProxy
+    Services (clients' TLS passes through HAProxy to Redis)."""
+    if not dep.tls.enabled or dep.tls.issuer is None:
+        return None
+    issuer = dep.tls.issuer
+    return TlsArgs(secret_name=tls_secret_name(dep.name), issuer_name=issuer.name, issuer_kind=issuer.kind,
+                   issuer_group=issuer.group,
+                   extra_service_names=service_names(dep.name) if dep.mode == "sentinel" else ())
+
+
 def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> dict[str, Any]:
     size = dep.effective_resources
     persistence = dep.persistence
@@ -71,6 +83,7 @@ def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> d
         client_pod_selector=client_pod_selector(dep),
         client_namespace_selector=dict(dep.clients.namespace_selector),
         cluster_domain=cfg.cluster_domain,
+        tls=tls_args(dep),
     )
 
 
@@ -118,6 +131,7 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
         redis_hosts=haproxy_redis_hosts(dep, sentinel, sentinel_args),
         sentinel_hosts=sentinel.sentinel_hosts,
         secret_name=auth_secret_name(dep.name),
+        tls_secret_name=base["tls"].secret_name if base["tls"] else None,
     )
     front = HAProxyFrontend(f"{dep.name}-haproxy", args, opts=pulumi.ResourceOptions(parent=sentinel))
     return {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}
@@ -201,7 +215,8 @@ def build_deployment(
         migration = MigrationStep(dep.migration.step, hosts(dep.generation), hosts(dep.generation + 1))
     ops = build_ops(cfg, dep, backup, ops_labels, cluster_args, migration,
                     opts=pulumi.ResourceOptions(parent=component, depends_on=depends))
-    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, "tls": False, **outputs, "ops": ops}
+    # "tls" and "caSecret" come from the component's outputs.
+    return {"schemaVersion": OUTPUT_SCHEMA_VERSION, "team": dep.team, **outputs, "ops": ops}
 
 
 __all__ = ["RedisCommonArgs", "build_deployment", "output_key"]

@@ -14,6 +14,12 @@ old master that still says role:master fails (b) and gets no writes.
 Read port: healthy replicas (role:slave with the link to the master up),
 falling back to the master when there is none.
 
+With TLS (``tls_ca_file``) the Redis ports are passed through: HAProxy runs
+in TCP mode and forwards the clients' TLS to the Redis nodes unopened, so
+encryption is end to end, HAProxy holds no private key and there is one
+certificate to renew, the nodes'. Its own checks open TLS to the nodes and
+Sentinels and verify them against the CA.
+
 Every check pipelines QUIT after its command, so the node closes the
 connection and a non-matching reply fails at once instead of at the check
 timeout.
@@ -62,6 +68,8 @@ class HAProxySpec:
     # HAProxy sizes its threads from the CPUs it may run on (affinity), not
     # from the container's CPU limit; match the limit so it is not throttled.
     nbthread: int = 1
+    # TLS on the Redis and Sentinel ports: the CA the checks verify against.
+    tls_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         if not self.redis_hosts:
@@ -93,8 +101,10 @@ class HAProxySpec:
 def _server_opts(spec: HAProxySpec, fall: int) -> str:
     # init-addr lets HAProxy start while a pod has no DNS record yet; the
     # resolvers then follow the record as the pod's IP changes.
+    # check-ssl: TLS for the checks only; client traffic passes through.
+    tls = f" check-ssl verify required ca-file {spec.tls_ca_file}" if spec.tls_ca_file else ""
     return (
-        f"check inter {spec.check_interval_ms} fall {fall} rise 1"
+        f"check inter {spec.check_interval_ms} fall {fall} rise 1{tls}"
         f" resolvers {RESOLVERS} init-addr last,libc,none resolve-prefer ipv4"
     )
 
@@ -102,7 +112,7 @@ def _server_opts(spec: HAProxySpec, fall: int) -> str:
 def _auth_check(spec: HAProxySpec) -> list[str]:
     return [
         "option tcp-check",
-        "tcp-check connect",
+        "tcp-check connect ssl" if spec.tls_ca_file else "tcp-check connect",
         f'tcp-check send "AUTH ${{{spec.password_env}}}\\r\\n"',
         "tcp-check expect string +OK",
     ]

@@ -18,6 +18,7 @@ from components.common.k8s import config_hash, container_security_context, label
 from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress
 from components.common.redis_contract import DATA_NODE, PASSWORD_ENV, SENTINEL, REDIS_PORT, SENTINEL_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
+from components.common.tls import CA_FILE, tls_mount, tls_volume
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 
 # The haproxy user of the official image (scanners flag UIDs below 10000;
@@ -50,6 +51,14 @@ class HAProxyFrontendArgs:
     redis_hosts: tuple[str, ...] = ()
     sentinel_hosts: tuple[str, ...] = ()
     secret_name: str = ""
+    # TLS on: the deployment's certificate Secret, of which HAProxy mounts
+    # only ca.crt (its checks verify the nodes; client TLS passes through).
+    tls_secret_name: str | None = None
+
+
+def service_names(name: str) -> tuple[str, str]:
+    """The write and read Services of deployment ``name``'s front end."""
+    return name, f"{name}-read"
 
 
 def _service_spec(args: HAProxyFrontendArgs, selector: dict, target: str, node_port: int | None) -> dict:
@@ -72,7 +81,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
         ns, app = args.namespace, f"{args.name}-haproxy"
         spec = HAProxySpec(
             master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts,
-            nbthread=CPU_LIMIT_CORES,
+            nbthread=CPU_LIMIT_CORES, tls_ca_file=CA_FILE if args.tls_secret_name else None,
         )
         lbl = labels("haproxy", args.name, "frontend", deployment_labels(args.name, args.team))
         sel = selector_of(lbl)
@@ -113,13 +122,15 @@ class HAProxyFrontend(pulumi.ComponentResource):
                                     {"name": "stats", "containerPort": spec.stats_port},
                                 ],
                                 "resources": resources("100m", "64Mi", str(CPU_LIMIT_CORES), "256Mi"),
-                                "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
+                                "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                                 *([tls_mount()] if args.tls_secret_name else [])],
                                 "readinessProbe": {**stats, "periodSeconds": 5},
                                 "livenessProbe": {**stats, "periodSeconds": 20, "timeoutSeconds": 5},
                                 "securityContext": container_security_context(HAPROXY_UID),
                             }
                         ],
-                        "volumes": [{"name": "config", "configMap": {"name": f"{app}-config"}}],
+                        "volumes": [{"name": "config", "configMap": {"name": f"{app}-config"}},
+                                    *([tls_volume(args.tls_secret_name, ca_only=True)] if args.tls_secret_name else [])],
                         **placement(sel, args.placement),
                     },
                 },
@@ -127,7 +138,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cm]),
         )
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata(app, ns, lbl), spec=pdb_spec(sel), opts=child)
-        write_svc, read_svc = args.name, f"{args.name}-read"
+        write_svc, read_svc = service_names(args.name)
         k8s.core.v1.Service(f"{name}-write", metadata=metadata(write_svc, ns, lbl), spec=_service_spec(args, sel, "write", args.write_node_port), opts=child)
         k8s.core.v1.Service(f"{name}-read", metadata=metadata(read_svc, ns, lbl), spec=_service_spec(args, sel, "read", args.read_node_port), opts=child)
         policy = network_policy_spec(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.common.k8s import container_security_context, pod_security_context, resources
-from components.common.redis_contract import REDIS_UID, SCRIPTS_DIR
+from components.common.redis_contract import REDIS_UID, REDISCLI_AUTH_ENV, SCRIPTS_DIR
+from components.common.tls import tls_env, tls_mount, tls_volume
 from components.operations import scripts
 from components.operations.target import OpsTarget
 
@@ -48,7 +49,23 @@ def scratch(size: str) -> dict[str, Any]:
     return {"name": "work", "emptyDir": {"sizeLimit": size}}
 
 
-def job_pod(target: OpsTarget, service_account: str, init: list[dict], main: list[dict], volumes: list[dict]) -> dict[str, Any]:
+def with_tls(target: OpsTarget, containers: list[dict], volumes: list[dict], key: bool) -> list[dict]:
+    """TLS on: every container that holds the Redis password talks to Redis,
+    so it gets the CA (and, with ``key``, the certificate and key: the
+    restore's temporary server must speak TLS to the target). Returns the
+    volumes with the Secret's."""
+    if target.tls_secret is None:
+        return volumes
+    for c in containers:
+        if any(e["name"] == REDISCLI_AUTH_ENV for e in c["env"]):
+            c["env"] = c["env"] + tls_env(with_key=key)
+            c["volumeMounts"] = c["volumeMounts"] + [tls_mount()]
+    return volumes + [tls_volume(target.tls_secret, ca_only=not key)]
+
+
+def job_pod(target: OpsTarget, service_account: str, init: list[dict], main: list[dict], volumes: list[dict],
+            tls_key: bool = False) -> dict[str, Any]:
+    volumes = with_tls(target, init + main, volumes, tls_key)
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "serviceAccountName": service_account,
@@ -65,11 +82,12 @@ def job_pod(target: OpsTarget, service_account: str, init: list[dict], main: lis
     return {"metadata": {"labels": dict(target.labels)}, "spec": spec}
 
 
-def transfer_pod(target: OpsTarget, service_account: str, first: dict, then: dict) -> dict[str, Any]:
+def transfer_pod(target: OpsTarget, service_account: str, first: dict, then: dict, tls_key: bool = False) -> dict[str, Any]:
     """Two steps through a scratch volume: ``first`` (an init container) leaves
     files in WORK_DIR, ``then`` takes them from there (backup: snapshot, then
     upload; restore: download, then restore)."""
-    return job_pod(target, service_account, [first], [then], [scripts_volume(target.config_map), scratch(target.scratch_size)])
+    return job_pod(target, service_account, [first], [then], [scripts_volume(target.config_map), scratch(target.scratch_size)],
+                   tls_key)
 
 
 def cronjob(target: OpsTarget, schedule: str, pod: dict, suspend: bool, deadline: int, backoff: int) -> dict[str, Any]:

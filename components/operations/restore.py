@@ -24,7 +24,8 @@ def restore_cronjob_spec(target: OpsTarget, store: ObjectStore, service_account:
     restore = container("restore", target.redis_image, scripts.pod_command(scripts.RESTORE),
                         target.env() + [{"name": "RESTORE_DIR", "value": WORK_DIR}, {"name": "REPLACE", "value": "no"}],
                         mounts, cpu="100m", memory=target.memory, cpu_limit="1")
-    pod = transfer_pod(target, service_account, download, restore)
+    # tls_key: the temporary server speaks TLS to the target (restore.sh, temp_ports).
+    pod = transfer_pod(target, service_account, download, restore, tls_key=True)
     # Selected by the ops object-storage NetworkPolicy: this pod downloads.
     pod["metadata"]["labels"][OBJECT_STORAGE_LABEL] = "true"
     return cronjob(target, NEVER, pod, suspend=True, deadline=6 * 3600, backoff=0)

@@ -31,6 +31,8 @@ class OpsTarget:
     replicas: int = 1
     redis_config_map: str = ""
     handover_script: str = ""
+    # TLS on: the deployment's certificate Secret (ops pods mount its CA).
+    tls_secret: str | None = None
 
     def env(self) -> list[dict[str, Any]]:
         out = [

@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_labels
 from components.common.network_policy import api_server_egress, peer_egress, policy_spec
 from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name
+from components.common.tls import tls_env, tls_mount, tls_volume
 from components.redis import cluster_scripts as scripts
 from components.redis.pod import plain_env
 
@@ -81,7 +82,7 @@ def zones_config_map(dep: str) -> str:
 
 
 def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config_map: str,
-                 zones: ZoneDiscovery | None, service_account: str | None) -> dict[str, Any]:
+                 zones: ZoneDiscovery | None, service_account: str | None, tls_secret: str | None = None) -> dict[str, Any]:
     bootstrap = {
         "name": "bootstrap",
         "image": image,
@@ -123,6 +124,11 @@ def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config
             _token_volume(),
         ]
     volumes.insert(0, {"name": "scripts", "configMap": {"name": config_map, "items": items, "defaultMode": 0o555}})
+    if tls_secret is not None:
+        # TLS on: the CA only; the Job verifies the nodes, it never serves.
+        bootstrap["env"] += tls_env(with_key=False)
+        bootstrap["volumeMounts"].append(tls_mount())
+        volumes.append(tls_volume(tls_secret, ca_only=True))
     spec["containers"] = [bootstrap]
     spec["volumes"] = volumes
     return spec
@@ -130,7 +136,7 @@ def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config
 
 def bootstrap_job(parent: pulumi.Resource, dep: str, ns: str, team: dict[str, str], image: str,
                   topology: scripts.ClusterTopology, node_selector: dict[str, str], config_map: str,
-                  zones: ZoneDiscovery | None, depends_on: list[Any]) -> str:
+                  zones: ZoneDiscovery | None, depends_on: list[Any], tls_secret: str | None = None) -> str:
     """Creates the Job (and its policy, and its RBAC with zone discovery);
     returns the Job's name."""
     child = pulumi.ResourceOptions(parent=parent)
@@ -183,7 +189,7 @@ def bootstrap_job(parent: pulumi.Resource, dep: str, ns: str, team: dict[str, st
             # replace the Job and run the bootstrap again for nothing.
             "template": {
                 "metadata": {"labels": labels(APP, dep, "bootstrap")},
-                "spec": job_pod_spec(image, topology, dep, config_map, zones, sa_name),
+                "spec": job_pod_spec(image, topology, dep, config_map, zones, sa_name, tls_secret),
             },
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends, delete_before_replace=True),

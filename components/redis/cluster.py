@@ -12,8 +12,9 @@ from components.common.network_policy import ClientsArgs, client_egress_spec, ne
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
+from components.common.tls import TlsFiles
 from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
-from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
+from components.redis.common import RedisCommonArgs, certificate, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import exec_probe, field_env, password_env, plain_env
@@ -83,9 +84,11 @@ class RedisCluster(pulumi.ComponentResource):
                 appendonly=args.persistence_enabled,
                 appendfsync=args.appendfsync,
                 save_rules=args.save_rules if args.persistence_enabled else (),
+                tls=TlsFiles() if args.tls else None,
             )
         )
         data = {CONF_KEY: conf, **scripts.cluster_scripts()}
+        cert = certificate(self, args, labels(APP, dep, "tls", team), (topology.headless_service,), (dep,))
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
 
         sa = k8s.core.v1.ServiceAccount(
@@ -142,7 +145,7 @@ class RedisCluster(pulumi.ComponentResource):
             generations.append((args.generation + 1, args.migrate_to))
         current_sts = data_statefulsets(
             self, args, pod, tuple(generations), topology.node_count, topology.headless_service, node_selector, node_labels,
-            mode_annotations("cluster", args.replicas_per_shard), config_hash(data), [cm, secret, sa, headless],
+            mode_annotations("cluster", args.replicas_per_shard), config_hash(data), [cm, secret, sa, headless, *([cert] if cert else [])],
         )[args.generation]
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
@@ -168,7 +171,8 @@ class RedisCluster(pulumi.ComponentResource):
                 spec=client_egress, opts=child,
             )
         job_name = bootstrap_job(self, dep, ns, team, args.image, topology, node_selector, f"{dep}-config",
-                                 args.zone_discovery, [cm, secret, headless])
+                                 args.zone_discovery, [cm, secret, headless, *([cert] if cert else [])],
+                                 tls_secret=args.tls.secret_name if args.tls else None)
         domain = f"{ns}.svc.{args.cluster_domain}"
         # A plain dict, not one Output: only the password is secret, the
         # endpoints stay readable in `pulumi stack output`.
@@ -185,5 +189,7 @@ class RedisCluster(pulumi.ComponentResource):
             "password": password,
             "statefulSet": current_sts.metadata["name"],
             "bootstrapJob": job_name,
+            "tls": args.tls is not None,
+            **({"caSecret": args.tls.secret_name, "caSecretKey": "ca.crt"} if args.tls else {}),
         }
         self.register_outputs(self.outputs)

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
+from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
 
 _SCRIPTS = Path(__file__).parent / "scripts"
@@ -52,7 +53,8 @@ START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT)
+TLS_RELOAD_SCRIPT = "redis-tls-reload.sh"
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -66,12 +68,13 @@ PRESTOP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{PRESTOP_SCRIPT}", "30")
 # and a replica's link is up with its sync finished: the StatefulSet rolls
 # the next pod only then, so a rolling update never stops a master whose
 # only replica is still loading a full sync.
+# With TLS (REDIS_TLS in the env) redis-cli adds --tls --cacert (CLI_TLS).
 READY_CHECK = (
-    'redis-cli -h 127.0.0.1 ping | grep -qx PONG && '
-    'info="$(redis-cli -h 127.0.0.1 cluster info | tr -d "\\r")" && '
+    f'redis-cli {CLI_TLS} -h 127.0.0.1 ping | grep -qx PONG && '
+    f'info="$(redis-cli {CLI_TLS} -h 127.0.0.1 cluster info | tr -d "\\r")" && '
     'echo "$info" | grep -qx "cluster_state:ok" && '
     '[ "$(echo "$info" | sed -n "s/^cluster_known_nodes://p")" -gt 1 ] && '
-    'repl="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    f'repl="$(redis-cli {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
     '{ echo "$repl" | grep -qx "role:master" || '
     '{ echo "$repl" | grep -qx "master_link_status:up" && echo "$repl" | grep -qx "master_sync_in_progress:0"; }; }'
 )

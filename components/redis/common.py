@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from components.common.k8s import metadata
 from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
+from components.common.tls import CERT_MANAGER_API, TlsArgs, certificate_spec
 from components.redis.pod import PodAdditions
 
 
@@ -47,6 +48,8 @@ class RedisCommonArgs:
     service_account_annotations: dict[str, str] = field(default_factory=dict)
     # An autoscaler owns the data StatefulSet's replica count (stacks/redis.py).
     replicas_autoscaled: bool = False
+    # TLS on every connection of the deployment (docs/security.md "TLS"); None: plain TCP.
+    tls: TlsArgs | None = None
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
@@ -84,5 +87,21 @@ def config_map(
         resource_name,
         metadata=metadata(name, namespace, labels),
         data=data,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def certificate(parent: pulumi.Resource, args: RedisCommonArgs, labels: dict[str, str],
+                headless_services: tuple[str, ...], services: tuple[str, ...]) -> k8s.apiextensions.CustomResource | None:
+    """The deployment's cert-manager Certificate (TLS on only); cert-manager
+    writes its Secret, which the pods mount."""
+    if args.tls is None:
+        return None
+    return k8s.apiextensions.CustomResource(
+        f"{args.name}-certificate",
+        api_version=CERT_MANAGER_API,
+        kind="Certificate",
+        metadata=metadata(args.tls.secret_name, args.namespace, labels),
+        spec=certificate_spec(args.tls, args.namespace, args.cluster_domain, headless_services, services, labels),
         opts=pulumi.ResourceOptions(parent=parent),
     )

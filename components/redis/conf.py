@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.common.redis_contract import DATA_DIR, REDIS_PORT
+from components.common.tls import TlsFiles, redis_tls_directives
 
 # Share of the container memory limit handed to redis as maxmemory. The rest
 # covers what maxmemory does not count: copy-on-write pages while a fork
@@ -91,12 +92,15 @@ class RedisConfSpec:
     # Extra directives appended verbatim (name -> value), for settings the
     # typed fields do not cover. Values are strings exactly as redis expects.
     extra: dict[str, str] = field(default_factory=dict)
+    # TLS on: the client port speaks TLS only (plain port off), and
+    # replication and the cluster bus use TLS as well.
+    tls: TlsFiles | None = None
 
 
 def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = [
         ("bind", spec.bind),
-        ("port", str(spec.port)),
+        *_ports(spec),
         # With requirepass set (runtime include) protected mode does not block
         # authenticated clients; it stays on as a second guard should the
         # include ever be missing.
@@ -152,8 +156,18 @@ def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
             ("cluster-replica-validity-factor", "10"),
             ("cluster-migration-barrier", "1"),
         ]
+    if spec.tls is not None:
+        out += redis_tls_directives(spec.tls, spec.cluster_enabled)
     out += sorted(spec.extra.items())
     return out
+
+
+def _ports(spec: RedisConfSpec) -> list[tuple[str, str]]:
+    """The same port number either way, so Services, policies and clients'
+    addresses do not change; with TLS nothing listens in plain text."""
+    if spec.tls is None:
+        return [("port", str(spec.port))]
+    return [("port", "0"), ("tls-port", str(spec.port))]
 
 
 def render_redis_conf(spec: RedisConfSpec) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from components.common.k8s import secret_env
 from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
+from components.common.tls import CA_FILE, CA_VOLUME, CLI_TLS, tls_mount
 
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
 EXPORTER_UID = 59000
@@ -28,7 +29,8 @@ def plain_env(values: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _cli(port: int) -> str:
-    return f"redis-cli -h 127.0.0.1 -p {port}"
+    # CLI_TLS: --tls --cacert when the container's env says TLS is on.
+    return f"redis-cli {CLI_TLS} -h 127.0.0.1 -p {port}"
 
 
 def liveness_probe(port: int = REDIS_PORT) -> dict[str, Any]:
@@ -61,19 +63,26 @@ def exec_probe(script: str, period: int = 5, timeout: int = 5, failures: int = 3
     }
 
 
-def exporter_container(image: str, secret_name: str, redis_port: int = REDIS_PORT) -> dict[str, Any]:
+def exporter_container(image: str, secret_name: str, redis_port: int = REDIS_PORT, tls: bool = False) -> dict[str, Any]:
     """redis_exporter for this pod's node only (or, on ``redis_port`` 26379,
     this pod's Sentinel: the exporter sees ``redis_mode:sentinel`` and
-    exports ``redis_sentinel_*``); dashboards aggregate by deployment."""
+    exports ``redis_sentinel_*``); dashboards aggregate by deployment.
+    With TLS it connects with rediss:// to localhost (a name in the
+    certificate: Go checks the name) and verifies the server with the CA."""
     env = [
-        {"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{redis_port}"},
+        {"name": "REDIS_ADDR", "value": f"rediss://localhost:{redis_port}" if tls else f"redis://127.0.0.1:{redis_port}"},
         secret_env("REDIS_PASSWORD", secret_name),
     ]
+    extra: dict[str, Any] = {}
+    if tls:
+        # The CA alone (its own volume): the exporter never sees the key.
+        extra = {"args": [f"--tls-ca-cert-file={CA_FILE}"], "volumeMounts": [tls_mount(CA_VOLUME)]}
     return {
         "name": "exporter",
         "image": image,
         "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
         "env": env,
+        **extra,
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
         "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
         "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 30, "timeoutSeconds": 5},

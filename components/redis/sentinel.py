@@ -14,7 +14,8 @@ from components.common.network_policy import ClientsArgs, client_egress_spec, ne
 from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
-from components.redis.common import RedisCommonArgs, config_map, mode_annotations, password_secret
+from components.common.tls import CA_VOLUME, CLI_TLS, TlsFiles, tls_env, tls_mount, tls_volume
+from components.redis.common import RedisCommonArgs, certificate, config_map, mode_annotations, password_secret
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames
 from components.redis.pod import exec_probe, exporter_container, field_env, password_env, scrape_annotations
@@ -26,7 +27,7 @@ CONF_KEY = "redis.conf"
 GRACE_SECONDS = 60
 # The handover must finish inside the grace period, with room for redis's own shutdown.
 PRESTOP_TIMEOUT = GRACE_SECONDS - 15
-SENTINEL_ALIVE = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
+SENTINEL_ALIVE = f'redis-cli {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 appendonly=args.persistence_enabled,
                 appendfsync=args.appendfsync,
                 save_rules=args.save_rules if args.persistence_enabled else (),
+                tls=TlsFiles() if args.tls else None,
             )
         )
         sentinel_conf = render_sentinel_conf(
@@ -117,8 +119,11 @@ class RedisSentinel(pulumi.ComponentResource):
                 down_after_ms=args.down_after_ms,
                 failover_timeout_ms=args.failover_timeout_ms,
                 parallel_syncs=args.parallel_syncs,
+                tls=TlsFiles() if args.tls else None,
             )
         )
+        cert = certificate(self, args, labels(APP, dep, "tls", team), (headless, sent_headless), (f"{dep}-sentinel",))
+        cert_dep = [cert] if cert else []
         data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, **scripts.sentinel_scripts()}
         # Each StatefulSet rolls only when what its pods read changes: a
         # redis.conf change must not restart every Sentinel at once.
@@ -181,7 +186,7 @@ class RedisSentinel(pulumi.ComponentResource):
         pod = with_additions(pod, args.pod_additions)
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
-            mode_annotations("sentinel", args.replicas), data_hash, [cm, secret, sa],
+            mode_annotations("sentinel", args.replicas), data_hash, [cm, secret, sa, *cert_dep],
         )[generations[0][0]]
         sentinel_container = {
             "name": "sentinel",
@@ -192,13 +197,15 @@ class RedisSentinel(pulumi.ComponentResource):
                {"name": "SENTINEL_CONF_SRC", "value": f"{SENTINEL_CONF_DIR}/{SENTINEL_CONF_NAME}"},
                {"name": "SENTINEL_WORK_DIR", "value": SENTINEL_WORK_DIR}]
             + shared_env
-            + password_env(auth_secret_name(dep)),
+            + password_env(auth_secret_name(dep))
+            + (tls_env(with_key=True) if args.tls else []),
             "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
             "resources": resources("50m", "64Mi", "250m", "128Mi"),
             "volumeMounts": [
                 {"name": "conf", "mountPath": SENTINEL_CONF_DIR, "readOnly": True},
                 {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
                 {"name": "work", "mountPath": SENTINEL_WORK_DIR},
+                *([tls_mount()] if args.tls else []),
             ],
             "readinessProbe": exec_probe(scripts.SENTINEL_READY, period=10),
             "livenessProbe": exec_probe(SENTINEL_ALIVE, period=20, timeout=5, failures=3),
@@ -228,18 +235,22 @@ class RedisSentinel(pulumi.ComponentResource):
                         # The exporter asks the local Sentinel (SENTINEL MASTERS,
                         # CKQUORUM): the sentinel alerts read each one's view.
                         "containers": [sentinel_container,
-                                       exporter_container(args.exporter_image, auth_secret_name(dep), SENTINEL_PORT)],
+                                       exporter_container(args.exporter_image, auth_secret_name(dep), SENTINEL_PORT,
+                                                          tls=args.tls is not None)],
                         "volumes": [
                             {"name": "conf", "configMap": {"name": f"{dep}-config", "items": [{"key": SENTINEL_CONF_NAME, "path": SENTINEL_CONF_NAME}]}},
                             {"name": "scripts", "configMap": {"name": f"{dep}-config", "items": [{"key": k, "path": k} for k in scripts.SCRIPT_NAMES], "defaultMode": 0o555}},
                             # Sentinel's rewritten config holds the password: memory only.
                             {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                            *([tls_volume(args.tls.secret_name, ca_only=False),
+                               # The exporter's: the CA alone.
+                               tls_volume(args.tls.secret_name, ca_only=True, name=CA_VOLUME)] if args.tls else []),
                         ],
                         **placement(sent_sel, sentinel_placement),
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, *cert_dep]),
         )
         clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
         # Data nodes replicate from each other and ask the Sentinels who the
@@ -275,5 +286,7 @@ class RedisSentinel(pulumi.ComponentResource):
             "secretKey": "password",
             "password": password,
             "statefulSet": data_sts.metadata["name"],
+            "tls": args.tls is not None,
+            **({"caSecret": args.tls.secret_name, "caSecretKey": "ca.crt"} if args.tls else {}),
         }
         self.register_outputs(self.outputs)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from components.common.redis_contract import HOST_RE, REDIS_PORT, SENTINEL_PORT
+from components.common.tls import TlsFiles, redis_tls_directives
 
 # Writable copy of sentinel.conf inside the pod (a medium: Memory emptyDir,
 # because Sentinel's own rewrite stores the password in it).
@@ -39,6 +40,9 @@ class SentinelConfSpec:
     failover_timeout_ms: int = 60000
     parallel_syncs: int = 1
     work_dir: str = SENTINEL_WORK_DIR
+    # TLS on: Sentinel listens with TLS only and reaches the data nodes and
+    # the other Sentinels over TLS (tls-replication covers all its links).
+    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.master_set):
@@ -62,9 +66,12 @@ class SentinelConfSpec:
 
 def _directives(spec: SentinelConfSpec) -> list[str]:
     s = spec.master_set
+    ports = [f"port {spec.port}"] if spec.tls is None else ["port 0", f"tls-port {spec.port}"]
+    tls = [f"{k} {v}" for k, v in redis_tls_directives(spec.tls, cluster=False)] if spec.tls else []
     return [
-        f"port {spec.port}",
+        *ports,
         f"bind {spec.bind}",
+        *tls,
         # Authenticated by requirepass (appended at start); protected mode
         # would otherwise refuse every non-loopback client before AUTH.
         "protected-mode no",

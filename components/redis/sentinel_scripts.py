@@ -34,6 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
+from components.common.tls import CLI_TLS
 
 _SCRIPT_DIR = Path(__file__).with_name("scripts")
 
@@ -41,22 +42,23 @@ LIB = "sentinel-lib.sh"
 SENTINEL_START = "sentinel-start.sh"
 REDIS_START = "sentinel-redis-start.sh"
 REDIS_PRESTOP = "sentinel-redis-prestop.sh"
-SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP)
+TLS_RELOAD = "redis-tls-reload.sh"
+SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
-DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP)
-SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START)
+DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
+SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START, TLS_RELOAD)
 
 # Ready = master, or a replica whose link is up and whose sync has finished
 # (a replica loading a full sync cannot take over, and must not hold the
 # rolling update's next step).
 READY_CHECK = (
-    'info="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    f'info="$(redis-cli {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
     '{ echo "$info" | grep -qx "role:master" || '
     '{ echo "$info" | grep -qx "master_link_status:up" && echo "$info" | grep -qx "master_sync_in_progress:0"; }; }'
 )
 
 # A Sentinel is ready when it sees enough peers to authorize a failover.
-SENTINEL_READY = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
+SENTINEL_READY = f'redis-cli {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
 
 def script_path(name: str) -> Path:

@@ -9,6 +9,7 @@ from typing import Any
 from components.common.k8s import ALLOW_HOST_NETWORK, RETAIN_CLAIMS, data_claim_template, container_security_context, pod_security_context, resources
 from components.common.redis_contract import DATA_DIR, REDIS_UID, SCRIPTS_DIR, auth_secret_name
 from components.common.scheduling import PlacementArgs, placement
+from components.common.tls import CA_VOLUME, tls_env, tls_mount, tls_volume
 from components.redis.common import RedisCommonArgs
 from components.redis.conf import CONF_DIR, RUNTIME_DIR
 from components.redis.pod import PodAdditions, exporter_container, liveness_probe, scrape_annotations, startup_probe
@@ -65,7 +66,7 @@ def statefulset_spec(
         "image": args.image,
         "command": list(pod.command),
         "ports": list(pod.ports),
-        "env": list(pod.env),
+        "env": list(pod.env) + (tls_env(with_key=True) if args.tls else []),
         "resources": resources(args.cpu, args.memory, args.cpu_limit, args.memory),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
@@ -73,6 +74,7 @@ def statefulset_spec(
             {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
             {"name": "run", "mountPath": RUNTIME_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
+            *([tls_mount()] if args.tls else []),
             *pod.extra_mounts,
         ],
         "startupProbe": startup_probe(),
@@ -95,6 +97,8 @@ def statefulset_spec(
         # The runtime include holds the password: memory only, never on disk.
         {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        *([tls_volume(args.tls.secret_name, ca_only=False),
+           tls_volume(args.tls.secret_name, ca_only=True, name=CA_VOLUME)] if args.tls else []),
         *pod.extra_volumes,
     ]
     spec: dict[str, Any] = {
@@ -116,7 +120,7 @@ def statefulset_spec(
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": pod.termination_grace_seconds,
                 "securityContext": pod_security_context(REDIS_UID),
-                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name)), *pod.sidecars],
+                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name), tls=args.tls is not None), *pod.sidecars],
                 "volumes": volumes,
                 **placement(selector, placement_args),
             },

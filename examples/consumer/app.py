@@ -50,6 +50,10 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
     password = env["REDIS_PASSWORD"]
     tls = env.get("REDIS_TLS") == "true"
     common = {"password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    if tls and env.get("REDIS_CA_FILE"):
+        # The platform's CA (ca.crt of its caSecret, copied into the app's
+        # namespace: that Secret also holds the servers' key).
+        common["ssl_ca_certs"] = env["REDIS_CA_FILE"]
     if env["REDIS_MODE"] == "cluster":
         # Connects at once and follows MOVED/ASK redirects itself. The nodes
         # announce stable pod hostnames, so restarts with new IPs are fine.

@@ -60,3 +60,13 @@ def _label_key(value: str) -> str:
 
 # A Kubernetes label key: [prefix/]name, as the API server validates it.
 LabelKey = Annotated[str, AfterValidator(_label_key)]
+
+
+def dns_subdomain():
+    """A Kubernetes object name (DNS-1123 subdomain): what most resource names may be."""
+    def check(value: str) -> str:
+        if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+            raise ValueError(f"{value!r} is not a valid object name (lowercase letters, digits, '-' and '.', at most 253)")
+        return value
+
+    return AfterValidator(check)

@@ -61,6 +61,10 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     if dep.mode == "cluster" and dep.cluster.zone_discovery.enabled:
         for kind in ("ServiceAccount", "Role", "RoleBinding", "ConfigMap"):
             yield kind, f"{dep.name}-bootstrap"
+    if dep.tls.enabled:
+        # The Certificate, and the Secret cert-manager writes for it.
+        yield "Certificate", f"{dep.name}-tls"
+        yield "Secret", f"{dep.name}-tls"
     generations = [dep.generation] + ([dep.generation + 1] if dep.migration is not None else [])
     for gen in generations:
         sts = _statefulset(dep.name, gen)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel
+from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel, dns_subdomain
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
 from stacks.config.images import ImageRef
@@ -164,6 +164,32 @@ class Migration(StrictModel):
     step: Literal["replicas", "promote", "retire"]
 
 
+class IssuerRef(StrictModel):
+    """A cert-manager issuer, as a Certificate's `issuerRef` names it. It must
+    fill `ca.crt` in the Secret (a CA or Vault issuer; ACME's public
+    certificates do not), since every client of the deployment verifies
+    against that file."""
+
+    name: Annotated[str, dns_subdomain()]
+    kind: Literal["Issuer", "ClusterIssuer"] = "ClusterIssuer"
+    group: str = "cert-manager.io"
+
+
+class Tls(StrictModel):
+    """TLS on every connection of the deployment (docs/security.md "TLS").
+    Off unless set: it needs cert-manager and an issuer in the cluster, which
+    the program does not install."""
+
+    enabled: bool = False
+    issuer: IssuerRef | None = None
+
+    @model_validator(mode="after")
+    def _issuer_when_enabled(self) -> "Tls":
+        if self.enabled and self.issuer is None:
+            raise ValueError("issuer: required when enabled is true (the cert-manager Issuer or ClusterIssuer that signs the deployment's certificate)")
+        return self
+
+
 class RedisDeployment(StrictModel):
     name: DeploymentName
     team: DnsLabel
@@ -193,6 +219,7 @@ class RedisDeployment(StrictModel):
     # Which StatefulSet generation holds the pods: <name> for 0, <name>-g<N> after N migrations.
     generation: int = Field(default=0, ge=0, le=99)
     migration: Migration | None = None
+    tls: Tls = Field(default_factory=Tls)
 
     @model_validator(mode="after")
     def _one_size(self) -> "RedisDeployment":

@@ -7,13 +7,14 @@ admits each object, and rejects what it would reject from any client.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 from kubernetes import config as kube_config
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ApiException, NotFoundError
+from kubernetes.dynamic.exceptions import ApiException, NotFoundError, ResourceNotFoundError
 
 FIELD_MANAGER = "redis-platform-e2e"
 # Objects others refer to go first, as the engine orders them by dependency.
@@ -67,6 +68,31 @@ def apply_all(dyn: DynamicClient, manifests: list[dict[str, Any]]) -> dict[tuple
         except ApiException as exc:
             refused[key(manifest)] = reason(exc)
     return refused
+
+
+def install_crds(dyn: DynamicClient, crds: list[dict[str, Any]], manifests: list[dict[str, Any]],
+                 timeout: float = 30) -> None:
+    """Install the CRDs (another project's, e.g. cert-manager's) whose kinds
+    ``manifests`` use, as the cluster's operator would have, and wait until
+    the server serves them (bounded)."""
+    used = {(m["apiVersion"], m["kind"]) for m in manifests}
+    for crd in crds:
+        spec = crd["spec"]
+        kinds = {(f"{spec['group']}/{v['name']}", spec["names"]["kind"]) for v in spec["versions"]}
+        if not kinds & used:
+            continue
+        apply(dyn, crd)
+        deadline = time.monotonic() + timeout
+        for api_version, kind in kinds & used:
+            while True:
+                try:
+                    dyn.resources.invalidate_cache()
+                    dyn.resources.get(api_version=api_version, kind=kind)
+                    break
+                except ResourceNotFoundError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"the API server never served {api_version} {kind}") from None
+                    time.sleep(0.5)
 
 
 def get(dyn: DynamicClient, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.crd_schema import crd_manifests
 from tests.e2e import kube
 from tests.e2e.conftest import render, start_control_plane
 
@@ -22,6 +23,8 @@ def stack_on_server(request, tools, tmp_path_factory):
     try:
         manifests = render(stack, tmp_path_factory.mktemp(f"render-{stack}"))
         dyn = kube.connect(cp.kubeconfig, context="dev-onprem" if stack == "dev" else "eks-prod")
+        # cert-manager's CRD (prod's Certificates): the cluster's, not the program's.
+        kube.install_crds(dyn, crd_manifests(), manifests)
         refused = kube.apply_all(dyn, manifests)
         yield stack, dyn, manifests, refused
     finally:

@@ -93,6 +93,11 @@ CASES: list[Case] = [
     case("maxmemory-fraction-too-high", "schema", "deployments[0].maxmemoryFraction", 0.99),
     case("missing-environment", "schema", "environment", DELETE),
     case("deployments-not-a-list", "schema", "deployments", "sessions"),
+    case("tls-without-issuer", "schema", "deployments[0].tls", {"enabled": True}),
+    case("tls-issuer-kind", "schema", "deployments[0].tls", {"enabled": True, "issuer": {"name": "ca", "kind": "CA"}},
+         key="deployments[0].tls.issuer.kind"),
+    case("tls-issuer-name", "schema", "deployments[0].tls", {"enabled": True, "issuer": {"name": "My CA"}},
+         key="deployments[0].tls.issuer.name"),
     # -- Kubernetes quantities without a unit or malformed -----------------
     case("volume-without-unit", "quantity", "deployments[0].persistence.size", "5"),
     case("prometheus-volume-without-unit", "quantity", "monitoring.prometheus.storageSize", "50"),

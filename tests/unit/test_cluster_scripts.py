@@ -12,6 +12,7 @@ from components.redis.cluster_scripts import (
     BOOTSTRAP_SCRIPT,
     PRESTOP_SCRIPT,
     REPAIR_SCRIPT,
+    TLS_RELOAD_SCRIPT,
     BOOTSTRAP_SECRET_ENV,
     FIELD_ENV,
     START_COMMAND,
@@ -35,13 +36,13 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT}
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT}
     for name, text in scripts.items():
         assert text.startswith("#!/bin/sh\n")
-        # The preStop hook and the background repair handle every failure
-        # themselves (the pod stops, or redis keeps running, either way);
-        # the others stop at the first unhandled error.
-        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT) else "\nset -eu\n") in text
+        # The preStop hook, the background repair and the certificate
+        # reloader handle every failure themselves (the pod stops, or redis
+        # keeps running, either way); the others stop at the first unhandled error.
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT) else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 
 

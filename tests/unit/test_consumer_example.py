@@ -193,3 +193,11 @@ def test_app_builds_a_sentinel_client_for_the_sentinel_path():
             for s in sentinels] == [("cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local", 26379)]
     assert sentinels[0].connection_pool.connection_kwargs["password"] == PASSWORD
     assert pool.connection_kwargs["password"] == PASSWORD
+
+
+def test_app_verifies_tls_against_the_platform_ca_file():
+    env = {**consumer.client_settings(SENTINEL_OUTPUT | {"tls": True, "caSecret": "cache-tls"}),
+           "REDIS_PASSWORD": PASSWORD, "REDIS_CA_FILE": "/etc/redis-ca/ca.crt"}
+    assert env["REDIS_TLS"] == "true"
+    kwargs = app.connect(env).write.connection_pool.connection_kwargs
+    assert kwargs["ssl_ca_certs"] == "/etc/redis-ca/ca.crt"

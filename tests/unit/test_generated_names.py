@@ -18,6 +18,7 @@ SHAPES = {
     "cluster-migrating": {"mode": "cluster", "generation": 1, "migration": MOVE},
     "sentinel-migrating": {"mode": "sentinel", "migration": MOVE},
     "cluster-no-backup": {"mode": "cluster", "backup": {"enabled": False}},
+    "sentinel-tls": {"mode": "sentinel", "tls": {"enabled": True, "issuer": {"name": "ca"}}},
 }
 
 

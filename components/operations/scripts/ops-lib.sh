@@ -3,7 +3,8 @@
 #
 # Reads: SCRIPT_NAME (log prefix), REDISCLI_AUTH (the password; redis-cli
 # reads it from the environment, so it never appears in arguments),
-# REDIS_PORT (6379), QUERY_TIMEOUT (seconds per short query, 5).
+# REDIS_PORT (6379), QUERY_TIMEOUT (seconds per short query, 5), REDIS_TLS
+# and REDIS_CA_FILE (TLS on: redis-cli verifies the servers with that CA).
 # Host lists are split on spaces on purpose; set -f keeps a name from being
 # taken as a file pattern.
 # shellcheck disable=SC2086
@@ -13,6 +14,9 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 QUERY_TIMEOUT="${QUERY_TIMEOUT:-5}"
 # redis-cli colours --cluster output on terminals; Job logs are plain text.
 export TERM=dumb
+# TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
+TLS_ARGS=""
+if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/tls/ca.crt}"; fi
 
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${SCRIPT_NAME:-ops}" "$*" >&2; }
 die() { log "STOPPED: $*"; exit "${DIE_CODE:-1}"; }
@@ -35,7 +39,7 @@ cli() {
     shift
     if [ "${1:-}" != "--" ]; then _p="$1"; shift; fi
     shift
-    timeout "$QUERY_TIMEOUT" redis-cli --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
+    timeout "$QUERY_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
 }
 
 info_field() { cli "$1" -- info "$2" | awk -F: -v k="$3" '$1 == k { print $2 }'; }

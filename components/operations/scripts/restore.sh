@@ -22,6 +22,7 @@
 #   TEMP_HOST, TEMP_PORT   the temporary server (127.0.0.1, 6390)
 #   LOAD_TIMEOUT    seconds to load one snapshot (600); MIGRATE_TIMEOUT_MS (10000)
 #   REDIS_PORT (6379), SENTINEL_PORT (26379), REDIS_SERVER_BIN (redis-server)
+#   REDIS_TLS, REDIS_CA_FILE, REDIS_CERT_FILE, REDIS_KEY_FILE   TLS on (see temp_ports)
 set -eu
 SCRIPT_NAME=restore
 . "$(dirname "$0")/ops-lib.sh"
@@ -74,10 +75,23 @@ stop_temp() {
 }
 trap stop_temp EXIT
 
+# With TLS the temporary server still listens in plain text on loopback
+# (redis-cli --cluster import connects to its source without TLS), but its
+# own connections to the target (MIGRATE) use TLS: Redis does so when
+# tls-cluster is on, which needs the deployment's certificate and key.
+temp_ports() {
+    if [ -n "$TLS_ARGS" ]; then
+        echo "--port $TEMP_PORT --tls-cert-file ${REDIS_CERT_FILE:-/tls/tls.crt} --tls-key-file ${REDIS_KEY_FILE:-/tls/tls.key}" \
+            "--tls-ca-cert-file ${REDIS_CA_FILE:-/tls/ca.crt} --tls-cluster yes"
+    else
+        echo "--port $TEMP_PORT"
+    fi
+}
+
 # Loads snapshot $1 into the temporary server and waits until it serves.
 start_temp() {
     stop_temp
-    "$REDIS_SERVER_BIN" --bind "$TEMP_HOST" --port "$TEMP_PORT" --dir "$(dirname "$1")" --dbfilename "$(basename "$1")" \
+    "$REDIS_SERVER_BIN" --bind "$TEMP_HOST" $(temp_ports) --dir "$(dirname "$1")" --dbfilename "$(basename "$1")" \
         --appendonly no --save "" --daemonize no --protected-mode no --logfile "$work/temp-redis.log" &
     temp_pid=$!
     deadline=$(($(now_s) + LOAD_TIMEOUT))
@@ -104,7 +118,7 @@ log "the target holds $existing key(s) now; REPLACE=$REPLACE"
 if [ "$REPLACE" = "no" ] && [ "$existing" -gt 0 ]; then
     : >"$work/target-keys"
     while read -r host port; do
-        REDISCLI_AUTH="$TARGET_AUTH" timeout "$LOAD_TIMEOUT" redis-cli --no-auth-warning -h "$host" -p "$port" --scan --no-raw \
+        REDISCLI_AUTH="$TARGET_AUTH" timeout "$LOAD_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning -h "$host" -p "$port" --scan --no-raw \
             >>"$work/target-keys" || die "listing the keys of $host:$port failed"
     done <<EOF_TARGETS
 $targets
@@ -139,7 +153,7 @@ for snap in $snapshots; do
             set -- $targets
             flags="--cluster-copy"
             [ "$REPLACE" = "yes" ] && flags="$flags --cluster-replace"
-            REDISCLI_AUTH="$TARGET_AUTH" redis-cli --no-auth-warning --cluster import "$1:$2" \
+            REDISCLI_AUTH="$TARGET_AUTH" redis-cli $TLS_ARGS --no-auth-warning --cluster import "$1:$2" \
                 --cluster-from "$TEMP_HOST:$TEMP_PORT" $flags >"$work/import.log" 2>&1 || true
             moved=$(grep -c ': OK$' "$work/import.log" || true)
         else

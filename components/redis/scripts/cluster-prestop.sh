@@ -21,7 +21,10 @@ LOCAL="${LOCAL_REDIS_HOST:-127.0.0.1}"
 PORT="${REDIS_PORT:-6379}"
 
 log() { printf '%s cluster-prestop: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
-local_cli() { timeout 5 redis-cli -h "$LOCAL" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+# TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
+TLS_ARGS=""
+if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/tls/ca.crt}"; fi
+local_cli() { timeout 5 redis-cli $TLS_ARGS -h "$LOCAL" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 
 role="$(local_cli role | head -n 1)"
 if [ "$role" != "master" ]; then
@@ -84,7 +87,7 @@ done
 host="${replica%:*}"
 rport="${replica##*:}"
 log "master $my_id hands its slots to replica $host:$rport, caught up (CLUSTER FAILOVER)"
-answer="$(timeout 5 redis-cli -h "$host" -p "$rport" cluster failover 2>&1 | tr -d '\r')"
+answer="$(timeout 5 redis-cli $TLS_ARGS -h "$host" -p "$rport" cluster failover 2>&1 | tr -d '\r')"
 if [ "$answer" != "OK" ]; then
     log "the replica refused the failover ($answer); stopping as master"
     exit 0

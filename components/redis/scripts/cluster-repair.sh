@@ -35,6 +35,9 @@ set -u
 set -f
 
 log() { printf '%s cluster-repair: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
+# TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
+TLS_ARGS=""
+if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/tls/ca.crt}"; fi
 
 PORT="${REDIS_PORT:-6379}"
 TIMEOUT="${REPAIR_TIMEOUT_SECONDS:-300}"
@@ -46,7 +49,7 @@ STS="${POD_NAME%-*}"
 MARKER="$DATA_DIR/.repair-pending"
 export REDISCLI_AUTH="$REDIS_PASSWORD"
 
-cli() { _h="$1"; shift; timeout 10 redis-cli -h "$_h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+cli() { _h="$1"; shift; timeout 10 redis-cli $TLS_ARGS -h "$_h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 deadline=0
 start_clock() { deadline=$(($(date +%s) + TIMEOUT)); }

@@ -24,6 +24,9 @@
 #   RUNTIME_CONF        default /run/redis/runtime.conf
 #   DATA_DIR            default /data (nodes.conf lives here)
 #   RESOLVE_TIMEOUT_SECONDS  how long to wait for peers' names, default 20
+#   REDIS_TLS           "yes": start redis-tls-reload.sh (renewed certificates
+#                       reloaded without a restart); with REDIS_CERT_FILE,
+#                       REDIS_KEY_FILE, REDIS_CA_FILE
 #
 # Names are resolved with getent: glibc's in Debian-based images, musl-utils'
 # in Alpine ones (part of the alpine base image, so in redis:*-alpine).
@@ -160,5 +163,9 @@ if [ ! -s "$NODES_CONF" ] || [ -f "$DATA_DIR/.repair-pending" ]; then
     REDIS_PID=$$ REDIS_PASSWORD="$REDIS_PASSWORD" POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
 fi
 fix_nodes_conf
+if [ "${REDIS_TLS:-}" = yes ]; then
+    log "TLS on: starting redis-tls-reload.sh in the background: it reloads a renewed certificate without a restart"
+    REDIS_PID=$$ REDIS_PASSWORD="$REDIS_PASSWORD" REDIS_HOST="$POD_IP" sh "$(dirname "$0")/redis-tls-reload.sh" &
+fi
 log "starting redis-server $REDIS_CONF"
 exec redis-server "$REDIS_CONF"

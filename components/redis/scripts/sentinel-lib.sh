@@ -2,6 +2,7 @@
 # POSIX sh: runs under busybox sh (redis:7.2-alpine) and Debian's dash.
 #
 # Reads: REDIS_PASSWORD, MASTER_SET, SENTINEL_HOSTS (space-separated),
+# REDIS_TLS and REDIS_CA_FILE (TLS on: redis-cli verifies with that CA),
 # SENTINEL_PORT (default 26379), SENTINEL_QUERY_TIMEOUT (seconds per
 # Sentinel, default 2).
 
@@ -25,13 +26,18 @@ require_env() {
     done
 }
 
+# TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
+TLS_ARGS=""
+if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/tls/ca.crt}"; fi
+
 # redis-cli takes the password from REDISCLI_AUTH, never from its arguments.
+# shellcheck disable=SC2086
 redis_cmd() {
     _host="$1"
     _port="$2"
     shift 2
     REDISCLI_AUTH="$REDIS_PASSWORD" timeout "$SENTINEL_QUERY_TIMEOUT" \
-        redis-cli --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
+        redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
 }
 
 # Prints "host port" as one Sentinel sees the master, or nothing.

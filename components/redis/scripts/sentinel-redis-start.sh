@@ -207,6 +207,11 @@ start_redis() {
     trap on_stop TERM INT
     "$REDIS_SERVER_BIN" "$REDIS_CONF" &
     REDIS_PID=$!
+    if [ "${REDIS_TLS:-}" = yes ]; then
+        log "TLS on: starting redis-tls-reload.sh: it reloads a renewed certificate without a restart"
+        REDIS_PID="$REDIS_PID" REDIS_HOST="$LOCAL_REDIS_HOST" REDIS_PORT="$REDIS_PORT" \
+            sh "$(dirname "$0")/redis-tls-reload.sh" &
+    fi
 }
 
 supervise() {

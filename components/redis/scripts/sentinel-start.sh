@@ -17,7 +17,8 @@
 # SENTINEL_CONF_SRC (/usr/local/etc/sentinel/sentinel.conf), SENTINEL_WORK_DIR
 # (/run/sentinel), SENTINEL_BIN (redis-sentinel), REDIS_PORT (6379),
 # SENTINEL_START_WAIT (seconds, 45: below the liveness probe's budget),
-# SENTINEL_QUERY_INTERVAL (2).
+# SENTINEL_QUERY_INTERVAL (2); REDIS_TLS, REDIS_CA_FILE, REDIS_CERT_FILE,
+# REDIS_KEY_FILE, POD_NAME (TLS on).
 set -eu
 
 SCRIPT_NAME=sentinel-start
@@ -102,5 +103,11 @@ grep -v -e '^requirepass ' -e '^user default ' -e '^sentinel auth-pass ' -e '^se
 } >>"$tmp"
 mv "$tmp" "$conf"
 
+if [ "${REDIS_TLS:-}" = yes ]; then
+    # Sentinel cannot reload a certificate: the loop restarts it, staggered
+    # by ordinal, when the files change (see redis-tls-reload.sh).
+    log "TLS on: starting redis-tls-reload.sh: it restarts this Sentinel when its certificate is renewed"
+    REDIS_PID=$$ TLS_RELOAD_MODE=restart sh "$(dirname "$0")/redis-tls-reload.sh" &
+fi
 log "starting sentinel for master set $master_set"
 exec "$SENTINEL_BIN" "$conf"

@@ -7,6 +7,11 @@ from render_redis_conf; only what differs per pod is mapped: bind (a pod binds
 script process sees as /etc/hosts through a private mount namespace, so the
 scripts resolve the pod hostnames with their normal getent calls. Moving a
 pod to a new address rewrites that file in place, as cluster DNS would.
+
+With ``tls`` (a TestPki laid out like cert-manager's Secret) every pod gets
+the rendered TLS directives and the env the component sets (REDIS_TLS and the
+file paths), every script runs with it, and the harness's own clients speak
+TLS verified against the test CA, names included.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from components.redis.cluster_scripts import (
 )
 from components.common.redis_contract import REDIS_PORT
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
+from components.common.tls import CA_ENV, CERT_ENV, KEY_ENV, TLS_ENV, TlsFiles
 from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
+from tests.integration.tls_certs import TestPki
 
 PASSWORD = "cluster-test-Pw\"with\\quotes"
 # Addresses assigned to this suite: 127.0.0.10 - 127.0.0.49.
@@ -44,14 +51,16 @@ MAXMEMORY = 64 * 1024 * 1024
 # The pods run busybox's tools (redis:*-alpine); the scripts get them first on
 # PATH so a GNU-only option or awk extension fails here too. The shell is dash.
 BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", "date", "sleep",
-                   "mv", "rm", "chmod", "mkdir", "dirname", "cat", "hostname", "cut")
+                   "mv", "rm", "chmod", "mkdir", "dirname", "cat", "hostname", "cut", "md5sum")
 
 
 class ClusterHarness:
     def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology,
-                 addresses: list[str] | None = None, maxmemory: int = MAXMEMORY, conf: dict | None = None):
+                 addresses: list[str] | None = None, maxmemory: int = MAXMEMORY, conf: dict | None = None,
+                 tls: TestPki | None = None):
         """``addresses``: this user's own block of 127.0.0.x, so suites can run
-        side by side; ``maxmemory``: what the pods' redis.conf says."""
+        side by side; ``maxmemory``: what the pods' redis.conf says; ``tls``:
+        the certificate files every pod and client uses (None: plain TCP)."""
         for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
             require(binary)
         busybox = require("busybox")
@@ -75,6 +84,23 @@ class ClusterHarness:
         self.conf = conf or {}
         self.addr: dict[int, str] = {}
         self.pods: dict[int, Proc] = {}
+        self.tls = tls
+
+    def tls_env(self, with_key: bool = False) -> dict[str, str]:
+        """What the component puts in a container's env with TLS on (components/common/tls.py)."""
+        if self.tls is None:
+            return {}
+        env = {TLS_ENV: "yes", CA_ENV: str(self.tls.ca)}
+        if with_key:
+            # Short reload interval: the rotation test waits for it.
+            env |= {CERT_ENV: str(self.tls.cert), KEY_ENV: str(self.tls.key), "TLS_RELOAD_INTERVAL_SECONDS": "1"}
+        return env
+
+    def client_kwargs(self) -> dict:
+        """redis-py options for this harness's pods: TLS verified against the CA."""
+        if self.tls is None:
+            return {}
+        return {"ssl": True, "ssl_ca_certs": str(self.tls.ca), "ssl_check_hostname": True}
 
     # -- addresses and DNS ------------------------------------------------
     def hostname(self, ordinal: int) -> str:
@@ -119,7 +145,9 @@ class ClusterHarness:
         spec = RedisConfSpec(maxmemory_bytes=self.maxmemory, cluster_enabled=True, bind=ip, data_dir=str(data),
                              include=str(runtime), replicas_per_master=self.topology.replicas_per_shard,
                              repl_backlog_bytes=repl_backlog_bytes(int(self.maxmemory / DEFAULT_MAXMEMORY_FRACTION)),
-                             extra={"bind-source-addr": ip}, **self.conf)
+                             extra={"bind-source-addr": ip},
+                             tls=TlsFiles(str(self.tls.cert), str(self.tls.key), str(self.tls.ca)) if self.tls else None,
+                             **self.conf)
         conf.write_text(render_redis_conf(spec))
         env = start_env(self.topology) | {
             "REDIS_CONF": str(conf),
@@ -130,7 +158,7 @@ class ClusterHarness:
             "POD_IP": ip,
             "REDIS_PASSWORD": PASSWORD,
             "PATH": f"{bin_dir}:{self.path}" if bin_dir else self.path,
-        }
+        } | self.tls_env(with_key=True)
         argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
         proc = self.group.start(argv, self.root / f"pod-{ordinal}.log", env=env)
         self.pods[ordinal] = proc
@@ -148,11 +176,12 @@ class ClusterHarness:
     def ready(self, ordinal: int) -> bool:
         """The pod's readiness probe: the rendered command, run against this pod's address."""
         check = READY_CHECK.replace("-h 127.0.0.1", f"-h {self.addr[ordinal]}")
-        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "PATH": self.path}
+        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "PATH": self.path} | self.tls_env()
         return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
 
     def prestop(self, ordinal: int, timeout_s: int = 20) -> subprocess.CompletedProcess:
-        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": self.addr[ordinal], "PATH": self.path}
+        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": self.addr[ordinal], "PATH": self.path} \
+            | self.tls_env()
         return subprocess.run(["dash", str(self.scripts / PRESTOP_SCRIPT), str(timeout_s)], env=env,
                               capture_output=True, text=True, timeout=timeout_s + 30)
 
@@ -173,7 +202,7 @@ class ClusterHarness:
     # -- bootstrap Job ----------------------------------------------------
     def bootstrap(self, topology: ClusterTopology, **extra_env: str) -> subprocess.CompletedProcess:
         env = dict(os.environ) | bootstrap_env(topology) | extra_env | {
-            "REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60", "PATH": self.path}
+            "REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60", "PATH": self.path} | self.tls_env()
         argv = self.in_dns_namespace(["dash", str(self.scripts / BOOTSTRAP_SCRIPT)])
         started = time.monotonic()
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
@@ -184,12 +213,13 @@ class ClusterHarness:
     # -- clients and cluster views ---------------------------------------
     def node(self, ordinal: int) -> redis.Redis:
         return redis.Redis(host=self.addr[ordinal], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
-                           socket_timeout=2, socket_connect_timeout=1)
+                           socket_timeout=2, socket_connect_timeout=1, **self.client_kwargs())
 
     def cluster_client(self) -> RedisCluster:
         first = min(i for i, p in self.pods.items() if p.alive())
         return RedisCluster(host=self.addr[first], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
-                            address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1)
+                            address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1,
+                            **self.client_kwargs())
 
     def cluster_info(self, ordinal: int) -> dict[str, str]:
         text = self.node(ordinal).execute_command("CLUSTER", "INFO")

@@ -25,8 +25,8 @@ class TwoGroups(ClusterHarness):
     """Pods of the old StatefulSet (ordinals 0..) and of the new one (ordinals
     100..), both governed by the deployment's one headless Service."""
 
-    def __init__(self, root, group, old: ClusterTopology, new: ClusterTopology):
-        super().__init__(root, group, old, addresses=ADDRS)
+    def __init__(self, root, group, old: ClusterTopology, new: ClusterTopology, addresses: list[str] = ADDRS, **kw):
+        super().__init__(root, group, old, addresses=list(addresses), **kw)
         self.old_topo, self.new_topo = old, new
 
     def topo_of(self, ordinal: int) -> ClusterTopology:

@@ -8,6 +8,10 @@ port, so no DNS query can leave the machine.
 
 Each test gets its own block of addresses (``Topology(block)``) inside
 127.0.0.50-127.0.0.89, so tests can run in parallel under xdist.
+
+With ``tls`` (a TestPki laid out like cert-manager's Secret) the nodes,
+Sentinels and HAProxy get the rendered TLS text and the env the components
+set, and the harness's clients speak TLS verified against the test CA.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components.common.tls import CA_ENV, CERT_ENV, KEY_ENV, TLS_ENV, TlsFiles
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
 from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
 from components.redis.sentinel_scripts import READY_CHECK, REDIS_START, SENTINEL_READY, SENTINEL_START, script_path
 from tests.integration.procs import ProcGroup, Proc, port_open, require, wait_for
+from tests.integration.tls_certs import TestPki
 
 # The pods run busybox sh; the tests run dash unless POD_SHELL says otherwise
 # (e.g. POD_SHELL="busybox sh").
@@ -59,8 +65,9 @@ class Topology:
         return self._ip(6)
 
 
-def haproxy_spec(topo: Topology) -> HAProxySpec:
+def haproxy_spec(topo: Topology, tls_ca_file: str | None = None) -> HAProxySpec:
     return HAProxySpec(
+        tls_ca_file=tls_ca_file,
         master_set=MASTER_SET,
         redis_hosts=topo.redis,
         sentinel_hosts=topo.sentinels,
@@ -75,7 +82,7 @@ def haproxy_spec(topo: Topology) -> HAProxySpec:
 class MasterSet:
     """Three Redis nodes, three Sentinels and HAProxy, started by the pod scripts."""
 
-    def __init__(self, procs: ProcGroup, root: Path, topo: Topology):
+    def __init__(self, procs: ProcGroup, root: Path, topo: Topology, tls: TestPki | None = None):
         for binary in ("redis-server", "redis-sentinel", "redis-cli", "haproxy", POD_SHELL[0]):
             require(binary)
         self.procs, self.root, self.topo = procs, root, topo
@@ -86,7 +93,22 @@ class MasterSet:
         self.node_overrides: dict[str, str] = {}
         self.sentinel_overrides: dict[str, str] = {}
         self.haproxy: Proc | None = None
-        self.haproxy_cfg = render_haproxy_cfg(haproxy_spec(topo))
+        self.tls = tls
+        self.haproxy_cfg = render_haproxy_cfg(haproxy_spec(topo, str(tls.ca) if tls else None))
+
+    def tls_env(self, with_key: bool = False) -> dict[str, str]:
+        """What the components put in a container's env with TLS on."""
+        if self.tls is None:
+            return {}
+        env = {TLS_ENV: "yes", CA_ENV: str(self.tls.ca)}
+        if with_key:
+            env |= {CERT_ENV: str(self.tls.cert), KEY_ENV: str(self.tls.key), "TLS_RELOAD_INTERVAL_SECONDS": "1",
+                    "TLS_RESTART_STAGGER_SECONDS": "3"}
+        return env
+
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        return TlsFiles(str(self.tls.cert), str(self.tls.key), str(self.tls.ca)) if self.tls else None
 
     def node_env(self, ip: str) -> dict[str, str]:
         d = self.root / ip
@@ -105,7 +127,7 @@ class MasterSet:
             "SENTINEL_QUERY_TRIES": "2",
             "SENTINEL_QUERY_INTERVAL": "0.5",
             "SENTINEL_QUERY_TIMEOUT": "1",
-        }
+        } | self.tls_env(with_key=True)
 
     def sentinel_conf(self, ip: str) -> str:
         return render_sentinel_conf(
@@ -117,6 +139,7 @@ class MasterSet:
                 down_after_ms=1000,
                 failover_timeout_ms=5000,
                 work_dir=str(self.root / f"sentinel-{ip}" / "work"),
+                tls=self.tls_files,
             )
         )
 
@@ -131,7 +154,9 @@ class MasterSet:
             "REDIS_HOSTS": " ".join(self.topo.redis),
             "SENTINEL_QUERY_INTERVAL": "0.5",
             "SENTINEL_QUERY_TIMEOUT": "1",
-        }
+            # The pod's name: its ordinal staggers certificate restarts.
+            "POD_NAME": f"sentinel-{self.topo.sentinels.index(ip)}",
+        } | self.tls_env(with_key=True)
 
     def start_sentinel(self, ip: str) -> Proc:
         """One Sentinel pod; it listens only once it knows the master."""
@@ -161,6 +186,7 @@ class MasterSet:
                 bind=ip,
                 data_dir=str(d / "data"),
                 include=str(d / "run" / "runtime.conf"),
+                tls=self.tls_files,
             )
         )
         (d / "redis.conf").write_text(conf)
@@ -214,7 +240,7 @@ class MasterSet:
         return self._probe(SENTINEL_READY.replace("-h 127.0.0.1", f"-h {ip}"))
 
     def _probe(self, check: str) -> bool:
-        env = {**os.environ, "REDISCLI_AUTH": self.password, "MASTER_SET": MASTER_SET}
+        env = {**os.environ, "REDISCLI_AUTH": self.password, "MASTER_SET": MASTER_SET, **self.tls_env()}
         return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
 
     def _sentinels_know_replicas(self) -> bool:
@@ -245,6 +271,7 @@ class MasterSet:
             socket_timeout=2,
             socket_connect_timeout=1,
             retry=Retry(NoBackoff(), 0),
+            **({"ssl": True, "ssl_ca_certs": str(self.tls.ca), "ssl_check_hostname": True} if self.tls else {}),
             **kw,
         )
 
