@@ -11,6 +11,7 @@ import pulumi
 
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
+from components.common.redis_acl import AclSpec, AppAcl
 from components.common.redis_contract import auth_secret_name, deployment_labels
 from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
@@ -71,6 +72,7 @@ def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> d
         client_pod_selector=client_pod_selector(dep),
         client_namespace_selector=dict(dep.clients.namespace_selector),
         cluster_domain=cfg.cluster_domain,
+        acl=AclSpec(app=AppAcl(commands=dep.acl.app.commands, keys=dep.acl.app.keys, channels=dep.acl.app.channels)),
     )
 
 

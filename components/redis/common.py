@@ -3,6 +3,7 @@ Secret, the config ConfigMap, and the annotations naming the mode."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,6 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.common.k8s import metadata
+from components.common.redis_acl import APP, EXPORTER, EXPORTER_PASSWORD_FILE_KEY, USERNAME_KEY, AclSpec, secret_name
 from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
 from components.redis.pod import PodAdditions
 
@@ -47,6 +49,8 @@ class RedisCommonArgs:
     service_account_annotations: dict[str, str] = field(default_factory=dict)
     # An autoscaler owns the data StatefulSet's replica count (stacks/redis.py).
     replicas_autoscaled: bool = False
+    # ACL users (cluster mode): the app user's rights from config.
+    acl: AclSpec = field(default_factory=AclSpec)
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
@@ -56,25 +60,51 @@ def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
 
 
 def password_secret(
-    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str]
+    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str], username: str | None = None,
+    resource_name: str | None = None, object_name: str | None = None, password_file_uri: str | None = None,
 ) -> tuple[k8s.core.v1.Secret, pulumi.Output[str]]:
-    """A generated password kept in a Secret; the value is a Pulumi secret everywhere."""
+    """A generated password kept in a Secret; the value is a Pulumi secret
+    everywhere. ``username`` adds the ACL user name beside it;
+    ``password_file_uri`` a JSON ``{uri: password}`` (redis_exporter's password file)."""
+    resource_name = resource_name or name
     password = random.RandomPassword(
-        f"{name}-password",
+        f"{resource_name}-password",
         length=32,
         # Only URL- and shell-safe characters: the password travels in redis
         # URLs and in redis.conf quoting.
         special=False,
         opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result"]),
     )
+    data: dict[str, pulumi.Input[str]] = {PASSWORD_KEY: password.result}
+    if username is not None:
+        data[USERNAME_KEY] = username
+    if password_file_uri is not None:
+        data[EXPORTER_PASSWORD_FILE_KEY] = password.result.apply(lambda p: json.dumps({password_file_uri: p}))
     secret = k8s.core.v1.Secret(
-        f"{name}-auth",
-        metadata=metadata(auth_secret_name(name), namespace, labels),
+        f"{resource_name}-auth",
+        metadata=metadata(object_name or auth_secret_name(name), namespace, labels),
         type="Opaque",
-        string_data={PASSWORD_KEY: password.result},
+        string_data=data,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return secret, pulumi.Output.secret(password.result)
+
+
+def user_secrets(
+    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str], acl: AclSpec, exporter_uri: str
+) -> dict[str, tuple[k8s.core.v1.Secret, pulumi.Output[str]]]:
+    """One generated password and Secret per ACL user. The app user keeps the
+    deployment's first password and Secret (same resource names, so an
+    existing stack keeps them); each internal user gets ``<name>-acl-<user>``."""
+    out = {}
+    for role in acl.roles:
+        if role == APP:
+            out[role] = password_secret(parent, name, namespace, labels, username=APP)
+        else:
+            out[role] = password_secret(parent, name, namespace, labels, username=role,
+                                        resource_name=f"{name}/{role}", object_name=secret_name(name, role),
+                                        password_file_uri=exporter_uri if role == EXPORTER else None)
+    return out
 
 
 def config_map(

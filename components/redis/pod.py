@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.common.k8s import secret_env
+from components.common.redis_acl import CLI_USER_ARGS, EXPORTER_PASSWORD_FILE_KEY
 from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
 
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
@@ -28,7 +29,7 @@ def plain_env(values: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _cli(port: int) -> str:
-    return f"redis-cli -h 127.0.0.1 -p {port}"
+    return f"redis-cli {CLI_USER_ARGS} -h 127.0.0.1 -p {port}"
 
 
 def liveness_probe(port: int = REDIS_PORT) -> dict[str, Any]:
@@ -61,13 +62,27 @@ def exec_probe(script: str, period: int = 5, timeout: int = 5, failures: int = 3
     }
 
 
-def exporter_container(image: str, secret_name: str) -> dict[str, Any]:
-    """redis_exporter for this pod's node only; dashboards aggregate by deployment."""
-    env = [
-        {"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{REDIS_PORT}"},
-        secret_env("REDIS_PASSWORD", secret_name),
-    ]
-    return {
+# What the exporter scrapes; also the key of its password file.
+EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{REDIS_PORT}"
+# Where the exporter container mounts its user's Secret.
+EXPORTER_SECRET_DIR = "/run/secrets/redis-exporter"
+
+
+def exporter_container(image: str, secret_name: str, user: str | None = None) -> dict[str, Any]:
+    """redis_exporter for this pod's node only; dashboards aggregate by deployment.
+    With an ACL ``user`` it logs in as that user and reads the password from
+    a file (``exporter_volume``), not from its environment."""
+    env: list[dict[str, Any]] = [{"name": "REDIS_ADDR", "value": EXPORTER_REDIS_ADDR}]
+    mounts: list[dict[str, Any]] = []
+    if user is None:
+        env.append(secret_env("REDIS_PASSWORD", secret_name))
+    else:
+        env += [
+            {"name": "REDIS_USER", "value": user},
+            {"name": "REDIS_PASSWORD_FILE", "value": f"{EXPORTER_SECRET_DIR}/{EXPORTER_PASSWORD_FILE_KEY}"},
+        ]
+        mounts.append({"name": "exporter-auth", "mountPath": EXPORTER_SECRET_DIR, "readOnly": True})
+    container: dict[str, Any] = {
         "name": "exporter",
         "image": image,
         "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
@@ -85,6 +100,17 @@ def exporter_container(image: str, secret_name: str) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container
+
+
+def exporter_volume(secret_name: str) -> dict[str, Any]:
+    """The exporter user's password file, mode 0440: the exporter's uid reads
+    it through the pod's fsGroup, a supplemental group of every container."""
+    return {"name": "exporter-auth", "secret": {
+        "secretName": secret_name, "defaultMode": 0o440,
+        "items": [{"key": EXPORTER_PASSWORD_FILE_KEY, "path": EXPORTER_PASSWORD_FILE_KEY}]}}
 
 
 def scrape_annotations(port: int = EXPORTER_PORT) -> dict[str, str]:

@@ -11,7 +11,7 @@ from components.common.redis_contract import DATA_DIR, REDIS_UID, SCRIPTS_DIR, a
 from components.common.scheduling import PlacementArgs, placement
 from components.redis.common import RedisCommonArgs
 from components.redis.conf import CONF_DIR, RUNTIME_DIR
-from components.redis.pod import PodAdditions, exporter_container, liveness_probe, scrape_annotations, startup_probe
+from components.redis.pod import PodAdditions, exporter_container, exporter_volume, liveness_probe, scrape_annotations, startup_probe
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,12 @@ class RedisPodSpec:
     sidecars: tuple[dict[str, Any], ...] = ()
     extra_volumes: tuple[dict[str, Any], ...] = ()
     extra_mounts: tuple[dict[str, Any], ...] = ()
+    # More ConfigMap keys mounted beside the conf (users.acl).
+    conf_extra_keys: tuple[str, ...] = ()
+    # ACL user of the exporter sidecar and its Secret; None: the deployment's
+    # one password, from the environment (no ACL users).
+    exporter_user: str | None = None
+    exporter_secret: str | None = None
 
 
 def with_additions(pod: RedisPodSpec, additions: PodAdditions) -> RedisPodSpec:
@@ -83,7 +89,8 @@ def statefulset_spec(
     if pod.pre_stop:
         redis["lifecycle"] = {"preStop": {"exec": {"command": list(pod.pre_stop)}}}
     volumes: list[dict[str, Any]] = [
-        {"name": "conf", "configMap": {"name": pod.config_map, "items": [{"key": pod.conf_key, "path": pod.conf_key}]}},
+        {"name": "conf", "configMap": {"name": pod.config_map,
+                                       "items": [{"key": k, "path": k} for k in (pod.conf_key, *pod.conf_extra_keys)]}},
         {
             "name": "scripts",
             "configMap": {
@@ -97,6 +104,9 @@ def statefulset_spec(
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         *pod.extra_volumes,
     ]
+    if pod.exporter_user is not None:
+        volumes.append(exporter_volume(pod.exporter_secret or auth_secret_name(args.name)))
+    exporter = exporter_container(args.exporter_image, pod.exporter_secret or auth_secret_name(args.name), pod.exporter_user)
     spec: dict[str, Any] = {
         "serviceName": service_name,
         "replicas": replicas,
@@ -116,7 +126,7 @@ def statefulset_spec(
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": pod.termination_grace_seconds,
                 "securityContext": pod_security_context(REDIS_UID),
-                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name)), *pod.sidecars],
+                "containers": [redis, exporter, *pod.sidecars],
                 "volumes": volumes,
                 **placement(selector, placement_args),
             },

@@ -31,6 +31,9 @@ _BY_MODE = {
     "cluster": (
         ("Service", "{n}"), ("Service", "{n}-headless"), ("NetworkPolicy", "{n}"), ("NetworkPolicy", "{n}-bootstrap"),
         ("PodDisruptionBudget", "{n}"),
+        # The internal ACL users' Secrets (components/common/redis_acl.py).
+        ("Secret", "{n}-acl-admin"), ("Secret", "{n}-acl-replication"), ("Secret", "{n}-acl-exporter"),
+        ("Secret", "{n}-acl-backup"),
     ),
     "sentinel": (
         ("Service", "{n}"), ("Service", "{n}-read"), ("Service", "{n}-headless"),
