@@ -119,7 +119,7 @@ def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], c
                   config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
                   scratch_size=_scratch(dep))
     if cluster_args is not None:
-        return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), **common)
+        return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), acl_users=True, **common)
     return OpsTarget(
         sentinel_hosts=tuple(f"{dep.name}-sentinel-{i}.{dep.name}-sentinel-headless.{domain}" for i in range(dep.sentinel.sentinels)),
         master_set=dep.sentinel.master_set, write_host=f"{dep.name}.{domain}",

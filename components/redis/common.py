@@ -3,7 +3,6 @@ Secret, the config ConfigMap, and the annotations naming the mode."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -11,7 +10,9 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.common.k8s import metadata
-from components.common.redis_acl import APP, EXPORTER, EXPORTER_PASSWORD_FILE_KEY, USERNAME_KEY, AclSpec, secret_name
+from components.common.redis_acl import (
+    APP, EXPORTER, EXPORTER_PASSWORD_FILE_KEY, USERNAME_KEY, AclSpec, exporter_password_file, secret_name,
+)
 from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
 from components.redis.pod import PodAdditions
 
@@ -79,7 +80,7 @@ def password_secret(
     if username is not None:
         data[USERNAME_KEY] = username
     if password_file_uri is not None:
-        data[EXPORTER_PASSWORD_FILE_KEY] = password.result.apply(lambda p: json.dumps({password_file_uri: p}))
+        data[EXPORTER_PASSWORD_FILE_KEY] = password.result.apply(lambda p: exporter_password_file(password_file_uri, p))
     secret = k8s.core.v1.Secret(
         f"{resource_name}-auth",
         metadata=metadata(object_name or auth_secret_name(name), namespace, labels),

@@ -33,7 +33,7 @@ import redis as redis_py
 from components.monitoring.prometheus_config import pod_target, render_prometheus_config
 from components.monitoring.rules import RulesSpec, alerts, render_rule_files, rule_groups
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD as CLUSTER_PASSWORD
+from tests.integration.cluster.harness import PASSWORDS as CLUSTER_PASSWORDS
 from tests.integration.cluster.harness import ClusterHarness
 from tests.integration.monitoring.helpers import (NS, alerts as live_alerts, http_get, loopback_spec, query, redis_pod,
                                                   start_prometheus, start_redis, start_redis_exporter)
@@ -76,7 +76,7 @@ def _start_cluster(procs, root) -> list:
     h.wait_healthy(ordinals, 60)
     targets = []
     for i in ordinals:
-        start_redis_exporter(procs, root, h.addr[i], password=CLUSTER_PASSWORD)
+        start_redis_exporter(procs, root, h.addr[i], password=CLUSTER_PASSWORDS["exporter"], user="exporter")
         targets.append(redis_pod(h.addr[i], f"orders-{i}", "orders", "checkout"))
     return targets
 
