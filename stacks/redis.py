@@ -30,7 +30,9 @@ from stacks.config.redis import RedisDeployment
 from stacks.config.redis import ZoneDiscovery as ZoneDiscoveryConfig
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
-OUTPUT_SCHEMA_VERSION = 1
+# 2: a cluster deployment's password is its app user's, valid only with
+# `username` (the default user is off); docs/outputs.md.
+OUTPUT_SCHEMA_VERSION = 2
 
 
 def output_key(dep: RedisDeployment) -> str:

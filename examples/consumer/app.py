@@ -49,7 +49,8 @@ def failover_retry() -> Retry:
 def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
     password = env["REDIS_PASSWORD"]
     tls = env.get("REDIS_TLS") == "true"
-    common = {"password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    # A deployment with ACL users names the user; None logs in as `default`.
+    common = {"username": env.get("REDIS_USERNAME"), "password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
     if env["REDIS_MODE"] == "cluster":
         # Connects at once and follows MOVED/ASK redirects itself. The nodes
         # announce stable pod hostnames, so restarts with new IPs are fine.
@@ -72,7 +73,7 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
 
     sentinel = Sentinel(
         [host_port(e) for e in env["REDIS_SENTINELS"].split(",") if e],
-        sentinel_kwargs={"password": password, "socket_timeout": 5},
+        sentinel_kwargs={"username": env.get("REDIS_USERNAME"), "password": password, "socket_timeout": 5},
         **common,
     )
     master_set = env["REDIS_MASTER_SET"]

@@ -29,7 +29,7 @@ CONFIG = {
     "redis-consumer:namespace": "web",
 }
 SENTINEL_OUTPUT = {  # components/redis/sentinel.py's output with its HAProxy front end
-    "schemaVersion": 1, "mode": "sentinel", "team": "web", "tls": False, "port": 6379, "masterSet": "mymaster",
+    "schemaVersion": 2, "mode": "sentinel", "team": "web", "tls": False, "port": 6379, "masterSet": "mymaster",
     "sentinelEndpoints": ["cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local:26379"],
     "writeEndpoint": "cache-haproxy-write.redis.svc.cluster.local:6379",
     "readEndpoint": "cache-haproxy-read.redis.svc.cluster.local:6379",
@@ -86,6 +86,8 @@ def test_cluster_settings_from_the_real_platform_output(platform_outputs):
     settings = run.outputs["redisSettings"]
     assert settings["REDIS_MODE"] == "cluster"
     assert settings["REDIS_STARTUP_NODES"].split(",") == sessions["seedEndpoints"]
+    # The password is the app user's: the client must name the user.
+    assert settings["REDIS_USERNAME"] == sessions["username"] == "app"
     (cm,) = run.k8s("ConfigMap")
     assert cm["metadata"]["namespace"] == "web" and cm["data"] == settings
     assert PASSWORD not in str(cm), "the password is not in the ConfigMap"
@@ -106,7 +108,8 @@ def test_password_stays_secret(platform_outputs):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"schemaVersion": 2}, "schemaVersion 2"),
+        ({"schemaVersion": 1}, "schemaVersion 1"),
+        ({"schemaVersion": 3}, "schemaVersion 3"),
         ({"mode": "standalone"}, "unknown mode"),
     ],
 )
@@ -154,6 +157,7 @@ def test_app_builds_haproxy_clients_without_the_password_in_settings():
 def test_app_parses_cluster_startup_nodes(platform_outputs):
     env = consumer.client_settings(platform_outputs["redis-sessions"])
     nodes = app.startup_nodes(env)
+    assert env["REDIS_USERNAME"] == "app"
     assert [f"{n.host}:{n.port}" for n in nodes] == platform_outputs["redis-sessions"]["seedEndpoints"]
     with pytest.raises(ValueError, match="host:port"):
         app.host_port("no-port")

@@ -316,7 +316,7 @@ def test_config_change_rolls_pods():
 
 def test_stack_output_shape(run):
     out = run.outputs["redis-sessions"]
-    assert out["mode"] == "cluster" and out["port"] == 6379 and out["schemaVersion"] == 1
+    assert out["mode"] == "cluster" and out["port"] == 6379 and out["schemaVersion"] == 2
     assert out["seedEndpoints"][0] == "sessions-0.sessions-headless.redis.svc.cluster.local:6379"
     assert len(out["seedEndpoints"]) == 6
     assert out["clientService"] == "sessions.redis.svc.cluster.local"

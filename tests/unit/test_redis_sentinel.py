@@ -203,7 +203,7 @@ def test_haproxy_service_type_from_config():
 
 def test_stack_outputs(run):
     out = run.outputs["redis-cache"]
-    assert out["mode"] == "sentinel" and out["schemaVersion"] == 1
+    assert out["mode"] == "sentinel" and out["schemaVersion"] == 2
     assert out["writeEndpoint"] == f"cache.{DOMAIN}:6379"
     assert out["readEndpoint"] == f"cache-read.{DOMAIN}:6379"
     assert out["masterSet"] == "mymaster"
