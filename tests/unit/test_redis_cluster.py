@@ -338,3 +338,16 @@ def test_master_hands_over_in_pre_stop(run):
     assert redis["lifecycle"]["preStop"]["exec"]["command"] == list(cluster_scripts.PRESTOP_COMMAND)
     bound = int(cluster_scripts.PRESTOP_COMMAND[-1])
     assert bound < pod["terminationGracePeriodSeconds"]
+
+
+def test_app_user_rules_come_from_config():
+    run = cluster_run(acl={"app": {"commands": "+@read +@write -@dangerous", "keys": ["cart:*", "user:*"],
+                                   "channels": ["news"]}})
+    (cm,) = run.k8s("ConfigMap", "sessions-config")
+    (app,) = [l for l in cm["data"]["users.acl"].splitlines() if l.startswith("user app ")]
+    assert app == "user app on resetkeys resetchannels ~cart:* ~user:* &news -@all +@read +@write -@dangerous"
+    # The internal users' rules do not depend on the team's.
+    default = cluster_run()
+    (other,) = default.k8s("ConfigMap", "sessions-config")
+    internal = lambda text: [l for l in text.splitlines() if l.startswith("user ") and not l.startswith("user app ")]
+    assert internal(cm["data"]["users.acl"]) == internal(other["data"]["users.acl"])
