@@ -117,9 +117,9 @@ def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], c
     domain = f"{ns}.svc.{cfg.cluster_domain}"
     common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=auth_secret_name(dep.name),
                   config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
-                  scratch_size=_scratch(dep))
+                  scratch_size=_scratch(dep), acl_users=True)
     if cluster_args is not None:
-        return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), acl_users=True, **common)
+        return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), **common)
     return OpsTarget(
         sentinel_hosts=tuple(f"{dep.name}-sentinel-{i}.{dep.name}-sentinel-headless.{domain}" for i in range(dep.sentinel.sentinels)),
         master_set=dep.sentinel.master_set, write_host=f"{dep.name}.{domain}",

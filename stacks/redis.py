@@ -11,8 +11,9 @@ import pulumi
 
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
-from components.common.redis_acl import AclSpec, AppAcl
-from components.common.redis_contract import auth_secret_name, deployment_labels
+from components.common.redis_acl import HAPROXY, AclSpec, AppAcl
+from components.common.redis_acl import secret_name as acl_secret_name
+from components.common.redis_contract import deployment_labels
 from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs
@@ -121,7 +122,9 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
         master_set=dep.sentinel.master_set,
         redis_hosts=haproxy_redis_hosts(dep, sentinel, sentinel_args),
         sentinel_hosts=sentinel.sentinel_hosts,
-        secret_name=auth_secret_name(dep.name),
+        # The checks log in as the deployment's haproxy ACL user.
+        secret_name=acl_secret_name(dep.name, HAPROXY),
+        check_user=HAPROXY,
     )
     front = HAProxyFrontend(f"{dep.name}-haproxy", args, opts=pulumi.ResourceOptions(parent=sentinel))
     return {"writeEndpoint": front.write_endpoint, "readEndpoint": front.read_endpoint}

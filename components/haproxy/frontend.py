@@ -48,6 +48,8 @@ class HAProxyFrontendArgs:
     redis_hosts: tuple[str, ...] = ()
     sentinel_hosts: tuple[str, ...] = ()
     secret_name: str = ""
+    # ACL user of the checks (its password is the Secret's); None: default user.
+    check_user: str | None = None
 
 
 def _service_spec(args: HAProxyFrontendArgs, selector: dict, target: str, node_port: int | None) -> dict:
@@ -70,7 +72,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
         ns, app = args.namespace, f"{args.name}-haproxy"
         spec = HAProxySpec(
             master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts,
-            nbthread=CPU_LIMIT_CORES,
+            nbthread=CPU_LIMIT_CORES, user=args.check_user,
         )
         lbl = labels("haproxy", args.name, "frontend", deployment_labels(args.name, args.team))
         sel = selector_of(lbl)

@@ -11,11 +11,11 @@ from components.common.k8s import config_hash, labels, metadata, secret_env, sel
 from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, pods_peer, rule, tcp
 from components.common.redis_acl import ACL_DIR, EXPORTER, render_users, secret_name
 from components.common.redis_acl import APP as APP_USER
-from components.common.redis_contract import CLUSTER_BUS_PORT, PASSWORD_KEY, REDIS_PORT, deployment_labels, peer_selector
+from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
 from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
-from components.redis.common import RedisCommonArgs, config_map, mode_annotations, user_secrets
+from components.redis.common import RedisCommonArgs, acl_volume, config_map, mode_annotations, user_secrets
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import EXPORTER_REDIS_ADDR, exec_probe, field_env, plain_env
@@ -205,10 +205,3 @@ class RedisCluster(pulumi.ComponentResource):
         }
         self.register_outputs(self.outputs)
 
-
-def acl_volume(deployment: str, roles: tuple[str, ...]) -> dict:
-    """Every ACL user's Secret projected into one directory, a file per user
-    named after it; mode 0440, read by redis through the pod's fsGroup."""
-    return {"name": "acl-users", "projected": {"defaultMode": 0o440, "sources": [
-        {"secret": {"name": secret_name(deployment, role), "items": [{"key": PASSWORD_KEY, "path": role}]}}
-        for role in roles]}}

@@ -4,6 +4,7 @@ Secret, the config ConfigMap, and the annotations naming the mode."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -117,3 +118,11 @@ def config_map(
         data=data,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def acl_volume(deployment: str, roles: tuple[str, ...]) -> dict[str, Any]:
+    """Every ACL user's Secret projected into one directory, a file per user
+    named after it; mode 0440, read by redis through the pod's fsGroup."""
+    return {"name": "acl-users", "projected": {"defaultMode": 0o440, "sources": [
+        {"secret": {"name": secret_name(deployment, role), "items": [{"key": PASSWORD_KEY, "path": role}]}}
+        for role in roles]}}

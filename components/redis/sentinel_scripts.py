@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.common.redis_acl import CLI_USER_ARGS
 from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
+from components.redis.conf import CONF_DIR
 
 _SCRIPT_DIR = Path(__file__).with_name("scripts")
 
@@ -45,18 +47,23 @@ SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP)
 # What each StatefulSet's pods run: its config hash covers only these.
 DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP)
 SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START)
+# The ACL users' rules without passwords (components/common/redis_acl.py):
+# the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
+USERS_KEY = "users.acl"
+USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
+SENTINEL_USERS_KEY = "sentinel-users.acl"
 
 # Ready = master, or a replica whose link is up and whose sync has finished
 # (a replica loading a full sync cannot take over, and must not hold the
 # rolling update's next step).
 READY_CHECK = (
-    'info="$(redis-cli -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    f'info="$(redis-cli {CLI_USER_ARGS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
     '{ echo "$info" | grep -qx "role:master" || '
     '{ echo "$info" | grep -qx "master_link_status:up" && echo "$info" | grep -qx "master_sync_in_progress:0"; }; }'
 )
 
 # A Sentinel is ready when it sees enough peers to authorize a failover.
-SENTINEL_READY = f'redis-cli -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
+SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
 
 def script_path(name: str) -> Path:

@@ -13,9 +13,8 @@ from stacks.config.errors import PROJECT, config_warning
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
 
-# Settings only one mode reads. ACL users are built for cluster mode only
-# (docs/security.md); a Sentinel deployment still has one password.
-_MODE_ONLY = {"cluster": ("sentinel", "haproxy"), "sentinel": ("cluster", "acl")}
+# Settings only one mode reads.
+_MODE_ONLY = {"cluster": ("sentinel", "haproxy"), "sentinel": ("cluster",)}
 
 
 def _ignored_by_mode(cfg: "StackConfig") -> Iterator[str]:

@@ -27,7 +27,6 @@ def test_good_config_has_none():
     ({"deployments[0].sentinel": {"replicas": 3}}, f"{W}deployments[0].sentinel: is ignored: the deployment's mode is cluster"),
     ({"deployments[0].haproxy": {"replicas": 3}}, f"{W}deployments[0].haproxy: is ignored: the deployment's mode is cluster"),
     ({"deployments[1].cluster": {"shards": 5}}, f"{W}deployments[1].cluster: is ignored: the deployment's mode is sentinel"),
-    ({"deployments[1].acl": {"app": {"keys": ["a:*"]}}}, f"{W}deployments[1].acl: is ignored: the deployment's mode is sentinel"),
     ({"monitoring.alertmanager.teamRoutes": [{"team": "payments", "slackChannel": "#p"}]},
      f"{W}monitoring.alertmanager.teamRoutes[0].team: no deployment has team 'payments' (teams: web); the route never matches"),
     ({"monitoring.grafana.loadBalancerSourceRanges": ["10.0.0.0/8"]},

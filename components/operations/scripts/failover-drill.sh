@@ -151,7 +151,7 @@ elif [ "$MODE" = cluster ]; then
 else
     require_env HANDOVER_SCRIPT
     log "handing the master role over with $HANDOVER_SCRIPT"
-    REDIS_PASSWORD="$REDISCLI_AUTH" LOCAL_REDIS_HOST="$victim" REDIS_ANNOUNCE_HOST="$victim" \
+    LOCAL_REDIS_HOST="$victim" REDIS_ANNOUNCE_HOST="$victim" \
         sh "$HANDOVER_SCRIPT" "$FAILOVER_TIMEOUT" || log "the handover script failed; waiting for the Sentinels"
 fi
 

@@ -33,7 +33,7 @@ def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
     ms.start_all()
     pods = []
     for i, ip in enumerate(ms.topo.sentinels):
-        start_redis_exporter(procs, tmp_path, ip, redis_port=26379, password=ms.password)
+        start_redis_exporter(procs, tmp_path, ip, redis_port=26379, password=ms.passwords["exporter"], user="exporter")
         pods.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web"))
     rules_dir = tmp_path / "rules"
     # Short `for:` and failover window in this copy; production keeps 1m and 15m.

@@ -86,10 +86,10 @@ def _start_sentinel_set(procs, root) -> tuple[MasterSet, list]:
     ms.start_all()
     targets = []
     for i, ip in enumerate(ms.topo.redis):
-        start_redis_exporter(procs, root, ip, password=ms.password)
+        start_redis_exporter(procs, root, ip, password=ms.passwords["exporter"], user="exporter")
         targets.append(redis_pod(ip, f"sessions-{i}", "sessions", "web"))
     for i, ip in enumerate(ms.topo.sentinels):
-        start_redis_exporter(procs, root, ip, redis_port=26379, password=ms.password)
+        start_redis_exporter(procs, root, ip, redis_port=26379, password=ms.passwords["exporter"], user="exporter")
         targets.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web"))
     targets.append(pod_target(
         f"{ms.topo.haproxy}:{WRITE_PORT}", pod="sessions-haproxy-0", namespace=NS,
