@@ -31,7 +31,7 @@ from stacks.config.redis import RedisDeployment
 from stacks.config.redis import ZoneDiscovery as ZoneDiscoveryConfig
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
-# 2: a cluster deployment's password is its app user's, valid only with
+# 2: the password is the deployment's app user's, valid only with
 # `username` (the default user is off); docs/outputs.md.
 OUTPUT_SCHEMA_VERSION = 2
 

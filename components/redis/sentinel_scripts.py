@@ -8,7 +8,9 @@ with defaultMode 0555).
 Pod conventions (all paths and names overridable by env, which the tests do):
 
 Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
-  REDIS_PASSWORD        from the Secret
+  REDIS_USER, REDISCLI_AUTH  the admin ACL user and its password (Secret)
+  USERS_ACL, ACL_DIR    the users' rules (ConfigMap ``users.acl``) and one
+                        password file per user (the users' Secrets)
   MASTER_SET            the Sentinel master set name
   REDIS_ANNOUNCE_HOST   this pod's stable DNS name
                         ($(POD_NAME).<headless svc>.<ns>.svc.<cluster domain>)
@@ -23,7 +25,8 @@ Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
 Data node preStop: ``sh /scripts/sentinel-redis-prestop.sh <seconds>`` with the
   same env plus optional LOCAL_REDIS_HOST (127.0.0.1).
 Sentinel container, command ``sh /scripts/sentinel-start.sh``:
-  REDIS_PASSWORD, SENTINEL_HOSTS, REDIS_HOSTS (to derive the master when the
+  REDIS_USER, REDISCLI_AUTH (admin), SENTINEL_USERS_ACL (ConfigMap
+  ``sentinel-users.acl``), ACL_DIR, SENTINEL_HOSTS, REDIS_HOSTS (to derive the master when the
   pod has no state yet), optional SENTINEL_ANNOUNCE_HOST (its own stable DNS
   name), SENTINEL_CONF_SRC (the ConfigMap file), SENTINEL_WORK_DIR (a medium:
   Memory emptyDir), SENTINEL_BIN, SENTINEL_START_WAIT.

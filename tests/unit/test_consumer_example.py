@@ -180,6 +180,7 @@ def test_sentinel_path_on_the_real_platform_output(platform_outputs):
     assert settings["REDIS_MODE"] == "sentinel"
     assert settings["REDIS_SENTINELS"].split(",") == cache["sentinelEndpoints"]
     assert settings["REDIS_MASTER_SET"] == cache["masterSet"]
+    assert settings["REDIS_USERNAME"] == cache["username"] == "app"
     assert "REDIS_WRITE_ENDPOINT" not in settings
     # The default stays the proxy: any client works through it.
     default, _ = run_consumer(platform_outputs, **{"redis-consumer:deployment": "cache"})
@@ -187,7 +188,8 @@ def test_sentinel_path_on_the_real_platform_output(platform_outputs):
 
 
 def test_app_builds_a_sentinel_client_for_the_sentinel_path():
-    env = {**consumer.client_settings(SENTINEL_OUTPUT, client_path="sentinel"), "REDIS_PASSWORD": PASSWORD}
+    output = {**SENTINEL_OUTPUT, "username": "app"}
+    env = {**consumer.client_settings(output, client_path="sentinel"), "REDIS_PASSWORD": PASSWORD}
     clients = app.connect(env)  # nothing is dialled until the first command
     pool = clients.write.connection_pool
     assert pool.service_name == "mymaster" and pool.is_master
@@ -197,3 +199,6 @@ def test_app_builds_a_sentinel_client_for_the_sentinel_path():
             for s in sentinels] == [("cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local", 26379)]
     assert sentinels[0].connection_pool.connection_kwargs["password"] == PASSWORD
     assert pool.connection_kwargs["password"] == PASSWORD
+    # The app user on the Sentinels and on the nodes alike.
+    assert sentinels[0].connection_pool.connection_kwargs["username"] == "app"
+    assert pool.connection_kwargs["username"] == "app"
