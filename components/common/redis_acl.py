@@ -7,8 +7,8 @@ deployment's ConfigMap (``users.acl``) without passwords; each user's
 password lives in its own Secret and reaches the start script as a mounted
 file, which joins the two into the in-memory runtime include (mode 0600).
 
-The ``default`` user is switched off in redis.conf itself (``DEFAULT_USER_OFF``)
-and has no password at all (``resetpass``: not even ``nopass``), so a
+The ``default`` user is switched off in redis.conf itself (``DEFAULT_USER_OFF``;
+on a Sentinel, by its start script) and has no password at all (``resetpass``: not even ``nopass``), so a
 client that sends no user name, or ``AUTH <password>`` alone, is refused.
 ``resetpass`` also matters for protected mode: Redis refuses every
 non-loopback connection while the default user is ``nopass``.
@@ -32,8 +32,9 @@ CLUSTER_ROLES = (APP, ADMIN, REPLICATION, EXPORTER, BACKUP)
 # A Sentinel set's data nodes also admit the Sentinels and HAProxy's checks.
 SENTINEL_DATA_ROLES = CLUSTER_ROLES + (SENTINEL, HAPROXY)
 # Who logs in to a Sentinel: peers, scripts and ops (admin), Sentinel-aware
-# clients (app), HAProxy's master check, the backup's master lookup and the
-# exporter of the Sentinel pod.
+# clients (app), HAProxy's master check, the backup's master lookup, and an
+# exporter pointed at the Sentinel (the Sentinel alert rules read its
+# redis_sentinel_* series; the Sentinel pods do not run one themselves).
 SENTINEL_ROLES = (APP, ADMIN, SENTINEL, HAPROXY, BACKUP, EXPORTER)
 
 # Where the data pods mount every user's password, one file per user.
@@ -47,7 +48,7 @@ USERNAME_KEY = "username"
 # --redis.password-file reads: {"<redis URI>": "<password>"}.
 EXPORTER_PASSWORD_FILE_KEY = "password-file.json"
 # redis-cli arguments naming the user, for probe commands run by `sh -c`:
-# nothing when REDIS_USER is unset (a deployment without ACL users).
+# nothing when REDIS_USER is unset (then redis-cli is the default user).
 CLI_USER_ARGS = "${REDIS_USER:+--user $REDIS_USER}"
 
 DEFAULT_USER_OFF = "user default off resetpass resetkeys resetchannels -@all"
