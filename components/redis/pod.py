@@ -1,6 +1,6 @@
-"""Pod pieces both Redis modes share: the password Secret's env, the exporter
-sidecar and the probes. Placement, the PodDisruptionBudget and the
-NetworkPolicy are in components/common/ (the HAProxy front end uses them too)."""
+"""Pod pieces both Redis modes share: the exporter sidecar and the probes.
+Placement, the PodDisruptionBudget and the NetworkPolicy are in
+components/common/ (the HAProxy front end uses them too)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from typing import Any
 
 from components.common.k8s import secret_env
 from components.common.redis_acl import CLI_USER_ARGS, EXPORTER_PASSWORD_FILE_KEY
-from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
+from components.common.redis_contract import EXPORTER_PORT, REDIS_PORT
 
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
 EXPORTER_UID = 59000
-
-
-def password_env(secret_name: str) -> list[dict[str, Any]]:
-    """The password for redis-server (start script) and for redis-cli in probes."""
-    return [secret_env(PASSWORD_ENV, secret_name), secret_env(REDISCLI_AUTH_ENV, secret_name)]
 
 
 def field_env(fields: dict[str, str]) -> list[dict[str, Any]]:
