@@ -19,7 +19,7 @@ from bench import defaults, rbench
 from bench.recovery import Probe, emit_median, outage
 from bench.result import log
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, slot_set
+from tests.integration.cluster.harness import ADMIN_USER, PASSWORD, PASSWORDS, ClusterHarness, masters, slot_set
 from tests.integration.procs import ProcGroup, wait_for
 
 _dep = defaults.deployment("cluster").cluster
@@ -49,7 +49,8 @@ def start(group: ProcGroup, root: Path) -> ClusterHarness:
 
 
 def throughput(h: ClusterHarness, plan: rbench.Plan, bare: rbench.Target) -> None:
-    target = rbench.Target(h.addr[0], password=PASSWORD, cluster=True)
+    # As an application would: the deployment's app user.
+    target = rbench.Target(h.addr[0], password=PASSWORDS["app"], cluster=True, user="app")
     log(f"section 3: redis-benchmark --cluster on {TOPOLOGY.shards} masters ({TOPOLOGY.node_count} pods) vs one bare node")
     # In cluster mode redis-benchmark runs a thread per node and notices the
     # end only on its 250 ms timer; twice the requests halve that error.
@@ -80,7 +81,7 @@ def _key_in(slots: set[int], prefix: str) -> str:
 def _client(h: ClusterHarness, ordinal: int) -> redis.Redis:
     # No cluster client: the probe asks the one node that can own the key, so
     # what it measures is the server side, without a client library's rediscovery.
-    return redis.Redis(host=h.addr[ordinal], password=PASSWORD, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return redis.Redis(host=h.addr[ordinal], username=ADMIN_USER, password=PASSWORD, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def one_kill(h: ClusterHarness, run: int) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.common.redis_acl import SENTINEL_DATA_ROLES, AclSpec, render_users
 from components.redis.conf import RedisConfSpec, maxmemory_bytes
 from components.redis.sentinel_conf import SentinelConfSpec
 from stacks.config.redis import RedisDeployment
@@ -50,6 +51,7 @@ def redis_conf_spec(mode: str, bind: str, data_dir: Path, include: Path, *, size
         include=str(include),
         # As components/redis/{sentinel,cluster}.py render it.
         replicas_per_master=replicas,
+        acl_users=True,
     )
 
 
@@ -82,9 +84,18 @@ def sentinel_down_after_s() -> float:
 
 def lone_node_env(ip: str, d, password: str) -> dict[str, str]:
     """The start script's environment for the only data node of a set: with
-    no Sentinel answering (one refused query) it is a cold start it wins alone."""
+    no Sentinel answering (one refused query) it is a cold start it wins alone.
+    Its ACL users are the rendered ones; every one gets the bench's throwaway
+    ``password`` (their rights still differ: clients log in as app or admin)."""
+    (d / "users.acl").write_text(render_users(AclSpec(roles=SENTINEL_DATA_ROLES)))
+    (d / "acl").mkdir(parents=True, exist_ok=True)
+    for user in SENTINEL_DATA_ROLES:
+        (d / "acl" / user).write_text(password)
     return {
-        "REDIS_PASSWORD": password,
+        "REDIS_USER": "admin",
+        "REDISCLI_AUTH": password,
+        "USERS_ACL": str(d / "users.acl"),
+        "ACL_DIR": str(d / "acl"),
         "MASTER_SET": "bench",
         "REDIS_ANNOUNCE_HOST": ip,
         "REDIS_HOSTS": ip,

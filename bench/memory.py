@@ -254,7 +254,7 @@ def start_node(group: ProcGroup, root: Path, preset: str, scale: int, fraction: 
     password = secrets.token_urlsafe(18)
     env = defaults.lone_node_env(ip, d, password)
     proc = group.start([require("dash"), str(script_path(REDIS_START))], d / "log", env=env)
-    client = redis.Redis(host=ip, password=password, socket_timeout=EVENT_TIMEOUT_S)
+    client = redis.Redis(host=ip, username="admin", password=password, socket_timeout=EVENT_TIMEOUT_S)
     wait_for(lambda: client.info("replication")["role"] == "master", 30, what="redis on the generated config, as master")
     pid = int(client.info("server")["process_id"])
     return Node(proc, client, password, pid, conf, limit, d)
@@ -322,7 +322,8 @@ def start_replica(node: Node, group: ProcGroup, root: Path) -> Proc:
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     return group.start([require("redis-server"), "--bind", defaults.MEMORY_REPLICA_IP, "--port", "6379",
-                        "--save", "", "--appendonly", "no", "--dir", str(d), "--masterauth", node.password,
+                        "--save", "", "--appendonly", "no", "--dir", str(d), "--masteruser", "replication",
+                        "--masterauth", node.password,
                         "--replicaof", defaults.MEMORY_NODE_IP, "6379"], d / "log")
 
 
@@ -366,7 +367,8 @@ def measure_preset(group: ProcGroup, root: Path, preset: str, cfg: dict) -> dict
                 f"used {mem['used_memory'] / MiB:.0f} MiB, rss {mem['used_memory_rss'] / MiB:.0f} MiB "
                 f"(filled in {time.monotonic() - t0:.0f}s)")
             for rate in cfg["rates"]:
-                writer = Writer(redis.Redis(host=defaults.MEMORY_NODE_IP, password=node.password, socket_timeout=30),
+                writer = Writer(redis.Redis(host=defaults.MEMORY_NODE_IP, username="app", password=node.password,
+                                            socket_timeout=30),
                                 rate, keys, values)
                 writer.start()
                 try:

@@ -31,13 +31,14 @@ KEYSPACE = 1_000_000
 
 def client(path: str) -> redis.Redis:
     password = os.environ["BENCH_PASSWORD"]
+    user = os.environ.get("BENCH_USER")
     if path == "sentinel":
         sentinels = [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in os.environ["BENCH_SENTINELS"].split(","))]
-        sentinel = Sentinel(sentinels, sentinel_kwargs={"password": password, "socket_timeout": 5},
-                            password=password, socket_timeout=5)
+        sentinel = Sentinel(sentinels, sentinel_kwargs={"username": user, "password": password, "socket_timeout": 5},
+                            username=user, password=password, socket_timeout=5)
         return sentinel.master_for(os.environ["BENCH_MASTER_SET"])
-    return redis.Redis(host=os.environ["BENCH_HOST"], port=int(os.environ["BENCH_PORT"]), password=password,
-                       socket_timeout=5)
+    return redis.Redis(host=os.environ["BENCH_HOST"], port=int(os.environ["BENCH_PORT"]), username=user,
+                       password=password, socket_timeout=5)
 
 
 def main(argv: list[str]) -> int:

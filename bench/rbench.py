@@ -49,6 +49,8 @@ class Target:
     port: int = 6379
     password: str | None = None
     cluster: bool = False
+    # ACL user (a cluster deployment's app user); None: the default user.
+    user: str | None = None
 
 
 def argv(target: Target, test: str, requests: int, pipeline: int = 1, clients: int = CLIENTS) -> list[str]:
@@ -62,6 +64,8 @@ def argv(target: Target, test: str, requests: int, pipeline: int = 1, clients: i
         # redis-benchmark reads no REDISCLI_AUTH; the password is a throwaway
         # made for this run and is redacted wherever the command is shown.
         out += ["-a", target.password]
+        if target.user:
+            out += ["--user", target.user]
     return out
 
 

@@ -89,8 +89,9 @@ def raise_maxmemory(ms: MasterSet, ip: str) -> None:
 
 def throughput(ms: MasterSet, plan: rbench.Plan, group: ProcGroup | None = None) -> None:
     master = ms.via(WRITE_PORT)
-    front = rbench.Target(ms.topo.haproxy, WRITE_PORT, ms.password)
-    direct = rbench.Target(master, 6379, ms.password)
+    # As an application: the deployment's app user, through HAProxy or directly.
+    front = rbench.Target(ms.topo.haproxy, WRITE_PORT, ms.passwords["app"], user="app")
+    direct = rbench.Target(master, 6379, ms.passwords["app"], user="app")
     log(f"section 2: HAProxy write port {ms.topo.haproxy}:{WRITE_PORT} vs the master {master} directly")
     rbench.compare("haproxy", front, direct, f"direct to the master ({master}), same password", plan)
     # Pipelined tests finish in a fraction of a second at -n; more requests keep them measurable.
@@ -105,13 +106,13 @@ def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: s
                    front: rbench.Target, direct: rbench.Target) -> None:
     """How much of the HAProxy cost is the hop and how much the generated config."""
     minimal = rbench.Target(start_minimal_haproxy(group, ms.root, master, defaults.MINIMAL_HAPROXY_IP).host,
-                            6379, ms.password)
+                            6379, ms.passwords["app"], user="app")
     # The generated config pins nbthread to the pod's CPU limit (1); the same
     # minimal proxy on one thread separates that from everything else in it
     # (checks, ACLs, the Sentinel gate, logging, resolvers).
     generated_threads = haproxy_spec(ms.topo).nbthread
     one = start_minimal_haproxy(group, ms.root, master, defaults.MINIMAL_1THREAD_HAPROXY_IP, generated_threads)
-    minimal_1t = rbench.Target(one.host, 6379, ms.password)
+    minimal_1t = rbench.Target(one.host, 6379, ms.passwords["app"], user="app")
     log(f"section 2: minimal TCP haproxy {minimal.host} (one server, no checks; {minimal_1t.host} with "
         f"nbthread {generated_threads}) next to direct and generated")
     sides = {"direct": direct, "minimal": minimal, "minimal_1thread": minimal_1t, "generated": front}
@@ -134,7 +135,7 @@ def proxy_baseline(ms: MasterSet, plan: rbench.Plan, group: ProcGroup, master: s
 
 def pyclient_rate(ms: MasterSet, path: str, test: str, requests: int) -> tuple[float, str]:
     """(requests/s, shown command) of PYCLIENT_PROCESSES concurrent redis-py processes."""
-    env = {**os.environ, "BENCH_PASSWORD": ms.password, "BENCH_MASTER_SET": MASTER_SET,
+    env = {**os.environ, "BENCH_USER": "app", "BENCH_PASSWORD": ms.passwords["app"], "BENCH_MASTER_SET": MASTER_SET,
            "BENCH_SENTINELS": ",".join(f"{s}:26379" for s in ms.topo.sentinels)}
     if path == "haproxy":
         env.update(BENCH_HOST=ms.topo.haproxy, BENCH_PORT=str(WRITE_PORT))

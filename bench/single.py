@@ -38,10 +38,10 @@ def start_generated(group: ProcGroup, root: Path) -> tuple[rbench.Target, str]:
     password = secrets.token_urlsafe(18)
     env = defaults.lone_node_env(ip, d, password)
     group.start([require("dash"), str(script_path(REDIS_START))], d / "log", env=env)
-    client = redis.Redis(host=ip, password=password, socket_timeout=2)
+    client = redis.Redis(host=ip, username="admin", password=password, socket_timeout=2)
     wait_for(lambda: client.info("replication")["role"] == "master", 30, what="redis on the generated config, as master")
     client.close()
-    return rbench.Target(ip, password=password), conf
+    return rbench.Target(ip, password=password, user="app"), conf
 
 
 def run(root: Path, plan: rbench.Plan, bare: rbench.Target) -> None:

@@ -118,7 +118,8 @@ def ops_target(cfg: StackConfig, dep: RedisDeployment, labels: dict[str, str], c
     domain = f"{ns}.svc.{cfg.cluster_domain}"
     common = dict(deployment=dep.name, mode=dep.mode, redis_image=dep.image, auth_secret=auth_secret_name(dep.name),
                   config_map=ops_names(dep.name)["configMap"], labels=labels, memory=dep.effective_resources.memory,
-                  scratch_size=_scratch(dep), tls_secret=tls_secret_name(dep.name) if dep.tls.enabled else None)
+                  scratch_size=_scratch(dep), tls_secret=tls_secret_name(dep.name) if dep.tls.enabled else None,
+                  acl_users=True)
     if cluster_args is not None:
         return OpsTarget(cluster_nodes=generation_hosts(cluster_args, dep.generation), **common)
     return OpsTarget(

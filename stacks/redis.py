@@ -11,7 +11,9 @@ import pulumi
 
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
-from components.common.redis_contract import auth_secret_name, deployment_labels
+from components.common.redis_acl import HAPROXY, AclSpec, AppAcl
+from components.common.redis_acl import secret_name as acl_secret_name
+from components.common.redis_contract import deployment_labels
 from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
 from components.common.tls import TlsArgs, tls_secret_name
@@ -30,7 +32,9 @@ from stacks.config.redis import RedisDeployment
 from stacks.config.redis import ZoneDiscovery as ZoneDiscoveryConfig
 
 # Version of the per-deployment stack output's shape; bump on breaking change.
-OUTPUT_SCHEMA_VERSION = 1
+# 2: the password is the deployment's app user's, valid only with
+# `username` (the default user is off); docs/outputs.md.
+OUTPUT_SCHEMA_VERSION = 2
 
 
 def output_key(dep: RedisDeployment) -> str:
@@ -84,6 +88,7 @@ def common_args(cfg: StackConfig, dep: RedisDeployment, storage_class: str) -> d
         client_namespace_selector=dict(dep.clients.namespace_selector),
         cluster_domain=cfg.cluster_domain,
         tls=tls_args(dep),
+        acl=AclSpec(app=AppAcl(commands=dep.acl.app.commands, keys=dep.acl.app.keys, channels=dep.acl.app.channels)),
     )
 
 
@@ -130,7 +135,9 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
         master_set=dep.sentinel.master_set,
         redis_hosts=haproxy_redis_hosts(dep, sentinel, sentinel_args),
         sentinel_hosts=sentinel.sentinel_hosts,
-        secret_name=auth_secret_name(dep.name),
+        # The checks log in as the deployment's haproxy ACL user.
+        secret_name=acl_secret_name(dep.name, HAPROXY),
+        check_user=HAPROXY,
         tls_secret_name=base["tls"].secret_name if base["tls"] else None,
     )
     front = HAProxyFrontend(f"{dep.name}-haproxy", args, opts=pulumi.ResourceOptions(parent=sentinel))

@@ -60,6 +60,9 @@ class HAProxySpec:
     # nodes can ever qualify at once.
     sentinel_agreement: int | None = None
     password_env: str = PASSWORD_ENV
+    # ACL user the checks log in as (AUTH <user> <password>); None: the
+    # default user (AUTH <password>).
+    user: str | None = None
     # Empty: take the nameservers from /etc/resolv.conf (the cluster DNS).
     # Tests pass a loopback address so no query can leave the machine.
     nameservers: tuple[str, ...] = ()
@@ -85,6 +88,8 @@ class HAProxySpec:
             raise ValueError("write_port, read_port and stats_port must differ")
         if not _ENV_RE.match(self.password_env):
             raise ValueError(f"password_env {self.password_env!r} is not an environment variable name")
+        if self.user is not None and not re.match(r"^[A-Za-z0-9._-]+$", self.user):
+            raise ValueError(f"user {self.user!r}: letters, digits, '.', '_' and '-' only")
         if not re.match(r"^[A-Za-z0-9._-]+$", self.master_set):
             raise ValueError(f"master_set {self.master_set!r}: letters, digits, '.', '_' and '-' only")
         n = len(self.sentinel_hosts)
@@ -113,7 +118,7 @@ def _auth_check(spec: HAProxySpec) -> list[str]:
     return [
         "option tcp-check",
         "tcp-check connect ssl" if spec.tls_ca_file else "tcp-check connect",
-        f'tcp-check send "AUTH ${{{spec.password_env}}}\\r\\n"',
+        f'tcp-check send "AUTH {spec.user + " " if spec.user else ""}${{{spec.password_env}}}\\r\\n"',
         "tcp-check expect string +OK",
     ]
 

@@ -54,6 +54,8 @@ class HAProxyFrontendArgs:
     # TLS on: the deployment's certificate Secret, of which HAProxy mounts
     # only ca.crt (its checks verify the nodes; client TLS passes through).
     tls_secret_name: str | None = None
+    # ACL user of the checks (its password is the Secret's); None: default user.
+    check_user: str | None = None
 
 
 def service_names(name: str) -> tuple[str, str]:
@@ -81,7 +83,7 @@ class HAProxyFrontend(pulumi.ComponentResource):
         ns, app = args.namespace, f"{args.name}-haproxy"
         spec = HAProxySpec(
             master_set=args.master_set, redis_hosts=args.redis_hosts, sentinel_hosts=args.sentinel_hosts,
-            nbthread=CPU_LIMIT_CORES, tls_ca_file=CA_FILE if args.tls_secret_name else None,
+            nbthread=CPU_LIMIT_CORES, tls_ca_file=CA_FILE if args.tls_secret_name else None, user=args.check_user,
         )
         lbl = labels("haproxy", args.name, "frontend", deployment_labels(args.name, args.team))
         sel = selector_of(lbl)

@@ -15,6 +15,7 @@ from components.common.network_policy import OBJECT_STORAGE_LABEL, PUSHER_LABEL
 from components.operations import scripts
 from components.operations.pods import TMP_MOUNT, SCRIPTS_MOUNT, WORK_DIR, WORK_MOUNT, container, cronjob, transfer_pod
 from components.common.object_store import ObjectStore
+from components.common.redis_acl import BACKUP
 from components.operations.target import OpsTarget
 
 
@@ -42,7 +43,7 @@ def backup_cronjob_spec(target: OpsTarget, store: ObjectStore, schedule: str, se
                         report: BackupReport | None = None) -> dict[str, Any]:
     out_env = [{"name": "OUT_DIR", "value": WORK_DIR}]
     mounts = [SCRIPTS_MOUNT, WORK_MOUNT, TMP_MOUNT]
-    snapshot = container("snapshot", target.redis_image, scripts.pod_command(scripts.SNAPSHOT), target.env() + out_env, mounts)
+    snapshot = container("snapshot", target.redis_image, scripts.pod_command(scripts.SNAPSHOT), target.env(BACKUP) + out_env, mounts)
     upload_env = store.env() + out_env + (report.env(target.deployment) if report else [])
     upload = container("upload", store.aws_cli_image, scripts.pod_command(scripts.UPLOAD), upload_env, mounts, memory="256Mi")
     pod = transfer_pod(target, service_account, snapshot, upload)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.common.k8s import secret_env
+from components.common.redis_acl import ADMIN, USER_ENV, secret_name
 from components.common.redis_contract import REDIS_PORT, REDISCLI_AUTH_ENV
 
 
@@ -33,8 +34,13 @@ class OpsTarget:
     handover_script: str = ""
     # TLS on: the deployment's certificate Secret (ops pods mount its CA).
     tls_secret: str | None = None
+    # The deployment has ACL users (components/common/redis_acl.py): each
+    # job logs in as its own user, with that user's Secret.
+    acl_users: bool = False
 
-    def env(self) -> list[dict[str, Any]]:
+    def env(self, user: str = ADMIN) -> list[dict[str, Any]]:
+        """The scripts' environment; ``user``: which ACL user the job logs in
+        as (the backup Job its own, restore/drill/migration the admin)."""
         out = [
             {"name": "MODE", "value": self.mode},
             {"name": "DEPLOYMENT", "value": self.deployment},
@@ -48,4 +54,6 @@ class OpsTarget:
                 {"name": "MASTER_SET", "value": self.master_set},
                 {"name": "REPLICAS", "value": str(self.replicas)},
             ]
-        return out + [secret_env(REDISCLI_AUTH_ENV, self.auth_secret)]
+        if not self.acl_users:
+            return out + [secret_env(REDISCLI_AUTH_ENV, self.auth_secret)]
+        return out + [{"name": USER_ENV, "value": user}, secret_env(REDISCLI_AUTH_ENV, secret_name(self.deployment, user))]

@@ -20,7 +20,8 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import container_security_context, labels, metadata, pod_security_context, resources, secret_env, selector_labels
 from components.common.network_policy import api_server_egress, peer_egress, policy_spec
-from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR, auth_secret_name
+from components.common.redis_acl import secret_name as acl_secret_name
+from components.common.redis_contract import REDIS_PORT, REDIS_UID, SCRIPTS_DIR
 from components.common.tls import tls_env, tls_mount, tls_volume
 from components.redis import cluster_scripts as scripts
 from components.redis.pod import plain_env
@@ -87,7 +88,9 @@ def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config
         "name": "bootstrap",
         "image": image,
         "command": list(scripts.BOOTSTRAP_COMMAND),
-        "env": plain_env(scripts.bootstrap_env(topology)) + [secret_env(scripts.BOOTSTRAP_SECRET_ENV, auth_secret_name(dep))],
+        # The admin ACL user (REDIS_USER in bootstrap_env) and its password.
+        "env": plain_env(scripts.bootstrap_env(topology))
+        + [secret_env(scripts.BOOTSTRAP_SECRET_ENV, acl_secret_name(dep, scripts.SCRIPTS_USER))],
         "resources": resources("50m", "64Mi", "500m", "128Mi"),
         "volumeMounts": [{"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True}],
         "securityContext": container_security_context(REDIS_UID),

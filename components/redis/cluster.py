@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.k8s import config_hash, labels, metadata, selector_labels
+from components.common.k8s import config_hash, labels, metadata, secret_env, selector_labels
 from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress, pods_peer, rule, tcp
-from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, auth_secret_name, deployment_labels, peer_selector
+from components.common.redis_acl import ACL_DIR, EXPORTER, render_users, secret_name
+from components.common.redis_acl import APP as APP_USER
+from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
 from components.common.tls import TlsFiles
 from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
-from components.redis.common import RedisCommonArgs, certificate, config_map, mode_annotations, password_secret
+from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, user_secrets
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
-from components.redis.pod import exec_probe, field_env, password_env, plain_env
+from components.redis.pod import exec_probe, exporter_addr, field_env, plain_env
 from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
@@ -61,7 +63,11 @@ class RedisCluster(pulumi.ComponentResource):
         peers = peer_selector(dep)
         child = pulumi.ResourceOptions(parent=self)
 
-        secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
+        # One user per job, each with its own generated password and Secret.
+        secrets = user_secrets(self, dep, ns, labels(APP, dep, "auth", team), args.acl,
+                               exporter_addr(tls=args.tls is not None))
+        secret, password = secrets[APP_USER]
+        admin_secret = secret_name(dep, scripts.SCRIPTS_USER)
         topology = scripts.ClusterTopology(
             statefulset_name=statefulset_name(dep, args.generation),
             headless_service=f"{dep}-headless",
@@ -85,9 +91,10 @@ class RedisCluster(pulumi.ComponentResource):
                 appendfsync=args.appendfsync,
                 save_rules=args.save_rules if args.persistence_enabled else (),
                 tls=TlsFiles() if args.tls else None,
+                acl_users=True,
             )
         )
-        data = {CONF_KEY: conf, **scripts.cluster_scripts()}
+        data = {CONF_KEY: conf, scripts.USERS_KEY: render_users(args.acl), **scripts.cluster_scripts()}
         cert = certificate(self, args, labels(APP, dep, "tls", team), (topology.headless_service,), (dep,))
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
 
@@ -127,7 +134,7 @@ class RedisCluster(pulumi.ComponentResource):
             env=tuple(
                 field_env(scripts.FIELD_ENV)
                 + plain_env(scripts.start_env(topology))
-                + password_env(auth_secret_name(dep))
+                + [secret_env(scripts.START_SECRET_ENV, admin_secret)]
             ),
             ports=(
                 {"name": "redis", "containerPort": REDIS_PORT},
@@ -138,6 +145,12 @@ class RedisCluster(pulumi.ComponentResource):
             conf_key=CONF_KEY,
             script_keys=scripts.SCRIPT_NAMES,
             pre_stop=scripts.PRESTOP_COMMAND,
+            conf_extra_keys=(scripts.USERS_KEY,),
+            # Every user's password as a file, for the start script to load.
+            extra_volumes=(acl_volume(dep, args.acl.roles),),
+            extra_mounts=({"name": "acl-users", "mountPath": ACL_DIR, "readOnly": True},),
+            exporter_user=EXPORTER,
+            exporter_secret=secret_name(dep, EXPORTER),
         )
         pod = with_additions(pod, args.pod_additions)
         generations = [(args.generation, args.placement)]
@@ -145,7 +158,8 @@ class RedisCluster(pulumi.ComponentResource):
             generations.append((args.generation + 1, args.migrate_to))
         current_sts = data_statefulsets(
             self, args, pod, tuple(generations), topology.node_count, topology.headless_service, node_selector, node_labels,
-            mode_annotations("cluster", args.replicas_per_shard), config_hash(data), [cm, secret, sa, headless, *([cert] if cert else [])],
+            mode_annotations("cluster", args.replicas_per_shard), config_hash(data),
+            [cm, *(s for s, _ in secrets.values()), sa, headless, *([cert] if cert else [])],
         )[args.generation]
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
@@ -171,7 +185,8 @@ class RedisCluster(pulumi.ComponentResource):
                 spec=client_egress, opts=child,
             )
         job_name = bootstrap_job(self, dep, ns, team, args.image, topology, node_selector, f"{dep}-config",
-                                 args.zone_discovery, [cm, secret, headless, *([cert] if cert else [])],
+                                 args.zone_discovery,
+                                 [cm, *(s for s, _ in secrets.values()), headless, *([cert] if cert else [])],
                                  tls_secret=args.tls.secret_name if args.tls else None)
         domain = f"{ns}.svc.{args.cluster_domain}"
         # A plain dict, not one Output: only the password is secret, the
@@ -186,6 +201,9 @@ class RedisCluster(pulumi.ComponentResource):
             "replicasPerShard": args.replicas_per_shard,
             "secretName": secret.metadata["name"],
             "secretKey": "password",
+            # Clients log in as this user (AUTH <username> <password>); the
+            # Secret holds it too, under "username".
+            "username": APP_USER,
             "password": password,
             "statefulSet": current_sts.metadata["name"],
             "bootstrapJob": job_name,
@@ -193,3 +211,4 @@ class RedisCluster(pulumi.ComponentResource):
             **({"caSecret": args.tls.secret_name, "caSecretKey": "ca.crt"} if args.tls else {}),
         }
         self.register_outputs(self.outputs)
+

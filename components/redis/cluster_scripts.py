@@ -10,7 +10,8 @@ runtime include with the password and ``cluster-announce-hostname``
 (``<pod>.<headless service>.<namespace>.svc.<cluster domain>``), rewrites the
 addresses in a stale ``nodes.conf`` from the peers' hostnames, then execs
 redis-server. Its environment: ``start_env(topology)`` as plain values,
-``FIELD_ENV`` from the downward API, ``REDIS_PASSWORD`` from the Secret.
+``FIELD_ENV`` from the downward API, ``REDISCLI_AUTH`` from the admin user's
+Secret; every user's password as a file in ``ACL_DIR``.
 
 Bootstrap script (Job container command ``BOOTSTRAP_COMMAND``): creates the
 cluster (``redis-cli --cluster create --cluster-replicas``), or adds the nodes
@@ -30,7 +31,7 @@ The Job is named by
 changes: Kubernetes Jobs are immutable and run once, so a new name is what
 makes a topology change run the script again, while an unchanged stack keeps
 the finished Job and runs nothing. Its environment: ``bootstrap_env`` plus
-``REDISCLI_AUTH`` from the Secret.
+``REDISCLI_AUTH`` from the admin user's Secret.
 
 The StatefulSet should use ``podManagementPolicy: Parallel`` and a headless
 Service with ``publishNotReadyAddresses: true``: after a full restart every
@@ -44,6 +45,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.common.redis_acl import ACL_DIR, ADMIN, CLI_USER_ARGS, USER_ENV
 from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
@@ -58,6 +60,9 @@ SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, T
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
+# The ACL users' rules without passwords (ConfigMap key users.acl), beside it.
+USERS_KEY = "users.acl"
+USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
 
 START_COMMAND = ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
 BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
@@ -70,19 +75,22 @@ PRESTOP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{PRESTOP_SCRIPT}", "30")
 # only replica is still loading a full sync.
 # With TLS (REDIS_TLS in the env) redis-cli adds --tls --cacert (CLI_TLS).
 READY_CHECK = (
-    f'redis-cli {CLI_TLS} -h 127.0.0.1 ping | grep -qx PONG && '
-    f'info="$(redis-cli {CLI_TLS} -h 127.0.0.1 cluster info | tr -d "\\r")" && '
+    f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 ping | grep -qx PONG && '
+    f'info="$(redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 cluster info | tr -d "\\r")" && '
     'echo "$info" | grep -qx "cluster_state:ok" && '
     '[ "$(echo "$info" | sed -n "s/^cluster_known_nodes://p")" -gt 1 ] && '
-    f'repl="$(redis-cli {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    f'repl="$(redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
     '{ echo "$repl" | grep -qx "role:master" || '
     '{ echo "$repl" | grep -qx "master_link_status:up" && echo "$repl" | grep -qx "master_sync_in_progress:0"; }; }'
 )
 
 # Start-script variables filled by the downward API (env name -> fieldPath).
 FIELD_ENV = {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}
-# Variables filled from the password Secret: start script, bootstrap Job.
-START_SECRET_ENV = PASSWORD_ENV
+# The scripts, probes and the bootstrap Job log in as the admin user: REDIS_USER
+# names it, REDISCLI_AUTH (from its Secret) is its password. The start script
+# itself reads every user's password from the files in ACL_DIR.
+SCRIPTS_USER = ADMIN
+START_SECRET_ENV = REDISCLI_AUTH_ENV
 BOOTSTRAP_SECRET_ENV = REDISCLI_AUTH_ENV
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -148,6 +156,9 @@ def start_env(topology: ClusterTopology) -> dict[str, str]:
         "REDIS_CONF": REDIS_CONF_PATH,
         "RUNTIME_CONF": RUNTIME_CONF,
         "DATA_DIR": DATA_DIR,
+        "USERS_ACL": USERS_ACL_PATH,
+        "ACL_DIR": ACL_DIR,
+        USER_ENV: SCRIPTS_USER,
     }
 
 
@@ -161,6 +172,7 @@ def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
         "NAMESPACE": topology.namespace,
         "CLUSTER_DOMAIN": topology.cluster_domain,
         "REDIS_PORT": str(topology.port),
+        USER_ENV: SCRIPTS_USER,
     }
 
 

@@ -4,12 +4,16 @@ Secret, the config ConfigMap, and the annotations naming the mode."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.common.k8s import metadata
+from components.common.redis_acl import (
+    APP, EXPORTER, EXPORTER_PASSWORD_FILE_KEY, USERNAME_KEY, AclSpec, exporter_password_file, secret_name,
+)
 from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
 from components.common.tls import CERT_MANAGER_API, TlsArgs, certificate_spec
 from components.redis.pod import PodAdditions
@@ -50,6 +54,8 @@ class RedisCommonArgs:
     replicas_autoscaled: bool = False
     # TLS on every connection of the deployment (docs/security.md "TLS"); None: plain TCP.
     tls: TlsArgs | None = None
+    # ACL users (cluster mode): the app user's rights from config.
+    acl: AclSpec = field(default_factory=AclSpec)
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
@@ -59,25 +65,51 @@ def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:
 
 
 def password_secret(
-    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str]
+    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str], username: str | None = None,
+    resource_name: str | None = None, object_name: str | None = None, password_file_uri: str | tuple[str, ...] | None = None,
 ) -> tuple[k8s.core.v1.Secret, pulumi.Output[str]]:
-    """A generated password kept in a Secret; the value is a Pulumi secret everywhere."""
+    """A generated password kept in a Secret; the value is a Pulumi secret
+    everywhere. ``username`` adds the ACL user name beside it;
+    ``password_file_uri`` a JSON ``{uri: password}`` (redis_exporter's password file)."""
+    resource_name = resource_name or name
     password = random.RandomPassword(
-        f"{name}-password",
+        f"{resource_name}-password",
         length=32,
         # Only URL- and shell-safe characters: the password travels in redis
         # URLs and in redis.conf quoting.
         special=False,
         opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result"]),
     )
+    data: dict[str, pulumi.Input[str]] = {PASSWORD_KEY: password.result}
+    if username is not None:
+        data[USERNAME_KEY] = username
+    if password_file_uri is not None:
+        data[EXPORTER_PASSWORD_FILE_KEY] = password.result.apply(lambda p: exporter_password_file(password_file_uri, p))
     secret = k8s.core.v1.Secret(
-        f"{name}-auth",
-        metadata=metadata(auth_secret_name(name), namespace, labels),
+        f"{resource_name}-auth",
+        metadata=metadata(object_name or auth_secret_name(name), namespace, labels),
         type="Opaque",
-        string_data={PASSWORD_KEY: password.result},
+        string_data=data,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return secret, pulumi.Output.secret(password.result)
+
+
+def user_secrets(
+    parent: pulumi.Resource, name: str, namespace: str, labels: dict[str, str], acl: AclSpec, exporter_uri: str | tuple[str, ...]
+) -> dict[str, tuple[k8s.core.v1.Secret, pulumi.Output[str]]]:
+    """One generated password and Secret per ACL user. The app user keeps the
+    deployment's first password and Secret (same resource names, so an
+    existing stack keeps them); each internal user gets ``<name>-acl-<user>``."""
+    out = {}
+    for role in acl.roles:
+        if role == APP:
+            out[role] = password_secret(parent, name, namespace, labels, username=APP)
+        else:
+            out[role] = password_secret(parent, name, namespace, labels, username=role,
+                                        resource_name=f"{name}/{role}", object_name=secret_name(name, role),
+                                        password_file_uri=exporter_uri if role == EXPORTER else None)
+    return out
 
 
 def config_map(
@@ -105,3 +137,11 @@ def certificate(parent: pulumi.Resource, args: RedisCommonArgs, labels: dict[str
         spec=certificate_spec(args.tls, args.namespace, args.cluster_domain, headless_services, services, labels),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def acl_volume(deployment: str, roles: tuple[str, ...]) -> dict[str, Any]:
+    """Every ACL user's Secret projected into one directory, a file per user
+    named after it; mode 0440, read by redis through the pod's fsGroup."""
+    return {"name": "acl-users", "projected": {"defaultMode": 0o440, "sources": [
+        {"secret": {"name": secret_name(deployment, role), "items": [{"key": PASSWORD_KEY, "path": role}]}}
+        for role in roles]}}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components.common.redis_acl import DEFAULT_USER_OFF
 from components.common.redis_contract import DATA_DIR, REDIS_PORT
 from components.common.tls import TlsFiles, redis_tls_directives
 
@@ -89,6 +90,9 @@ class RedisConfSpec:
     # stream within min_replicas_max_lag seconds; 0 = off.
     min_replicas_to_write: int = 0
     min_replicas_max_lag: int = 10
+    # ACL users (components/common/redis_acl.py): the default user is off
+    # here; the named users come from the runtime include.
+    acl_users: bool = False
     # Extra directives appended verbatim (name -> value), for settings the
     # typed fields do not cover. Values are strings exactly as redis expects.
     extra: dict[str, str] = field(default_factory=dict)
@@ -159,6 +163,10 @@ def _directives(spec: RedisConfSpec) -> list[tuple[str, str]]:
     if spec.tls is not None:
         out += redis_tls_directives(spec.tls, spec.cluster_enabled)
     out += sorted(spec.extra.items())
+    if spec.acl_users:
+        # Not secret, so here where a reviewer reads it: nobody can log in
+        # as `default`, with or without a password.
+        out.append(("user", DEFAULT_USER_OFF.removeprefix("user ")))
     return out
 
 

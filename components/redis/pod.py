@@ -1,6 +1,6 @@
-"""Pod pieces both Redis modes share: the password Secret's env, the exporter
-sidecar and the probes. Placement, the PodDisruptionBudget and the
-NetworkPolicy are in components/common/ (the HAProxy front end uses them too)."""
+"""Pod pieces both Redis modes share: the exporter sidecar and the probes.
+Placement, the PodDisruptionBudget and the NetworkPolicy are in
+components/common/ (the HAProxy front end uses them too)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.common.k8s import secret_env
-from components.common.redis_contract import EXPORTER_PORT, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV
+from components.common.redis_acl import CLI_USER_ARGS, EXPORTER_PASSWORD_FILE_KEY
+from components.common.redis_contract import EXPORTER_PORT, REDIS_PORT
 from components.common.tls import CA_FILE, CA_VOLUME, CLI_TLS, tls_mount
 
 # oliver006/redis_exporter is a static binary in a scratch image; any non-root uid works.
 EXPORTER_UID = 59000
-
-
-def password_env(secret_name: str) -> list[dict[str, Any]]:
-    """The password for redis-server (start script) and for redis-cli in probes."""
-    return [secret_env(PASSWORD_ENV, secret_name), secret_env(REDISCLI_AUTH_ENV, secret_name)]
 
 
 def field_env(fields: dict[str, str]) -> list[dict[str, Any]]:
@@ -30,7 +26,7 @@ def plain_env(values: dict[str, str]) -> list[dict[str, Any]]:
 
 def _cli(port: int) -> str:
     # CLI_TLS: --tls --cacert when the container's env says TLS is on.
-    return f"redis-cli {CLI_TLS} -h 127.0.0.1 -p {port}"
+    return f"redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {port}"
 
 
 def liveness_probe(port: int = REDIS_PORT) -> dict[str, Any]:
@@ -63,26 +59,43 @@ def exec_probe(script: str, period: int = 5, timeout: int = 5, failures: int = 3
     }
 
 
-def exporter_container(image: str, secret_name: str, redis_port: int = REDIS_PORT, tls: bool = False) -> dict[str, Any]:
+def exporter_addr(redis_port: int = REDIS_PORT, tls: bool = False) -> str:
+    """What the exporter scrapes; also the key of its password file. With TLS
+    it is rediss:// to localhost (a name in the certificate: Go checks it)."""
+    return f"rediss://localhost:{redis_port}" if tls else f"redis://127.0.0.1:{redis_port}"
+
+
+# The data node's exporter without TLS.
+EXPORTER_REDIS_ADDR = exporter_addr()
+# Where the exporter container mounts its user's Secret.
+EXPORTER_SECRET_DIR = "/run/secrets/redis-exporter"
+
+
+def exporter_container(image: str, secret_name: str, user: str | None = None, redis_port: int = REDIS_PORT,
+                       tls: bool = False) -> dict[str, Any]:
     """redis_exporter for this pod's node only (or, on ``redis_port`` 26379,
     this pod's Sentinel: the exporter sees ``redis_mode:sentinel`` and
     exports ``redis_sentinel_*``); dashboards aggregate by deployment.
-    With TLS it connects with rediss:// to localhost (a name in the
-    certificate: Go checks the name) and verifies the server with the CA."""
-    env = [
-        {"name": "REDIS_ADDR", "value": f"rediss://localhost:{redis_port}" if tls else f"redis://127.0.0.1:{redis_port}"},
-        secret_env("REDIS_PASSWORD", secret_name),
-    ]
-    extra: dict[str, Any] = {}
+    With an ACL ``user`` it logs in as that user and reads the password from
+    a file (``exporter_volume``), not from its environment. With TLS it
+    verifies the server with the CA alone (never the key)."""
+    env: list[dict[str, Any]] = [{"name": "REDIS_ADDR", "value": exporter_addr(redis_port, tls)}]
+    mounts: list[dict[str, Any]] = []
+    if user is None:
+        env.append(secret_env("REDIS_PASSWORD", secret_name))
+    else:
+        env += [
+            {"name": "REDIS_USER", "value": user},
+            {"name": "REDIS_PASSWORD_FILE", "value": f"{EXPORTER_SECRET_DIR}/{EXPORTER_PASSWORD_FILE_KEY}"},
+        ]
+        mounts.append({"name": "exporter-auth", "mountPath": EXPORTER_SECRET_DIR, "readOnly": True})
     if tls:
-        # The CA alone (its own volume): the exporter never sees the key.
-        extra = {"args": [f"--tls-ca-cert-file={CA_FILE}"], "volumeMounts": [tls_mount(CA_VOLUME)]}
-    return {
+        mounts.append(tls_mount(CA_VOLUME))
+    container: dict[str, Any] = {
         "name": "exporter",
         "image": image,
         "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
         "env": env,
-        **extra,
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
         "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
         "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 30, "timeoutSeconds": 5},
@@ -96,6 +109,19 @@ def exporter_container(image: str, secret_name: str, redis_port: int = REDIS_POR
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    if tls:
+        container["args"] = [f"--tls-ca-cert-file={CA_FILE}"]
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container
+
+
+def exporter_volume(secret_name: str) -> dict[str, Any]:
+    """The exporter user's password file, mode 0440: the exporter's uid reads
+    it through the pod's fsGroup, a supplemental group of every container."""
+    return {"name": "exporter-auth", "secret": {
+        "secretName": secret_name, "defaultMode": 0o440,
+        "items": [{"key": EXPORTER_PASSWORD_FILE_KEY, "path": EXPORTER_PASSWORD_FILE_KEY}]}}
 
 
 def scrape_annotations(port: int = EXPORTER_PORT) -> dict[str, str]:

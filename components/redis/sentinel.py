@@ -4,21 +4,27 @@ component, which the composition in stacks/ points at the hosts named here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.k8s import config_hash, container_security_context, labels, metadata, pod_security_context, resources
 from components.common.network_policy import ClientsArgs, client_egress_spec, network_policy_spec, peer_egress
-from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT, REDIS_UID, SCRIPTS_DIR, SENTINEL_PORT, auth_secret_name, deployment_labels, peer_selector
+from components.common.k8s import secret_env
+from components.common.redis_acl import (
+    ACL_DIR, ADMIN, CLI_USER_ARGS, EXPORTER, SENTINEL_DATA_ROLES, SENTINEL_ROLES, USER_ENV, render_sentinel_users, render_users,
+    secret_name,
+)
+from components.common.redis_acl import APP as APP_USER
+from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT, REDIS_UID, REDISCLI_AUTH_ENV, SCRIPTS_DIR, SENTINEL_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.common.tls import CA_VOLUME, CLI_TLS, TlsFiles, tls_env, tls_mount, tls_volume
-from components.redis.common import RedisCommonArgs, certificate, config_map, mode_annotations, password_secret
+from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, user_secrets
 from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
 from components.redis.generations import data_statefulsets, pod_hostnames
-from components.redis.pod import exec_probe, exporter_container, field_env, password_env, scrape_annotations
+from components.redis.pod import exec_probe, exporter_addr, exporter_container, exporter_volume, field_env, scrape_annotations
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
 from components.redis.statefulset import RedisPodSpec, with_additions
 
@@ -27,7 +33,7 @@ CONF_KEY = "redis.conf"
 GRACE_SECONDS = 60
 # The handover must finish inside the grace period, with room for redis's own shutdown.
 PRESTOP_TIMEOUT = GRACE_SECONDS - 15
-SENTINEL_ALIVE = f'redis-cli {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
+SENTINEL_ALIVE = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} ping | grep -qx PONG'
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,20 @@ class RedisSentinel(pulumi.ComponentResource):
         served_hosts = tuple(h for gen, _ in generations for h in generation_hosts(args, gen))
         sentinel_hosts = tuple(f"{dep}-sentinel-{i}.{sent_headless}.{domain}" for i in range(args.sentinels))
 
-        secret, password = password_secret(self, dep, ns, labels(APP, dep, "auth", team))
+        # One user per job on the data nodes, each with its own password and
+        # Secret; the Sentinels know a subset of the same users.
+        acl = replace(args.acl, roles=SENTINEL_DATA_ROLES)
+        # The exporter user's password file serves the data nodes' exporters
+        # and the Sentinels' (one URI each).
+        tls_on = args.tls is not None
+        secrets = user_secrets(self, dep, ns, labels(APP, dep, "auth", team), acl,
+                               (exporter_addr(tls=tls_on), exporter_addr(SENTINEL_PORT, tls=tls_on)))
+        secret, password = secrets[APP_USER]
+        all_secrets = [s for s, _ in secrets.values()]
+        # Scripts, probes and ops log in as admin; the password by env, the
+        # user name by REDIS_USER (components/common/redis_acl.py).
+        admin_env = [{"name": USER_ENV, "value": ADMIN}, secret_env(REDISCLI_AUTH_ENV, secret_name(dep, ADMIN)),
+                     {"name": "ACL_DIR", "value": ACL_DIR}]
         conf = render_redis_conf(
             RedisConfSpec(
                 maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
@@ -109,6 +128,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 appendfsync=args.appendfsync,
                 save_rules=args.save_rules if args.persistence_enabled else (),
                 tls=TlsFiles() if args.tls else None,
+                acl_users=True,
             )
         )
         sentinel_conf = render_sentinel_conf(
@@ -124,11 +144,13 @@ class RedisSentinel(pulumi.ComponentResource):
         )
         cert = certificate(self, args, labels(APP, dep, "tls", team), (headless, sent_headless), (f"{dep}-sentinel",))
         cert_dep = [cert] if cert else []
-        data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, **scripts.sentinel_scripts()}
+        data = {CONF_KEY: conf, SENTINEL_CONF_NAME: sentinel_conf, scripts.USERS_KEY: render_users(acl),
+                scripts.SENTINEL_USERS_KEY: render_sentinel_users(), **scripts.sentinel_scripts()}
         # Each StatefulSet rolls only when what its pods read changes: a
         # redis.conf change must not restart every Sentinel at once.
-        data_hash = config_hash({k: data[k] for k in (CONF_KEY, *scripts.DATA_SCRIPT_NAMES)})
-        sentinel_hash = config_hash({k: data[k] for k in (SENTINEL_CONF_NAME, *scripts.SENTINEL_SCRIPT_NAMES)})
+        data_hash = config_hash({k: data[k] for k in (CONF_KEY, scripts.USERS_KEY, *scripts.DATA_SCRIPT_NAMES)})
+        sentinel_hash = config_hash({k: data[k] for k in (SENTINEL_CONF_NAME, scripts.SENTINEL_USERS_KEY,
+                                                          *scripts.SENTINEL_SCRIPT_NAMES)})
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)
         sa = k8s.core.v1.ServiceAccount(
             f"{dep}-sa", metadata=metadata(dep, ns, node_labels, args.service_account_annotations or None),
@@ -170,7 +192,8 @@ class RedisSentinel(pulumi.ComponentResource):
             + [{"name": "REDIS_ANNOUNCE_HOST", "value": f"$(POD_NAME).{headless}.{domain}"},
                {"name": "REPL_STATE_FILE", "value": f"{DATA_DIR}/replication-state"}]
             + shared_env
-            + password_env(auth_secret_name(dep))
+            + [{"name": "USERS_ACL", "value": scripts.USERS_ACL_PATH}]
+            + admin_env
         )
         pod = RedisPodSpec(
             command=tuple(scripts.pod_command(scripts.REDIS_START)),
@@ -182,11 +205,17 @@ class RedisSentinel(pulumi.ComponentResource):
             script_keys=scripts.SCRIPT_NAMES,
             pre_stop=tuple(scripts.pod_command(scripts.REDIS_PRESTOP, str(PRESTOP_TIMEOUT))),
             termination_grace_seconds=GRACE_SECONDS,
+            conf_extra_keys=(scripts.USERS_KEY,),
+            # Every user's password as a file, for the start script to load.
+            extra_volumes=(acl_volume(dep, SENTINEL_DATA_ROLES),),
+            extra_mounts=({"name": "acl-users", "mountPath": ACL_DIR, "readOnly": True},),
+            exporter_user=EXPORTER,
+            exporter_secret=secret_name(dep, EXPORTER),
         )
         pod = with_additions(pod, args.pod_additions)
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
-            mode_annotations("sentinel", args.replicas), data_hash, [cm, secret, sa, *cert_dep],
+            mode_annotations("sentinel", args.replicas), data_hash, [cm, *all_secrets, sa, *cert_dep],
         )[generations[0][0]]
         sentinel_container = {
             "name": "sentinel",
@@ -195,9 +224,10 @@ class RedisSentinel(pulumi.ComponentResource):
             "env": field_env({"POD_NAME": "metadata.name"})
             + [{"name": "SENTINEL_ANNOUNCE_HOST", "value": f"$(POD_NAME).{sent_headless}.{domain}"},
                {"name": "SENTINEL_CONF_SRC", "value": f"{SENTINEL_CONF_DIR}/{SENTINEL_CONF_NAME}"},
-               {"name": "SENTINEL_WORK_DIR", "value": SENTINEL_WORK_DIR}]
+               {"name": "SENTINEL_WORK_DIR", "value": SENTINEL_WORK_DIR},
+               {"name": "SENTINEL_USERS_ACL", "value": f"{SENTINEL_CONF_DIR}/{scripts.SENTINEL_USERS_KEY}"}]
             + shared_env
-            + password_env(auth_secret_name(dep))
+            + admin_env
             + (tls_env(with_key=True) if args.tls else []),
             "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
             "resources": resources("50m", "64Mi", "250m", "128Mi"),
@@ -206,6 +236,7 @@ class RedisSentinel(pulumi.ComponentResource):
                 {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
                 {"name": "work", "mountPath": SENTINEL_WORK_DIR},
                 *([tls_mount()] if args.tls else []),
+                {"name": "acl-users", "mountPath": ACL_DIR, "readOnly": True},
             ],
             "readinessProbe": exec_probe(scripts.SENTINEL_READY, period=10),
             "livenessProbe": exec_probe(SENTINEL_ALIVE, period=20, timeout=5, failures=3),
@@ -235,22 +266,26 @@ class RedisSentinel(pulumi.ComponentResource):
                         # The exporter asks the local Sentinel (SENTINEL MASTERS,
                         # CKQUORUM): the sentinel alerts read each one's view.
                         "containers": [sentinel_container,
-                                       exporter_container(args.exporter_image, auth_secret_name(dep), SENTINEL_PORT,
-                                                          tls=args.tls is not None)],
+                                       exporter_container(args.exporter_image, secret_name(dep, EXPORTER), EXPORTER,
+                                                          redis_port=SENTINEL_PORT, tls=args.tls is not None)],
                         "volumes": [
-                            {"name": "conf", "configMap": {"name": f"{dep}-config", "items": [{"key": SENTINEL_CONF_NAME, "path": SENTINEL_CONF_NAME}]}},
+                            {"name": "conf", "configMap": {"name": f"{dep}-config", "items": [
+                                {"key": k, "path": k} for k in (SENTINEL_CONF_NAME, scripts.SENTINEL_USERS_KEY)]}},
                             {"name": "scripts", "configMap": {"name": f"{dep}-config", "items": [{"key": k, "path": k} for k in scripts.SCRIPT_NAMES], "defaultMode": 0o555}},
                             # Sentinel's rewritten config holds the password: memory only.
                             {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                             *([tls_volume(args.tls.secret_name, ca_only=False),
                                # The exporter's: the CA alone.
                                tls_volume(args.tls.secret_name, ca_only=True, name=CA_VOLUME)] if args.tls else []),
+                            acl_volume(dep, SENTINEL_ROLES),
+                            # The exporter user's password file.
+                            exporter_volume(secret_name(dep, EXPORTER)),
                         ],
                         **placement(sent_sel, sentinel_placement),
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, secret, sa, *cert_dep]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, *all_secrets, sa, *cert_dep]),
         )
         clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
         # Data nodes replicate from each other and ask the Sentinels who the
@@ -284,6 +319,8 @@ class RedisSentinel(pulumi.ComponentResource):
             "sentinelService": f"{dep}-sentinel.{domain}:{SENTINEL_PORT}",
             "secretName": secret.metadata["name"],
             "secretKey": "password",
+            # Clients log in as this user, on the data nodes and the Sentinels.
+            "username": APP_USER,
             "password": password,
             "statefulSet": data_sts.metadata["name"],
             "tls": args.tls is not None,

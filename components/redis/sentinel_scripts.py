@@ -8,7 +8,9 @@ with defaultMode 0555).
 Pod conventions (all paths and names overridable by env, which the tests do):
 
 Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
-  REDIS_PASSWORD        from the Secret
+  REDIS_USER, REDISCLI_AUTH  the admin ACL user and its password (Secret)
+  USERS_ACL, ACL_DIR    the users' rules (ConfigMap ``users.acl``) and one
+                        password file per user (the users' Secrets)
   MASTER_SET            the Sentinel master set name
   REDIS_ANNOUNCE_HOST   this pod's stable DNS name
                         ($(POD_NAME).<headless svc>.<ns>.svc.<cluster domain>)
@@ -23,7 +25,8 @@ Data node container, command ``sh /scripts/sentinel-redis-start.sh``:
 Data node preStop: ``sh /scripts/sentinel-redis-prestop.sh <seconds>`` with the
   same env plus optional LOCAL_REDIS_HOST (127.0.0.1).
 Sentinel container, command ``sh /scripts/sentinel-start.sh``:
-  REDIS_PASSWORD, SENTINEL_HOSTS, REDIS_HOSTS (to derive the master when the
+  REDIS_USER, REDISCLI_AUTH (admin), SENTINEL_USERS_ACL (ConfigMap
+  ``sentinel-users.acl``), ACL_DIR, SENTINEL_HOSTS, REDIS_HOSTS (to derive the master when the
   pod has no state yet), optional SENTINEL_ANNOUNCE_HOST (its own stable DNS
   name), SENTINEL_CONF_SRC (the ConfigMap file), SENTINEL_WORK_DIR (a medium:
   Memory emptyDir), SENTINEL_BIN, SENTINEL_START_WAIT.
@@ -33,8 +36,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.common.redis_acl import CLI_USER_ARGS
 from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
 from components.common.tls import CLI_TLS
+from components.redis.conf import CONF_DIR
 
 _SCRIPT_DIR = Path(__file__).with_name("scripts")
 
@@ -47,18 +52,23 @@ SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
 DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START, TLS_RELOAD)
+# The ACL users' rules without passwords (components/common/redis_acl.py):
+# the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
+USERS_KEY = "users.acl"
+USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
+SENTINEL_USERS_KEY = "sentinel-users.acl"
 
 # Ready = master, or a replica whose link is up and whose sync has finished
 # (a replica loading a full sync cannot take over, and must not hold the
 # rolling update's next step).
 READY_CHECK = (
-    f'info="$(redis-cli {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
+    f'info="$(redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 info replication | tr -d "\\r")" && '
     '{ echo "$info" | grep -qx "role:master" || '
     '{ echo "$info" | grep -qx "master_link_status:up" && echo "$info" | grep -qx "master_sync_in_progress:0"; }; }'
 )
 
 # A Sentinel is ready when it sees enough peers to authorize a failover.
-SENTINEL_READY = f'redis-cli {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
+SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
 
 def script_path(name: str) -> Path:

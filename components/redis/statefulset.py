@@ -12,7 +12,7 @@ from components.common.scheduling import PlacementArgs, placement
 from components.common.tls import CA_VOLUME, tls_env, tls_mount, tls_volume
 from components.redis.common import RedisCommonArgs
 from components.redis.conf import CONF_DIR, RUNTIME_DIR
-from components.redis.pod import PodAdditions, exporter_container, liveness_probe, scrape_annotations, startup_probe
+from components.redis.pod import PodAdditions, exporter_container, exporter_volume, liveness_probe, scrape_annotations, startup_probe
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class RedisPodSpec:
     sidecars: tuple[dict[str, Any], ...] = ()
     extra_volumes: tuple[dict[str, Any], ...] = ()
     extra_mounts: tuple[dict[str, Any], ...] = ()
+    # More ConfigMap keys mounted beside the conf (users.acl).
+    conf_extra_keys: tuple[str, ...] = ()
+    # ACL user of the exporter sidecar and its Secret; None: the deployment's
+    # one password, from the environment (no ACL users).
+    exporter_user: str | None = None
+    exporter_secret: str | None = None
 
 
 def with_additions(pod: RedisPodSpec, additions: PodAdditions) -> RedisPodSpec:
@@ -85,7 +91,8 @@ def statefulset_spec(
     if pod.pre_stop:
         redis["lifecycle"] = {"preStop": {"exec": {"command": list(pod.pre_stop)}}}
     volumes: list[dict[str, Any]] = [
-        {"name": "conf", "configMap": {"name": pod.config_map, "items": [{"key": pod.conf_key, "path": pod.conf_key}]}},
+        {"name": "conf", "configMap": {"name": pod.config_map,
+                                       "items": [{"key": k, "path": k} for k in (pod.conf_key, *pod.conf_extra_keys)]}},
         {
             "name": "scripts",
             "configMap": {
@@ -101,6 +108,10 @@ def statefulset_spec(
            tls_volume(args.tls.secret_name, ca_only=True, name=CA_VOLUME)] if args.tls else []),
         *pod.extra_volumes,
     ]
+    if pod.exporter_user is not None:
+        volumes.append(exporter_volume(pod.exporter_secret or auth_secret_name(args.name)))
+    exporter = exporter_container(args.exporter_image, pod.exporter_secret or auth_secret_name(args.name), pod.exporter_user,
+                                  tls=args.tls is not None)
     spec: dict[str, Any] = {
         "serviceName": service_name,
         "replicas": replicas,
@@ -120,7 +131,7 @@ def statefulset_spec(
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": pod.termination_grace_seconds,
                 "securityContext": pod_security_context(REDIS_UID),
-                "containers": [redis, exporter_container(args.exporter_image, auth_secret_name(args.name), tls=args.tls is not None), *pod.sidecars],
+                "containers": [redis, exporter, *pod.sidecars],
                 "volumes": volumes,
                 **placement(selector, placement_args),
             },

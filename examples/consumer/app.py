@@ -49,7 +49,8 @@ def failover_retry() -> Retry:
 def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
     password = env["REDIS_PASSWORD"]
     tls = env.get("REDIS_TLS") == "true"
-    common = {"password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    # A deployment with ACL users names the user; None logs in as `default`.
+    common = {"username": env.get("REDIS_USERNAME"), "password": password, "ssl": tls, "socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
     if tls and env.get("REDIS_CA_FILE"):
         # The platform's CA (ca.crt of its caSecret, copied into the app's
         # namespace: that Secret also holds the servers' key).
@@ -76,7 +77,9 @@ def connect(env: Mapping[str, str] = os.environ) -> RedisClients:
 
     sentinel = Sentinel(
         [host_port(e) for e in env["REDIS_SENTINELS"].split(",") if e],
-        sentinel_kwargs={"password": password, "socket_timeout": 5},
+        # The Sentinels take the same user, password and TLS as the nodes.
+        sentinel_kwargs={k: v for k, v in common.items() if k in ("username", "password", "ssl", "ssl_ca_certs")}
+        | {"socket_timeout": 5},
         **common,
     )
     master_set = env["REDIS_MASTER_SET"]

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 # Output shapes of redis-platform this program understands (stacks/redis.py
 # OUTPUT_SCHEMA_VERSION). A newer platform output fails the run, loudly.
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+SUPPORTED_SCHEMA_VERSIONS = (2,)
 MODES = ("cluster", "sentinel")
 # How a Sentinel-mode app reaches the master: through HAProxy (any client),
 # or by asking the Sentinels and connecting directly (Sentinel-aware clients:
@@ -53,6 +53,10 @@ def client_settings(output: dict[str, Any], key: str = "redis output", client_pa
     if missing:
         raise PlatformOutputError(f"{key}: the platform has not built this deployment yet (no {', '.join(missing)})")
     settings = {"REDIS_MODE": mode, "REDIS_TLS": "true" if output.get("tls") else "false"}
+    if output.get("username"):
+        # The ACL user the password belongs to (not secret); without it the
+        # password alone would be tried as the `default` user, which is off.
+        settings["REDIS_USERNAME"] = output["username"]
     if mode == "cluster":
         settings["REDIS_STARTUP_NODES"] = ",".join(output["seedEndpoints"])
     elif "writeEndpoint" in output and client_path == "haproxy":

@@ -23,6 +23,9 @@ _COMMON = (
     ("CronJob", "{n}-backup"), ("CronJob", "{n}-restore"), ("CronJob", "{n}-failover-drill"),
     ("Job", "{n}-migrate-*"),
     ("NetworkPolicy", "{n}-ops"), ("NetworkPolicy", "{n}-ops-object-storage"), ("NetworkPolicy", "{n}-ops-metrics-push"), ("NetworkPolicy", "{n}-clients"),
+    # The internal ACL users' Secrets (components/common/redis_acl.py).
+    ("Secret", "{n}-acl-admin"), ("Secret", "{n}-acl-replication"), ("Secret", "{n}-acl-exporter"),
+    ("Secret", "{n}-acl-backup"),
 )
 # Per namespace, not per deployment: their names hold a dot, which no
 # deployment's object name can (components/common/network_policy.py).
@@ -40,6 +43,7 @@ _BY_MODE = {
         ("NetworkPolicy", "{n}-haproxy-clients"),
         ("PodDisruptionBudget", "{n}-data"), ("PodDisruptionBudget", "{n}-haproxy"),
         ("PodDisruptionBudget", "{n}-sentinel"),
+        ("Secret", "{n}-acl-sentinel"), ("Secret", "{n}-acl-haproxy"),
     ),
 }
 

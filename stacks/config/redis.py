@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from components.common.redis_acl import APP_DEFAULT_COMMANDS
 from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel, dns_subdomain
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
@@ -190,6 +192,48 @@ class Tls(StrictModel):
         return self
 
 
+# One ACL command rule: +cmd, -cmd, +cmd|sub, +@category, -@category.
+_ACL_COMMAND = re.compile(r"^[+-]@?[a-z][a-z0-9_.-]*(\|[a-z][a-z0-9_.-]*)?$")
+# A key or channel pattern: a glob without spaces (the ~ or & is added).
+_ACL_PATTERN = re.compile(r"^[^\s~&%\"']+$")
+
+
+def _acl_commands(value: str) -> str:
+    tokens = value.split()
+    if not tokens:
+        raise ValueError("is empty: give command rules like '+@read +@write'")
+    for token in tokens:
+        if not _ACL_COMMAND.match(token.lower()):
+            raise ValueError(f"{token!r} is not a command rule (+command, -command, +command|subcommand, "
+                             "+@category, -@category); keys and channels go in keys/channels, passwords are generated")
+    return " ".join(tokens)
+
+
+def _acl_patterns(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("is empty: give at least one pattern ('*' for all)")
+    for v in values:
+        if not _ACL_PATTERN.match(v):
+            raise ValueError(f"{v!r} is not a glob pattern (no spaces, quotes, and no leading ~ & %: they are added)")
+    return values
+
+
+class AppAcl(StrictModel):
+    """The owning team's user: which commands (ACL rules) on which keys and
+    Pub/Sub channels. The default allows every data command and nothing
+    that reads or changes the server (@admin, @dangerous)."""
+
+    commands: Annotated[str, AfterValidator(_acl_commands)] = APP_DEFAULT_COMMANDS
+    keys: Annotated[tuple[str, ...], AfterValidator(_acl_patterns)] = ("*",)
+    channels: Annotated[tuple[str, ...], AfterValidator(_acl_patterns)] = ("*",)
+
+
+class DeploymentAcl(StrictModel):
+    """ACL users (cluster mode); the internal users' rules are fixed per job."""
+
+    app: AppAcl = Field(default_factory=AppAcl)
+
+
 class RedisDeployment(StrictModel):
     name: DeploymentName
     team: DnsLabel
@@ -220,6 +264,7 @@ class RedisDeployment(StrictModel):
     generation: int = Field(default=0, ge=0, le=99)
     migration: Migration | None = None
     tls: Tls = Field(default_factory=Tls)
+    acl: DeploymentAcl = Field(default_factory=DeploymentAcl)
 
     @model_validator(mode="after")
     def _one_size(self) -> "RedisDeployment":

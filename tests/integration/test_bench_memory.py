@@ -37,7 +37,7 @@ def test_peak_sees_the_rewrite_fork(node):
     maxmemory = int(n.client.config_get("maxmemory")["maxmemory"])
     keys = memory.fill(n.client, int(maxmemory * 0.95), 0, values)
     assert keys > 100_000, "filled to near maxmemory"
-    writer = memory.Writer(memory.redis.Redis(host=IP, password=n.password, socket_timeout=30), RATE, keys, values)
+    writer = memory.Writer(memory.redis.Redis(host=IP, username="app", password=n.password, socket_timeout=30), RATE, keys, values)
     writer.start()
     try:
         idle = memory.Sampler(n.pid)

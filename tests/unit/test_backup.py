@@ -101,7 +101,16 @@ def test_dev_backup_uses_the_on_prem_endpoint_and_its_secret(dev_run):
     assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "s3-backup-credentials", "key": "secretAccessKey", "optional": True}}
     snap_env = env_of(snapshot)
     assert snap_env["MODE"] == "cluster" and len(snap_env["CLUSTER_NODES"].split()) == 6
-    assert snap_env["REDISCLI_AUTH"] == {"secretKeyRef": {"name": "sessions-auth", "key": "password"}}
+    # The snapshot logs in as the backup ACL user, with that user's Secret.
+    assert snap_env["REDIS_USER"] == "backup"
+    assert snap_env["REDISCLI_AUTH"] == {"secretKeyRef": {"name": "sessions-acl-backup", "key": "password"}}
+    # Restore, drill and migration run as admin.
+    for name in ("sessions-restore", "sessions-failover-drill"):
+        (job,) = dev_run.k8s("CronJob", name)
+        spec = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        envs = [env_of(c) for c in spec.get("initContainers", []) + spec["containers"] if "REDISCLI_AUTH" in env_of(c)]
+        assert envs and all(e["REDIS_USER"] == "admin" for e in envs), name
+        assert all(e["REDISCLI_AUTH"] == {"secretKeyRef": {"name": "sessions-acl-admin", "key": "password"}} for e in envs)
     (cm,) = dev_run.k8s("ConfigMap", "sessions-ops")
     assert cm["data"] == scripts.ops_scripts()
 

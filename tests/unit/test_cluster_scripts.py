@@ -61,9 +61,16 @@ def test_scripts_keep_secrets_out_of_args_and_never_wipe_data(name):
 
 
 def test_start_script_reads_every_variable_the_module_promises():
-    script = cluster_scripts()[START_SCRIPT]
+    # The redis container's env serves its start script and the two scripts
+    # it runs (repair in the background, preStop): the admin user is theirs.
+    scripts = cluster_scripts()
+    script = "\n".join(scripts[n] for n in (START_SCRIPT, REPAIR_SCRIPT, PRESTOP_SCRIPT))
     for var in [*start_env(TOPO), *FIELD_ENV, START_SECRET_ENV]:
         assert uses(script, var), var
+    for var in ("USERS_ACL", "ACL_DIR"):
+        assert uses(scripts[START_SCRIPT], var), var
+    for name in (REPAIR_SCRIPT, PRESTOP_SCRIPT, BOOTSTRAP_SCRIPT):
+        assert uses(scripts[name], "REDIS_USER"), name
 
 
 def test_bootstrap_script_reads_every_variable_the_module_promises():
@@ -74,7 +81,7 @@ def test_bootstrap_script_reads_every_variable_the_module_promises():
 
 def test_field_env_comes_from_the_downward_api():
     assert FIELD_ENV == {"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace", "POD_IP": "status.podIP"}
-    assert START_SECRET_ENV == "REDIS_PASSWORD" and BOOTSTRAP_SECRET_ENV == "REDISCLI_AUTH"
+    assert START_SECRET_ENV == "REDISCLI_AUTH" and BOOTSTRAP_SECRET_ENV == "REDISCLI_AUTH"
 
 
 def test_no_secret_in_plain_env():

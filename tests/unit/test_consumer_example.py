@@ -29,7 +29,7 @@ CONFIG = {
     "redis-consumer:namespace": "web",
 }
 SENTINEL_OUTPUT = {  # components/redis/sentinel.py's output with its HAProxy front end
-    "schemaVersion": 1, "mode": "sentinel", "team": "web", "tls": False, "port": 6379, "masterSet": "mymaster",
+    "schemaVersion": 2, "mode": "sentinel", "team": "web", "tls": False, "port": 6379, "masterSet": "mymaster",
     "sentinelEndpoints": ["cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local:26379"],
     "writeEndpoint": "cache-haproxy-write.redis.svc.cluster.local:6379",
     "readEndpoint": "cache-haproxy-read.redis.svc.cluster.local:6379",
@@ -86,6 +86,8 @@ def test_cluster_settings_from_the_real_platform_output(platform_outputs):
     settings = run.outputs["redisSettings"]
     assert settings["REDIS_MODE"] == "cluster"
     assert settings["REDIS_STARTUP_NODES"].split(",") == sessions["seedEndpoints"]
+    # The password is the app user's: the client must name the user.
+    assert settings["REDIS_USERNAME"] == sessions["username"] == "app"
     (cm,) = run.k8s("ConfigMap")
     assert cm["metadata"]["namespace"] == "web" and cm["data"] == settings
     assert PASSWORD not in str(cm), "the password is not in the ConfigMap"
@@ -106,7 +108,8 @@ def test_password_stays_secret(platform_outputs):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"schemaVersion": 2}, "schemaVersion 2"),
+        ({"schemaVersion": 1}, "schemaVersion 1"),
+        ({"schemaVersion": 3}, "schemaVersion 3"),
         ({"mode": "standalone"}, "unknown mode"),
     ],
 )
@@ -154,6 +157,7 @@ def test_app_builds_haproxy_clients_without_the_password_in_settings():
 def test_app_parses_cluster_startup_nodes(platform_outputs):
     env = consumer.client_settings(platform_outputs["redis-sessions"])
     nodes = app.startup_nodes(env)
+    assert env["REDIS_USERNAME"] == "app"
     assert [f"{n.host}:{n.port}" for n in nodes] == platform_outputs["redis-sessions"]["seedEndpoints"]
     with pytest.raises(ValueError, match="host:port"):
         app.host_port("no-port")
@@ -176,6 +180,7 @@ def test_sentinel_path_on_the_real_platform_output(platform_outputs):
     assert settings["REDIS_MODE"] == "sentinel"
     assert settings["REDIS_SENTINELS"].split(",") == cache["sentinelEndpoints"]
     assert settings["REDIS_MASTER_SET"] == cache["masterSet"]
+    assert settings["REDIS_USERNAME"] == cache["username"] == "app"
     assert "REDIS_WRITE_ENDPOINT" not in settings
     # The default stays the proxy: any client works through it.
     default, _ = run_consumer(platform_outputs, **{"redis-consumer:deployment": "cache"})
@@ -183,7 +188,8 @@ def test_sentinel_path_on_the_real_platform_output(platform_outputs):
 
 
 def test_app_builds_a_sentinel_client_for_the_sentinel_path():
-    env = {**consumer.client_settings(SENTINEL_OUTPUT, client_path="sentinel"), "REDIS_PASSWORD": PASSWORD}
+    output = {**SENTINEL_OUTPUT, "username": "app"}
+    env = {**consumer.client_settings(output, client_path="sentinel"), "REDIS_PASSWORD": PASSWORD}
     clients = app.connect(env)  # nothing is dialled until the first command
     pool = clients.write.connection_pool
     assert pool.service_name == "mymaster" and pool.is_master
@@ -193,11 +199,23 @@ def test_app_builds_a_sentinel_client_for_the_sentinel_path():
             for s in sentinels] == [("cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local", 26379)]
     assert sentinels[0].connection_pool.connection_kwargs["password"] == PASSWORD
     assert pool.connection_kwargs["password"] == PASSWORD
+    # The app user on the Sentinels and on the nodes alike.
+    assert sentinels[0].connection_pool.connection_kwargs["username"] == "app"
+    assert pool.connection_kwargs["username"] == "app"
 
 
 def test_app_verifies_tls_against_the_platform_ca_file():
-    env = {**consumer.client_settings(SENTINEL_OUTPUT | {"tls": True, "caSecret": "cache-tls"}),
+    env = {**consumer.client_settings(SENTINEL_OUTPUT | {"tls": True, "caSecret": "cache-tls", "username": "app"}),
            "REDIS_PASSWORD": PASSWORD, "REDIS_CA_FILE": "/etc/redis-ca/ca.crt"}
     assert env["REDIS_TLS"] == "true"
     kwargs = app.connect(env).write.connection_pool.connection_kwargs
     assert kwargs["ssl_ca_certs"] == "/etc/redis-ca/ca.crt"
+    assert kwargs["username"] == "app"
+    # The Sentinels speak TLS only too: a Sentinel-aware client dials them over TLS.
+    env = {**consumer.client_settings(SENTINEL_OUTPUT | {"tls": True, "caSecret": "cache-tls", "username": "app"},
+                                      client_path="sentinel"),
+           "REDIS_PASSWORD": PASSWORD, "REDIS_CA_FILE": "/etc/redis-ca/ca.crt"}
+    pool = app.connect(env).write.connection_pool
+    sentinel_kwargs = pool.sentinel_manager.sentinels[0].connection_pool.connection_kwargs
+    assert sentinel_kwargs["ssl_ca_certs"] == pool.connection_kwargs["ssl_ca_certs"] == "/etc/redis-ca/ca.crt"
+    assert sentinel_kwargs["username"] == "app"

@@ -31,6 +31,9 @@ def test_password_only_as_environment_reference():
     assert auths and all('"AUTH ${REDIS_PASSWORD}\\r\\n"' in ln for ln in auths)
     custom = render_haproxy_cfg(dataclasses.replace(SPEC, password_env="RP"))
     assert "${RP}" in custom and "REDIS_PASSWORD" not in custom
+    # With an ACL user the checks name it: AUTH <user> <password>.
+    named = [ln for ln in render_haproxy_cfg(dataclasses.replace(SPEC, user="haproxy")).splitlines() if "AUTH" in ln]
+    assert named and all('"AUTH haproxy ${REDIS_PASSWORD}\\r\\n"' in ln for ln in named)
 
 
 def test_resolvers_follow_kubernetes_dns_and_servers_use_them():
@@ -109,6 +112,7 @@ def test_warmup_covers_first_check():
         {"redis_hosts": ("bad host",)},
         {"read_port": 6379},
         {"password_env": "not-env"},
+        {"user": "has space"},
         {"master_set": "a b"},
         {"check_interval_ms": 10},
     ],

@@ -97,7 +97,9 @@ def test_each_step_is_a_job_running_the_sentinel_migration_script(runs, step):
     assert env["OLD_NODES"].split() == [f"cache-{i}.{DOMAIN}" for i in range(3)]
     assert env["NEW_NODES"].split() == [f"cache-g1-{i}.{DOMAIN}" for i in range(3)]
     assert env["SENTINEL_HOSTS"].split()[0] == "cache-sentinel-0.cache-sentinel-headless.redis.svc.cluster.local"
-    assert env["REDISCLI_AUTH"]["secretKeyRef"]["name"] == "cache-auth"
+    # The migration runs as the admin ACL user, with that user's Secret.
+    assert env["REDIS_USER"] == "admin"
+    assert env["REDISCLI_AUTH"]["secretKeyRef"]["name"] == "cache-acl-admin"
     assert spec["serviceAccountName"] == "cache-ops" and spec["restartPolicy"] == "Never"
     (vol,) = [v for v in spec["volumes"] if v["name"] == "ops-scripts"]
     assert vol["configMap"]["name"] == "cache-ops"

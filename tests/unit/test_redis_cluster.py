@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.redis import cluster_scripts
@@ -135,21 +137,74 @@ def test_announced_hostname_is_the_stable_pod_dns_name(run):
     assert "cluster-announce-hostname" in start
 
 
-def test_password_only_by_secret_reference(run):
-    (secret,) = run.k8s("Secret", "sessions-auth")
-    password = secret["stringData"]["password"]
-    assert password in run.generated_secrets
+USERS = ("app", "admin", "replication", "exporter", "backup")
+
+
+def user_secrets(run) -> dict[str, dict]:
+    names = {u: ("sessions-auth" if u == "app" else f"sessions-acl-{u}") for u in USERS}
+    return {u: run.k8s("Secret", n)[0] for u, n in names.items()}
+
+
+def test_every_user_has_its_own_generated_password_in_its_own_secret(run):
+    secrets = user_secrets(run)
+    passwords = {u: s["stringData"]["password"] for u, s in secrets.items()}
+    assert len(set(passwords.values())) == len(USERS)
+    for user, secret in secrets.items():
+        assert passwords[user] in run.generated_secrets
+        assert secret["stringData"]["username"] == user
+    # redis_exporter's --redis.password-file: a JSON map of its URI to the password.
+    exporter = secrets["exporter"]["stringData"]
+    assert json.loads(exporter["password-file.json"]) == {"redis://127.0.0.1:6379": passwords["exporter"]}
+
+
+def test_passwords_only_by_secret_reference_or_file(run):
+    passwords = {s["stringData"]["password"] for s in user_secrets(run).values()}
     for cm in run.k8s("ConfigMap"):
-        assert all(password not in text for text in cm["data"].values())
+        assert not any(p in text for p in passwords for text in cm["data"].values())
+    for kind in ("StatefulSet", "Job", "CronJob", "Deployment"):
+        for obj in run.k8s(kind):
+            text = json.dumps(obj)
+            assert not any(p in text for p in passwords), f"{kind} {obj['metadata']['name']} holds a password"
     _, pod = pod_spec(run)
-    for c in pod["containers"]:
-        assert password not in " ".join(c.get("command", []) + c.get("args", []))
-        for e in c["env"]:
-            assert e.get("value") != password
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container(run, "redis")["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-    assert refs["REDIS_PASSWORD"] == {"name": "sessions-auth", "key": "password"}
-    assert refs["REDISCLI_AUTH"] == {"name": "sessions-auth", "key": "password"}
-    assert run.outputs["redis-sessions"]["password"] == "[secret]"
+    # The redis container's own scripts (probes, preStop, repair) log in as admin.
+    assert refs == {"REDISCLI_AUTH": {"name": "sessions-acl-admin", "key": "password"}}
+    plain = {e["name"]: e.get("value") for e in container(run, "redis")["env"]}
+    assert plain["REDIS_USER"] == "admin"
+    # The start script reads every user's password from one projected volume.
+    (acl,) = [v for v in pod["volumes"] if v["name"] == "acl-users"]
+    sources = {s["secret"]["name"]: s["secret"]["items"] for s in acl["projected"]["sources"]}
+    assert sources == {(("sessions-auth" if u == "app" else f"sessions-acl-{u}")): [{"key": "password", "path": u}] for u in USERS}
+    # The exporter reads its password from a file, never from its environment.
+    exporter = container(run, "exporter")
+    assert not [e for e in exporter["env"] if "valueFrom" in e]
+    env = {e["name"]: e["value"] for e in exporter["env"]}
+    assert env["REDIS_USER"] == "exporter"
+    assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis-exporter/password-file.json"
+    (vol,) = [v for v in pod["volumes"] if v["name"] == "exporter-auth"]
+    assert vol["secret"]["secretName"] == "sessions-acl-exporter"
+    out = run.outputs["redis-sessions"]
+    assert out["password"] == "[secret]" and out["username"] == "app" and out["secretName"] == "sessions-auth"
+
+
+def test_bootstrap_job_logs_in_as_admin(run):
+    (job,) = run.k8s("Job")
+    (c,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["REDIS_USER"]["value"] == "admin"
+    assert env["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"] == {"name": "sessions-acl-admin", "key": "password"}
+
+
+def test_default_user_is_off_and_users_are_rendered_without_passwords(run):
+    (cm,) = run.k8s("ConfigMap", "sessions-config")
+    conf = cm["data"]["redis.conf"]
+    assert "user default off resetpass resetkeys resetchannels -@all" in conf.splitlines()
+    assert "requirepass" not in conf
+    users = [l for l in cm["data"]["users.acl"].splitlines() if l.startswith("user ")]
+    assert [l.split()[1] for l in users] == list(USERS)
+    assert not any(">" in l or "#" in l for l in users)
+    app = users[0]
+    assert "-@dangerous" in app and "-@admin" in app and "~*" in app
 
 
 def test_probes_do_not_kill_a_slow_node(run):
@@ -261,7 +316,7 @@ def test_config_change_rolls_pods():
 
 def test_stack_output_shape(run):
     out = run.outputs["redis-sessions"]
-    assert out["mode"] == "cluster" and out["port"] == 6379 and out["schemaVersion"] == 1
+    assert out["mode"] == "cluster" and out["port"] == 6379 and out["schemaVersion"] == 2
     assert out["seedEndpoints"][0] == "sessions-0.sessions-headless.redis.svc.cluster.local:6379"
     assert len(out["seedEndpoints"]) == 6
     assert out["clientService"] == "sessions.redis.svc.cluster.local"
@@ -283,3 +338,16 @@ def test_master_hands_over_in_pre_stop(run):
     assert redis["lifecycle"]["preStop"]["exec"]["command"] == list(cluster_scripts.PRESTOP_COMMAND)
     bound = int(cluster_scripts.PRESTOP_COMMAND[-1])
     assert bound < pod["terminationGracePeriodSeconds"]
+
+
+def test_app_user_rules_come_from_config():
+    run = cluster_run(acl={"app": {"commands": "+@read +@write -@dangerous", "keys": ["cart:*", "user:*"],
+                                   "channels": ["news"]}})
+    (cm,) = run.k8s("ConfigMap", "sessions-config")
+    (app,) = [l for l in cm["data"]["users.acl"].splitlines() if l.startswith("user app ")]
+    assert app == "user app on resetkeys resetchannels ~cart:* ~user:* &news -@all +@read +@write -@dangerous"
+    # The internal users' rules do not depend on the team's.
+    default = cluster_run()
+    (other,) = default.k8s("ConfigMap", "sessions-config")
+    internal = lambda text: [l for l in text.splitlines() if l.startswith("user ") and not l.startswith("user app ")]
+    assert internal(cm["data"]["users.acl"]) == internal(other["data"]["users.acl"])

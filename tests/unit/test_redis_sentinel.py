@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.redis import sentinel_scripts
@@ -70,19 +72,47 @@ def test_default_sentinel_settings(run):
     assert "down-after-milliseconds mymaster 5000" in conf(run, "sentinel.conf")
 
 
-def test_password_from_secret_for_redis_and_sentinel_auth(run):
-    secret = one(run, "Secret", "cache-auth")
-    password = secret["stringData"]["password"]
-    assert password in run.generated_secrets
+DATA_USERS = ("app", "admin", "replication", "exporter", "backup", "sentinel", "haproxy")
+SENTINEL_USERS = ("app", "admin", "sentinel", "haproxy", "backup", "exporter")
+
+
+def user_secret(user: str) -> str:
+    return "cache-auth" if user == "app" else f"cache-acl-{user}"
+
+
+def test_every_user_has_its_own_secret_and_passwords_stay_out_of_objects(run):
+    passwords = {}
+    for user in DATA_USERS:
+        secret = one(run, "Secret", user_secret(user))
+        passwords[user] = secret["stringData"]["password"]
+        assert passwords[user] in run.generated_secrets and secret["stringData"]["username"] == user
+    assert len(set(passwords.values())) == len(DATA_USERS)
     for cm in run.k8s("ConfigMap"):
-        assert all(password not in v for v in cm["data"].values())
-    for name in ("cache", "cache-sentinel", "cache-haproxy"):
-        kind = "Deployment" if name.endswith("haproxy") else "StatefulSet"
-        for c in containers(one(run, kind, name)).values():
-            assert all(e.get("value") != password for e in c["env"])
-            assert password not in " ".join(c.get("command", []) + c.get("args", []))
-    sentinel = containers(one(run, "StatefulSet", "cache-sentinel"))["sentinel"]
-    assert env_of(sentinel)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "cache-auth", "key": "password"}
+        assert not any(p in v for p in passwords.values() for v in cm["data"].values())
+    for kind in ("StatefulSet", "Deployment", "CronJob", "Job"):
+        for obj in run.k8s(kind):
+            assert not any(p in json.dumps(obj) for p in passwords.values()), obj["metadata"]["name"]
+    # Scripts and probes of both pod groups log in as admin.
+    for sts, container in (("cache", "redis"), ("cache-sentinel", "sentinel")):
+        env = env_of(containers(one(run, "StatefulSet", sts))[container])
+        assert env["REDIS_USER"]["value"] == "admin" and "REDIS_PASSWORD" not in env
+        assert env["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"] == {"name": "cache-acl-admin", "key": "password"}
+    # Each pod group reads its users' passwords from one projected volume.
+    for sts, users in (("cache", DATA_USERS), ("cache-sentinel", SENTINEL_USERS)):
+        pod = one(run, "StatefulSet", sts)["spec"]["template"]["spec"]
+        (acl,) = [v for v in pod["volumes"] if v["name"] == "acl-users"]
+        assert [(s["secret"]["name"], s["secret"]["items"]) for s in acl["projected"]["sources"]] == [
+            (user_secret(u), [{"key": "password", "path": u}]) for u in users]
+
+
+def test_users_files_and_default_user_off(run):
+    assert "user default off resetpass resetkeys resetchannels -@all" in conf(run, "redis.conf").splitlines()
+    data = [l.split()[1] for l in conf(run, "users.acl").splitlines() if l.startswith("user ")]
+    sentinel = [l.split()[1] for l in conf(run, "sentinel-users.acl").splitlines() if l.startswith("user ")]
+    assert tuple(data) == DATA_USERS and tuple(sentinel) == SENTINEL_USERS
+    # Sentinel's own config starts without users; its start script adds them
+    # and turns default off (tests/integration/sentinel/test_scripts.py).
+    assert "user " not in conf(run, "sentinel.conf") and "requirepass" not in conf(run, "sentinel.conf")
 
 
 def test_stable_hostnames_announced(run):
@@ -176,9 +206,10 @@ def test_haproxy_deployment_config_and_services(run):
     assert pod["affinity"]["podAntiAffinity"]
     (c,) = pod["containers"]
     assert c["image"].startswith("haproxy:")
-    assert env_of(c)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cache-auth"
+    # The checks log in as the haproxy ACL user; its password only by env.
+    assert env_of(c)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cache-acl-haproxy"
     cfg = one(run, "ConfigMap", "cache-haproxy-config")["data"]["haproxy.cfg"]
-    assert "${REDIS_PASSWORD}" in cfg
+    assert "AUTH haproxy ${REDIS_PASSWORD}" in cfg
     assert "tcp-check expect string role:master" in cfg or 'role:master' in cfg
     assert "inter 1s" in cfg or "inter 1000" in cfg
     assert "resolvers" in cfg and "parse-resolv-conf" in cfg
@@ -203,13 +234,13 @@ def test_haproxy_service_type_from_config():
 
 def test_stack_outputs(run):
     out = run.outputs["redis-cache"]
-    assert out["mode"] == "sentinel" and out["schemaVersion"] == 1
+    assert out["mode"] == "sentinel" and out["schemaVersion"] == 2
     assert out["writeEndpoint"] == f"cache.{DOMAIN}:6379"
     assert out["readEndpoint"] == f"cache-read.{DOMAIN}:6379"
     assert out["masterSet"] == "mymaster"
     assert out["sentinelEndpoints"][0] == f"cache-sentinel-0.cache-sentinel-headless.{DOMAIN}:26379"
     assert out["secretName"] == "cache-auth" and out["secretKey"] == "password"
-    assert out["password"] == "[secret]"
+    assert out["password"] == "[secret]" and out["username"] == "app"
 
 
 def test_sentinel_pods_export_their_sentinel_to_prometheus(run):
@@ -220,7 +251,13 @@ def test_sentinel_pods_export_their_sentinel_to_prometheus(run):
     exporter = containers(sts)["exporter"]
     env = env_of(exporter)
     assert env["REDIS_ADDR"]["value"] == "redis://127.0.0.1:26379"
-    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cache-auth"
+    # It logs in as the Sentinels' `exporter` user, its password from a file.
+    assert env["REDIS_USER"]["value"] == "exporter" and "REDIS_PASSWORD" not in env
+    assert env["REDIS_PASSWORD_FILE"]["value"] == "/run/secrets/redis-exporter/password-file.json"
+    (vol,) = [v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "exporter-auth"]
+    assert vol["secret"]["secretName"] == "cache-acl-exporter"
+    password_file = json.loads(one(run, "Secret", "cache-acl-exporter")["stringData"]["password-file.json"])
+    assert "redis://127.0.0.1:26379" in password_file
     assert exporter["ports"] == [{"name": "metrics", "containerPort": 9121}]
     ann = sts["spec"]["template"]["metadata"]["annotations"]
     assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9121"

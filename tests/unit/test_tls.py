@@ -96,7 +96,12 @@ def test_exporter_scrapes_over_tls(run):
     assert exporter["args"] == [f"--tls-ca-cert-file={CA_FILE}"]
     # Its own volume with the CA alone: the key stays with redis.
     sts = one(run, "StatefulSet", "orders")
-    assert exporter["volumeMounts"] == [{"name": "tls-ca", "mountPath": "/tls", "readOnly": True}]
+    # Its other mount is its ACL user's password file, nothing of the certificate.
+    assert [m for m in exporter["volumeMounts"] if m["name"] != "exporter-auth"] == \
+        [{"name": "tls-ca", "mountPath": "/tls", "readOnly": True}]
+    # The password file is keyed by the address it scrapes, rediss:// with TLS.
+    [auth] = [v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "exporter-auth"]
+    assert auth["secret"]["secretName"] == "orders-acl-exporter"
     assert volume(sts, "tls-ca")["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
     plain = containers(one(run, "StatefulSet", "plain"))["exporter"]
     assert env(plain)["REDIS_ADDR"] == "redis://127.0.0.1:6379" and "args" not in plain

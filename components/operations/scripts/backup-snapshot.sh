@@ -68,7 +68,7 @@ i=0
 while read -r _first id host port ranges; do
     file="shard-$i.rdb"
     log "shard $i: snapshot of master $host:$port${ranges:+ (slots$ranges)} into $file"
-    timeout "$SNAPSHOT_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning -h "$host" -p "$port" --rdb "$OUT_DIR/$file" \
+    timeout "$SNAPSHOT_TIMEOUT" redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$host" -p "$port" --rdb "$OUT_DIR/$file" \
         >"$OUT_DIR/.shard-$i.log" 2>&1 &
     pids="$pids $!"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$file" "$id" "$host" "$port" "$ranges" >>"$shards"

@@ -129,7 +129,7 @@ writer() {
     while [ ! -f "$stop_file" ] && [ "$(now_s)" -lt "$wdeadline" ]; do
         i=$((i + 1))
         t0=$(now_ms)
-        r=$(timeout 5 redis-cli $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" set "$key_prefix:$i" "$i" EX 86400 2>&1 | tr -d '\r') || true
+        r=$(timeout 5 redis-cli $CLI_USER $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" set "$key_prefix:$i" "$i" EX 86400 2>&1 | tr -d '\r') || true
         t1=$(now_ms)
         if [ "$r" = "OK" ]; then s=OK; else s=ERR; fi
         printf '%s %s %s %s\n' "$i" "$t0" "$t1" "$s" >>"$wlog"
@@ -151,7 +151,7 @@ elif [ "$MODE" = cluster ]; then
 else
     require_env HANDOVER_SCRIPT
     log "handing the master role over with $HANDOVER_SCRIPT"
-    REDIS_PASSWORD="$REDISCLI_AUTH" LOCAL_REDIS_HOST="$victim" REDIS_ANNOUNCE_HOST="$victim" \
+    LOCAL_REDIS_HOST="$victim" REDIS_ANNOUNCE_HOST="$victim" \
         sh "$HANDOVER_SCRIPT" "$FAILOVER_TIMEOUT" || log "the handover script failed; waiting for the Sentinels"
 fi
 
@@ -187,11 +187,11 @@ fi
 heal_s=$(($(now_s) - heal_start))
 
 awk -v p="$key_prefix" '$4 == "OK" { print "GET " p ":" $1 }' "$wlog" |
-    redis-cli $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" 2>/dev/null | tr -d '\r' |
+    redis-cli $CLI_USER $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" 2>/dev/null | tr -d '\r' |
     grep -v '^-> Redirected' >"$work/values" || true
 lost=$(awk '$4 == "OK" { print $1 }' "$wlog" | paste -d ' ' - "$work/values" | awk '$1 != $2 { n++ } END { print n + 0 }')
 awk -v p="$key_prefix" '{ print "DEL " p ":" $1 }' "$wlog" |
-    redis-cli $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" >/dev/null 2>&1 || log "could not delete the drill keys (they expire in a day)"
+    redis-cli $CLI_USER $TLS_ARGS --no-auth-warning $cflag -h "$write_host" -p "$write_port" >/dev/null 2>&1 || log "could not delete the drill keys (they expire in a day)"
 
 stats=$(awk '
     { n++; lat = $3 - $2; if (lat > maxlat) maxlat = lat }

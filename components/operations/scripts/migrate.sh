@@ -74,7 +74,7 @@ case "$STEP" in
                 shift_by=$((j % count + 1))
                 master=$(printf '%s\n' $masters | sed -n "${shift_by}p")
                 log "adding $n as a replica of $master"
-                redis-cli $TLS_ARGS --no-auth-warning --cluster add-node "$n:$REDIS_PORT" "$seed" --cluster-slave --cluster-master-id "$master" \
+                redis-cli $CLI_USER $TLS_ARGS --no-auth-warning --cluster add-node "$n:$REDIS_PORT" "$seed" --cluster-slave --cluster-master-id "$master" \
                     >&2 || die "add-node $n failed"
             fi
             j=$((j + 1))
@@ -112,7 +112,7 @@ case "$STEP" in
                 continue
             fi
             log "removing $n ($id) from the cluster"
-            redis-cli $TLS_ARGS --no-auth-warning --cluster del-node "$seed" "$id" >&2 || die "del-node $n failed"
+            redis-cli $CLI_USER $TLS_ARGS --no-auth-warning --cluster del-node "$seed" "$id" >&2 || die "del-node $n failed"
         done
         until_true "a healthy cluster without the old pods" cluster_ok
         ;;

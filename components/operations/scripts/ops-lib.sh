@@ -1,8 +1,9 @@
 # Functions shared by the backup, restore, drill and migration scripts.
 # Sourced, not run. POSIX sh: busybox sh (redis:7.2-alpine), Debian's dash.
 #
-# Reads: SCRIPT_NAME (log prefix), REDISCLI_AUTH (the password; redis-cli
-# reads it from the environment, so it never appears in arguments),
+# Reads: SCRIPT_NAME (log prefix), REDIS_USER (the ACL user to log in as;
+# unset: the default user), REDISCLI_AUTH (its password; redis-cli reads it
+# from the environment, so it never appears in arguments),
 # REDIS_PORT (6379), QUERY_TIMEOUT (seconds per short query, 5), REDIS_TLS
 # and REDIS_CA_FILE (TLS on: redis-cli verifies the servers with that CA).
 # Host lists are split on spaces on purpose; set -f keeps a name from being
@@ -12,6 +13,8 @@ set -f
 
 REDIS_PORT="${REDIS_PORT:-6379}"
 QUERY_TIMEOUT="${QUERY_TIMEOUT:-5}"
+# Every redis-cli call to the deployment logs in as REDIS_USER.
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 # redis-cli colours --cluster output on terminals; Job logs are plain text.
 export TERM=dumb
 # TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
@@ -39,7 +42,7 @@ cli() {
     shift
     if [ "${1:-}" != "--" ]; then _p="$1"; shift; fi
     shift
-    timeout "$QUERY_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
+    timeout "$QUERY_TIMEOUT" redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
 }
 
 info_field() { cli "$1" -- info "$2" | awk -F: -v k="$3" '$1 == k { print $2 }'; }

@@ -118,7 +118,7 @@ log "the target holds $existing key(s) now; REPLACE=$REPLACE"
 if [ "$REPLACE" = "no" ] && [ "$existing" -gt 0 ]; then
     : >"$work/target-keys"
     while read -r host port; do
-        REDISCLI_AUTH="$TARGET_AUTH" timeout "$LOAD_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning -h "$host" -p "$port" --scan --no-raw \
+        REDISCLI_AUTH="$TARGET_AUTH" timeout "$LOAD_TIMEOUT" redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$host" -p "$port" --scan --no-raw \
             >>"$work/target-keys" || die "listing the keys of $host:$port failed"
     done <<EOF_TARGETS
 $targets
@@ -153,7 +153,7 @@ for snap in $snapshots; do
             set -- $targets
             flags="--cluster-copy"
             [ "$REPLACE" = "yes" ] && flags="$flags --cluster-replace"
-            REDISCLI_AUTH="$TARGET_AUTH" redis-cli $TLS_ARGS --no-auth-warning --cluster import "$1:$2" \
+            REDISCLI_AUTH="$TARGET_AUTH" redis-cli $CLI_USER $TLS_ARGS --no-auth-warning --cluster import "$1:$2" \
                 --cluster-from "$TEMP_HOST:$TEMP_PORT" $flags >"$work/import.log" 2>&1 || true
             moved=$(grep -c ': OK$' "$work/import.log" || true)
         else
@@ -162,10 +162,13 @@ for snap in $snapshots; do
             timeout "$LOAD_TIMEOUT" env -u REDISCLI_AUTH redis-cli -h "$TEMP_HOST" -p "$TEMP_PORT" --scan --no-raw >"$work/keys"
             # 100 keys per MIGRATE; lines go to redis-cli on stdin, so the
             # password is never in a process's arguments.
-            awk -v h="$1" -v p="$2" -v t="$MIGRATE_TIMEOUT_MS" -v f="$copy_flags" -v pw="$pw" '
+            # With an ACL user, MIGRATE logs in as that user (AUTH2).
+            auth="AUTH $pw"
+            [ -z "${REDIS_USER:-}" ] || auth="AUTH2 $REDIS_USER $pw"
+            awk -v h="$1" -v p="$2" -v t="$MIGRATE_TIMEOUT_MS" -v f="$copy_flags" -v auth="$auth" '
                 { keys = keys " " $0; n++ }
-                n == 100 { print "MIGRATE " h " " p " \"\" 0 " t " " f " AUTH " pw " KEYS" keys; keys = ""; n = 0 }
-                END { if (n > 0) print "MIGRATE " h " " p " \"\" 0 " t " " f " AUTH " pw " KEYS" keys }' "$work/keys" |
+                n == 100 { print "MIGRATE " h " " p " \"\" 0 " t " " f " " auth " KEYS" keys; keys = ""; n = 0 }
+                END { if (n > 0) print "MIGRATE " h " " p " \"\" 0 " t " " f " " auth " KEYS" keys }' "$work/keys" |
                 env -u REDISCLI_AUTH redis-cli -h "$TEMP_HOST" -p "$TEMP_PORT" >"$work/import.log" 2>&1 || true
             if grep -qv '^OK$' "$work/import.log"; then
                 moved=0

@@ -12,7 +12,8 @@
 #
 # Environment:
 #   SHARDS, REPLICAS_PER_SHARD   required; wanted topology
-#   REDISCLI_AUTH                required; the password (read by redis-cli)
+#   REDIS_USER                   the ACL user to log in as (the deployment's admin user)
+#   REDISCLI_AUTH                required; its password (read by redis-cli)
 #   CLUSTER_NODES                space-separated host names, ordinal order; or, when
 #                                empty, built from STATEFULSET_NAME, HEADLESS_SERVICE,
 #                                NAMESPACE, CLUSTER_DOMAIN (default cluster.local):
@@ -46,6 +47,9 @@ if [ -z "${NODE_ZONES:-}" ] && [ -n "${NODE_ZONES_FILE:-}" ] && [ -s "$NODE_ZONE
     NODE_ZONES="$(cat "$NODE_ZONES_FILE")"
     log "zones of the pods read from $NODE_ZONES_FILE"
 fi
+# Every redis-cli call logs in as REDIS_USER; --cluster passes the same user
+# on to MIGRATE (AUTH2) when it moves keys between nodes.
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 # redis-cli colours its --cluster output on colour terminals; Job logs are plain.
 export TERM=dumb
 case "${SHARDS:-}" in '' | *[!0-9]*) die "SHARDS must be a number, got '${SHARDS:-}'" ;; esac
@@ -73,7 +77,7 @@ start_clock() { DEADLINE=$(($(date +%s) + WAIT_TIMEOUT_SECONDS)); }
 expired() { [ "$(date +%s)" -ge "$DEADLINE" ]; }
 
 # Short queries are bounded so a node that black-holes packets cannot hang the Job.
-cli() { h="$1"; shift; timeout 10 redis-cli $TLS_ARGS -h "$h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+cli() { h="$1"; shift; timeout 10 redis-cli $CLI_USER $TLS_ARGS -h "$h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 # CLUSTER NODES lines without failed or handshake entries.
 live_nodes() { cli "$1" cluster nodes | awk '$3 !~ /(^|,)(fail|handshake|noaddr)(,|$)/'; }
@@ -114,7 +118,7 @@ wait_cluster_agrees() {
     log "waiting for every node to agree on slots and roles (via $1)"
     start_clock
     until [ "$(info "$1" cluster_state)" = "ok" ] &&
-        timeout 30 redis-cli $TLS_ARGS --cluster check "$1:$PORT" >/dev/null 2>&1 && views_agree "$1"; do
+        timeout 30 redis-cli $CLI_USER $TLS_ARGS --cluster check "$1:$PORT" >/dev/null 2>&1 && views_agree "$1"; do
         expired && die "the cluster seen from $1 is not healthy after ${WAIT_TIMEOUT_SECONDS}s; changing nothing"
         sleep 1
     done
@@ -132,7 +136,7 @@ create_cluster() {
     args=""
     for n in $NODES; do args="$args $n:$PORT"; done
     log "no cluster yet: creating $SHARDS shards with $REPLICAS_PER_SHARD replica(s) each from:$args"
-    redis-cli $TLS_ARGS --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes || die "cluster create failed"
+    redis-cli $CLI_USER $TLS_ARGS --cluster create $args --cluster-replicas "$REPLICAS_PER_SHARD" --cluster-yes || die "cluster create failed"
     set -- $NODES
     ref="$1"
     wait_cluster_agrees "$ref"
@@ -179,7 +183,7 @@ grow_cluster() {
             rebalance=yes
             if [ "$kind" = new ]; then
                 log "adding $n as a new master"
-                redis-cli $TLS_ARGS --cluster add-node "$n:$PORT" "$ref:$PORT" || die "adding $n as a master failed"
+                redis-cli $CLI_USER $TLS_ARGS --cluster add-node "$n:$PORT" "$ref:$PORT" || die "adding $n as a master failed"
                 wait_joined "$ref" "$n" master
             else
                 log "$n is already a master without slots; it keeps that role and gets slots below"
@@ -200,13 +204,13 @@ grow_cluster() {
     for n in $add_replicas; do
         master="$(masters_by_replicas "$ref" "$demote_ids" | head -n 1)"
         log "adding $n as a replica of $master, the master with fewest replicas"
-        redis-cli $TLS_ARGS --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master" ||
+        redis-cli $CLI_USER $TLS_ARGS --cluster add-node "$n:$PORT" "$ref:$PORT" --cluster-slave --cluster-master-id "$master" ||
             die "adding $n as a replica failed"
         wait_joined "$ref" "$n" slave
     done
     if [ -n "$rebalance" ]; then
         log "moving slots to the masters without slots (rebalance)"
-        redis-cli --cluster rebalance "$ref:$PORT" --cluster-use-empty-masters || die "rebalance failed; check for open slots with redis-cli --cluster check"
+        redis-cli $CLI_USER --cluster rebalance "$ref:$PORT" --cluster-use-empty-masters || die "rebalance failed; check for open slots with redis-cli --cluster check"
         wait_cluster_agrees "$ref"
     fi
     [ -n "$rebalance$demote$add_replicas" ] || log "nothing to change: every node is already in the cluster with its role"
@@ -268,7 +272,7 @@ shrink_cluster() {
     weights=""
     for m in $drain; do weights="$weights $m=0"; done
     log "moving the slots of shard(s)$(printf ' %s' $drain) to the $SHARDS kept shards (rebalance, keys move with their slots)"
-    redis-cli $TLS_ARGS --cluster rebalance "$ref:$PORT" --cluster-weight $weights --cluster-pipeline 100 ||
+    redis-cli $CLI_USER $TLS_ARGS --cluster rebalance "$ref:$PORT" --cluster-weight $weights --cluster-pipeline 100 ||
         die "rebalance failed; check for open slots with redis-cli --cluster check"
     wait_cluster_agrees "$ref"
 
@@ -290,7 +294,7 @@ shrink_cluster() {
         $(printf '%s\n' "$view" | awk '$3 ~ /(^|,)master(,|$)/ { print $1 }'); do
         stays "$id" && continue
         log "removing $(host_of "$id") ($id) from the cluster; the StatefulSet removes the pod"
-        redis-cli $TLS_ARGS --cluster del-node "$ref:$PORT" "$id" || die "del-node $id failed"
+        redis-cli $CLI_USER $TLS_ARGS --cluster del-node "$ref:$PORT" "$id" || die "del-node $id failed"
     done
     wait_cluster_agrees "$ref"
     even_replicas "$ref"
@@ -397,5 +401,5 @@ else
 fi
 fix_pairing "$ref"
 log "final state:"
-redis-cli $TLS_ARGS --cluster check "$ref:$PORT" || die "the final check failed"
+redis-cli $CLI_USER $TLS_ARGS --cluster check "$ref:$PORT" || die "the final check failed"
 log "done"

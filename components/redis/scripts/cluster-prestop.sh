@@ -11,7 +11,8 @@
 # period), until this node is a replica. A replica, or a master without a
 # healthy replica, has nothing to hand over and exits at once.
 #
-# Environment: REDISCLI_AUTH (the password, read by redis-cli),
+# Environment: REDIS_USER and REDISCLI_AUTH (the admin user and its
+# password, read by redis-cli),
 # LOCAL_REDIS_HOST (127.0.0.1), REDIS_PORT (6379), PRESTOP_MAX_LAG_BYTES
 # (1048576). Half the timeout goes to waiting for a caught-up replica.
 set -u
@@ -24,7 +25,9 @@ log() { printf '%s cluster-prestop: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*";
 # TLS (REDIS_TLS=yes): every redis-cli call adds these options; empty without TLS.
 TLS_ARGS=""
 if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/tls/ca.crt}"; fi
-local_cli() { timeout 5 redis-cli $TLS_ARGS -h "$LOCAL" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+# Who redis-cli logs in as (REDISCLI_AUTH holds that user's password).
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
+local_cli() { timeout 5 redis-cli $CLI_USER $TLS_ARGS -h "$LOCAL" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 
 role="$(local_cli role | head -n 1)"
 if [ "$role" != "master" ]; then
@@ -87,7 +90,7 @@ done
 host="${replica%:*}"
 rport="${replica##*:}"
 log "master $my_id hands its slots to replica $host:$rport, caught up (CLUSTER FAILOVER)"
-answer="$(timeout 5 redis-cli $TLS_ARGS -h "$host" -p "$rport" cluster failover 2>&1 | tr -d '\r')"
+answer="$(timeout 5 redis-cli $CLI_USER $TLS_ARGS -h "$host" -p "$rport" cluster failover 2>&1 | tr -d '\r')"
 if [ "$answer" != "OK" ]; then
     log "the replica refused the failover ($answer); stopping as master"
     exit 0

@@ -26,7 +26,8 @@
 #     master this pod was has its promoted replica as master and no replica
 #     left), wait until the link is up.
 #
-# Environment (as cluster-start.sh): REDIS_PASSWORD, POD_NAME,
+# Environment (as cluster-start.sh): REDIS_USER and REDISCLI_AUTH (the admin
+# user and its password, read by redis-cli), POD_NAME,
 # HEADLESS_SERVICE, NAMESPACE, CLUSTER_DOMAIN, POD_IP, DATA_DIR; optional
 # REDIS_PORT (6379), REPAIR_TIMEOUT_SECONDS (each wait, 300), REDIS_PID,
 # REDIS_HOST (where the local redis listens, default POD_IP).
@@ -47,9 +48,10 @@ LOCAL="${REDIS_HOST:-${POD_IP:-127.0.0.1}}"
 ME="$POD_NAME.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
 STS="${POD_NAME%-*}"
 MARKER="$DATA_DIR/.repair-pending"
-export REDISCLI_AUTH="$REDIS_PASSWORD"
+# Who redis-cli logs in as (REDISCLI_AUTH holds that user's password).
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 
-cli() { _h="$1"; shift; timeout 10 redis-cli $TLS_ARGS -h "$_h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
+cli() { _h="$1"; shift; timeout 10 redis-cli $CLI_USER $TLS_ARGS -h "$_h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 deadline=0
 start_clock() { deadline=$(($(date +%s) + TIMEOUT)); }
@@ -64,6 +66,7 @@ expired() {
 }
 give_up() { log "giving up: $*"; exit 1; }
 
+[ -n "${REDISCLI_AUTH:-}" ] || give_up "REDISCLI_AUTH is empty: no password for the admin user ${REDIS_USER:-}"
 start_clock
 until [ "$(cli "$LOCAL" ping)" = "PONG" ]; do
     expired && give_up "the local redis did not answer PING within ${TIMEOUT}s"

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Entrypoint of every Redis Cluster pod: sh /scripts/cluster-start.sh
 #
-# 1. Writes the runtime include (password, announced hostname) into the
-#    in-memory run dir, mode 0600, so no secret is ever in the ConfigMap.
+# 1. Writes the runtime include (ACL users with their passwords, the
+#    replication login, announced hostname) into the in-memory run dir, mode
+#    0600, so no secret is ever in the ConfigMap: each line of USERS_ACL
+#    (rules, no password) gets the password of its user from ACL_DIR/<user>.
 # 2. Repairs nodes.conf before redis reads it. After a full restart every pod
 #    has a new IP and nodes.conf still points at the old ones: no node can
 #    reach any other and the cluster never heals. Every peer line carries the
@@ -14,7 +16,9 @@
 # 4. exec redis-server, so redis is PID 1 and gets the pod's signals.
 #
 # Environment (pod conventions, see components/redis/cluster_scripts.py):
-#   REDIS_PASSWORD      required; requirepass and masterauth
+#   USERS_ACL           default /usr/local/etc/redis/users.acl; `user <name> on <rules>` lines
+#   ACL_DIR             default /run/secrets/redis-acl; one password file per user
+#                       (the replication user's is also masterauth)
 #   POD_NAME            required; downward API metadata.name
 #   HEADLESS_SERVICE    required; the StatefulSet's governing Service
 #   NAMESPACE           required; downward API metadata.namespace
@@ -45,8 +49,10 @@ DATA_DIR="${DATA_DIR:-/data}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 RESOLVE_TIMEOUT_SECONDS="${RESOLVE_TIMEOUT_SECONDS:-20}"
 NODES_CONF="$DATA_DIR/nodes.conf"
+USERS_ACL="${USERS_ACL:-/usr/local/etc/redis/users.acl}"
+ACL_DIR="${ACL_DIR:-/run/secrets/redis-acl}"
 
-[ -n "${REDIS_PASSWORD:-}" ] || die "REDIS_PASSWORD is empty; refusing to start a node without a password"
+[ -f "$USERS_ACL" ] || die "the ACL users file $USERS_ACL is missing"
 [ -n "${POD_NAME:-}" ] || die "POD_NAME is not set (downward API metadata.name)"
 [ -n "${HEADLESS_SERVICE:-}" ] || die "HEADLESS_SERVICE is not set"
 [ -n "${NAMESPACE:-}" ] || die "NAMESPACE is not set (downward API metadata.namespace)"
@@ -61,23 +67,42 @@ ANNOUNCE_HOSTNAME="$POD_NAME.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
 # printf is a shell builtin, so the password never shows in a process list.
 quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'; }
 
+acl_user_names() { awk '$1 == "user" { print $2 }' "$USERS_ACL"; }
+
+# Every user must have its password file before anything is written: an
+# empty one would become `>` (an empty password) in the include.
+check_passwords() {
+    for name in $(acl_user_names) replication; do
+        [ -s "$ACL_DIR/$name" ] || die "no password for ACL user $name in $ACL_DIR/$name (its Secret is not mounted)"
+    done
+}
+
+# One `user` line per line of USERS_ACL, with the user's password added.
+acl_users() {
+    grep '^user ' "$USERS_ACL" | while read -r _kw name rules; do
+        printf 'user %s %s %s\n' "$name" "$rules" "$(quote ">$(cat "$ACL_DIR/$name")")"
+    done
+}
+
 write_runtime_conf() {
     run_dir="$(dirname "$RUNTIME_CONF")"
     mkdir -p "$run_dir"
     old_umask="$(umask)"
     umask 077
     tmp="$RUNTIME_CONF.tmp.$$"
-    pw="$(quote "$REDIS_PASSWORD")"
+    repl_pw="$(quote "$(cat "$ACL_DIR/replication")")"
+    users="$(acl_users)"
     {
         printf '# Written at start by cluster-start.sh; per pod, not in the ConfigMap.\n'
-        printf 'requirepass %s\n' "$pw"
-        printf 'masterauth %s\n' "$pw"
+        printf '%s\n' "$users"
+        printf 'masteruser replication\n'
+        printf 'masterauth %s\n' "$repl_pw"
         printf 'cluster-announce-hostname %s\n' "$ANNOUNCE_HOSTNAME"
     } >"$tmp"
     chmod 600 "$tmp"
     mv -f "$tmp" "$RUNTIME_CONF"
     umask "$old_umask"
-    log "wrote $RUNTIME_CONF (mode 0600) announcing hostname $ANNOUNCE_HOSTNAME"
+    log "wrote $RUNTIME_CONF (mode 0600): ACL users $(acl_user_names | tr '\n' ' ')announcing hostname $ANNOUNCE_HOSTNAME"
 }
 
 # First address of $1 in POD_IP's family, or nothing.
@@ -157,10 +182,11 @@ fix_nodes_conf() {
     rm -f "$map" "$map.changes"
 }
 
+check_passwords
 write_runtime_conf
 if [ ! -s "$NODES_CONF" ] || [ -f "$DATA_DIR/.repair-pending" ]; then
     log "starting cluster-repair.sh in the background: it rejoins this node if the cluster lost it"
-    REDIS_PID=$$ REDIS_PASSWORD="$REDIS_PASSWORD" POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
+    REDIS_PID=$$ POD_IP="$POD_IP" sh "$(dirname "$0")/cluster-repair.sh" &
 fi
 fix_nodes_conf
 if [ "${REDIS_TLS:-}" = yes ]; then

@@ -1,13 +1,18 @@
 # Functions shared by the Sentinel-mode pod scripts. Sourced, not run.
 # POSIX sh: runs under busybox sh (redis:7.2-alpine) and Debian's dash.
 #
-# Reads: REDIS_PASSWORD, MASTER_SET, SENTINEL_HOSTS (space-separated),
-# REDIS_TLS and REDIS_CA_FILE (TLS on: redis-cli verifies with that CA),
-# SENTINEL_PORT (default 26379), SENTINEL_QUERY_TIMEOUT (seconds per
-# Sentinel, default 2).
+# Reads: REDIS_USER and REDISCLI_AUTH (the ACL user the scripts log in as,
+# admin, and its password: redis-cli reads it from the environment), MASTER_SET,
+# SENTINEL_HOSTS (space-separated), REDIS_TLS and REDIS_CA_FILE (TLS on:
+# redis-cli verifies with that CA), SENTINEL_PORT (default 26379),
+# SENTINEL_QUERY_TIMEOUT (seconds per Sentinel, default 2), ACL_DIR (one
+# password file per ACL user, default /run/secrets/redis-acl).
 
 SENTINEL_PORT="${SENTINEL_PORT:-26379}"
 SENTINEL_QUERY_TIMEOUT="${SENTINEL_QUERY_TIMEOUT:-2}"
+ACL_DIR="${ACL_DIR:-/run/secrets/redis-acl}"
+# Who redis-cli logs in as, on data nodes and Sentinels alike.
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 
 # Logs go to stderr so that functions can print results on stdout.
 log() {
@@ -36,9 +41,38 @@ redis_cmd() {
     _host="$1"
     _port="$2"
     shift 2
-    REDISCLI_AUTH="$REDIS_PASSWORD" timeout "$SENTINEL_QUERY_TIMEOUT" \
-        redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
+    timeout "$SENTINEL_QUERY_TIMEOUT" \
+        redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
 }
+
+# Redis config strings: double-quoted, with backslash and quote escaped.
+# printf is a shell builtin, so a password never shows in a process list.
+quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'; }
+
+# ACL users: $1 is a users file (`user <name> on <rules>` lines, no
+# passwords, from the ConfigMap); each user's password is ACL_DIR/<name>.
+acl_user_names() { awk '$1 == "user" { print $2 }' "$1"; }
+
+# Stops unless every user of file $1 (and the extra names after it) has a
+# non-empty password file: an empty one would become `>`, an empty password.
+acl_check_passwords() {
+    [ -f "$1" ] || die "the ACL users file $1 is missing"
+    _file="$1"
+    shift
+    for _name in $(acl_user_names "$_file") "$@"; do
+        [ -s "$ACL_DIR/$_name" ] || die "no password for ACL user $_name in $ACL_DIR/$_name (its Secret is not mounted)"
+    done
+}
+
+# The `user` lines of file $1 with each user's password added.
+acl_user_lines() {
+    grep '^user ' "$1" | while read -r _kw _name _rules; do
+        printf 'user %s %s %s\n' "$_name" "$_rules" "$(quote ">$(cat "$ACL_DIR/$_name")")"
+    done
+}
+
+# The password of user $1, quoted for a config file.
+acl_quoted_password() { quote "$(cat "$ACL_DIR/$1")"; }
 
 # Prints "host port" as one Sentinel sees the master, or nothing.
 sentinel_master_of() {

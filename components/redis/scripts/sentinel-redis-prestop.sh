@@ -13,7 +13,7 @@
 # that is no longer master. A Sentinel alone would wait ~8 s before demoting
 # the old master, and writes it acknowledged meanwhile would be lost.
 #
-# Environment (required): REDIS_PASSWORD, MASTER_SET, REDIS_ANNOUNCE_HOST,
+# Environment (required): REDISCLI_AUTH (and REDIS_USER: the admin ACL user), MASTER_SET, REDIS_ANNOUNCE_HOST,
 # SENTINEL_HOSTS. Optional: LOCAL_REDIS_HOST (127.0.0.1), REDIS_PORT (6379),
 # SENTINEL_PORT (26379), SENTINEL_QUERY_TIMEOUT (2).
 set -eu
@@ -21,7 +21,7 @@ set -eu
 SCRIPT_NAME=sentinel-redis-prestop
 . "$(dirname "$0")/sentinel-lib.sh"
 
-require_env REDIS_PASSWORD MASTER_SET REDIS_ANNOUNCE_HOST SENTINEL_HOSTS
+require_env REDISCLI_AUTH MASTER_SET REDIS_ANNOUNCE_HOST SENTINEL_HOSTS
 timeout_s="${1:-30}"
 LOCAL_REDIS_HOST="${LOCAL_REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"

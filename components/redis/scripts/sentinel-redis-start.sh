@@ -30,7 +30,8 @@
 #    offset on restart when it loads an AOF, and the cold start needs it.
 #    SIGTERM/SIGINT are passed to redis; the script exits with redis's status.
 #
-# Environment (required): REDIS_PASSWORD, MASTER_SET, REDIS_ANNOUNCE_HOST
+# Environment (required): REDIS_USER and REDISCLI_AUTH (the admin ACL user
+# and its password), MASTER_SET, REDIS_ANNOUNCE_HOST
 # (this pod's stable DNS name), REDIS_HOSTS (space-separated stable names of
 # every data pod of the deployment, this one included), SENTINEL_HOSTS
 # (space-separated stable names of every Sentinel).
@@ -39,13 +40,15 @@
 # (/run/redis/runtime.conf), REPL_STATE_FILE (/data/replication-state),
 # SENTINEL_QUERY_TRIES (5), SENTINEL_QUERY_INTERVAL (seconds, 2),
 # SENTINEL_QUERY_TIMEOUT (seconds per query, 2), START_WAIT_SECONDS (300),
-# RECORD_INTERVAL (seconds, 1), REDIS_SERVER_BIN (redis-server).
+# RECORD_INTERVAL (seconds, 1), REDIS_SERVER_BIN (redis-server), USERS_ACL
+# (/usr/local/etc/redis/users.acl: the users' rules), ACL_DIR
+# (/run/secrets/redis-acl: one password file per user).
 set -eu
 
 SCRIPT_NAME=sentinel-redis-start
 . "$(dirname "$0")/sentinel-lib.sh"
 
-require_env REDIS_PASSWORD MASTER_SET REDIS_ANNOUNCE_HOST REDIS_HOSTS SENTINEL_HOSTS
+require_env REDISCLI_AUTH MASTER_SET REDIS_ANNOUNCE_HOST REDIS_HOSTS SENTINEL_HOSTS
 REDIS_PORT="${REDIS_PORT:-6379}"
 LOCAL_REDIS_HOST="${LOCAL_REDIS_HOST:-127.0.0.1}"
 REDIS_CONF="${REDIS_CONF:-/usr/local/etc/redis/redis.conf}"
@@ -56,19 +59,23 @@ SENTINEL_QUERY_INTERVAL="${SENTINEL_QUERY_INTERVAL:-2}"
 START_WAIT_SECONDS="${START_WAIT_SECONDS:-300}"
 RECORD_INTERVAL="${RECORD_INTERVAL:-1}"
 REDIS_SERVER_BIN="${REDIS_SERVER_BIN:-redis-server}"
+USERS_ACL="${USERS_ACL:-/usr/local/etc/redis/users.acl}"
+acl_check_passwords "$USERS_ACL" replication
 # Where a standby points: nothing listens on port 1, so the link stays down.
 STANDBY_MASTER="127.0.0.1 1"
 
 local_cmd() { redis_cmd "$LOCAL_REDIS_HOST" "$REDIS_PORT" "$@"; }
 
-# $1: "" to start as master, else "host port" to follow.
+# $1: "" to start as master, else "host port" to follow. The ACL users
+# with their passwords, and the replication login, go only into this
+# in-memory file (mode 0600).
 write_runtime_conf() {
-    quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
     umask 077
     mkdir -p "$(dirname "$RUNTIME_CONF")"
     {
-        printf 'requirepass "%s"\n' "$quoted_password"
-        printf 'masterauth "%s"\n' "$quoted_password"
+        acl_user_lines "$USERS_ACL"
+        echo "masteruser replication"
+        printf 'masterauth %s\n' "$(acl_quoted_password replication)"
         echo "replica-announce-ip $REDIS_ANNOUNCE_HOST"
         echo "replica-announce-port $REDIS_PORT"
         [ -z "$1" ] || echo "replicaof $1"

@@ -9,8 +9,11 @@
 # Sentinel's current view and epoch; only its secret and announce lines are
 # replaced.
 #
-# Environment (required): REDIS_PASSWORD (used both to authenticate to the
-# Redis nodes and as this Sentinel's own requirepass).
+# Environment (required): REDIS_USER and REDISCLI_AUTH (the admin ACL user
+# and its password, to ask the other Sentinels and the data nodes),
+# SENTINEL_USERS_ACL (this Sentinel's users, `user <name> on <rules>` lines
+# without passwords), ACL_DIR (one password file per user; the `sentinel`
+# user's is also how this Sentinel logs in to the data nodes and its peers).
 # Required for a new pod: SENTINEL_HOSTS (every Sentinel's stable name),
 # REDIS_HOSTS (every data pod's stable name).
 # Optional: SENTINEL_ANNOUNCE_HOST (this pod's stable DNS name),
@@ -24,7 +27,8 @@ set -eu
 SCRIPT_NAME=sentinel-start
 . "$(dirname "$0")/sentinel-lib.sh"
 
-require_env REDIS_PASSWORD
+require_env REDISCLI_AUTH SENTINEL_USERS_ACL
+acl_check_passwords "$SENTINEL_USERS_ACL" sentinel
 SENTINEL_CONF_SRC="${SENTINEL_CONF_SRC:-/usr/local/etc/sentinel/sentinel.conf}"
 SENTINEL_WORK_DIR="${SENTINEL_WORK_DIR:-/run/sentinel}"
 SENTINEL_BIN="${SENTINEL_BIN:-redis-sentinel}"
@@ -88,15 +92,22 @@ else
     mv "$conf.tmp" "$conf"
 fi
 
-quoted_password=$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
 tmp="$conf.tmp"
-# Sentinel's own rewrite turns requirepass into a `user default` line with
-# the password's hash; drop it too, so a rotated password takes effect.
-grep -v -e '^requirepass ' -e '^user default ' -e '^sentinel auth-pass ' -e '^sentinel announce-ip ' \
+# Sentinel's own rewrite keeps the users (with password hashes) and the
+# logins; drop them all and add them again, so rotated passwords and changed
+# rules take effect.
+grep -v -e '^requirepass ' -e '^user ' -e '^sentinel auth-pass ' -e '^sentinel auth-user ' \
+    -e '^sentinel sentinel-user ' -e '^sentinel sentinel-pass ' -e '^sentinel announce-ip ' \
     "$conf" >"$tmp" || true
 {
-    printf 'requirepass "%s"\n' "$quoted_password"
-    printf 'sentinel auth-pass %s "%s"\n' "$master_set" "$quoted_password"
+    # Nobody logs in as `default` (resetpass: not even nopass).
+    echo "user default off resetpass resetkeys resetchannels -@all"
+    acl_user_lines "$SENTINEL_USERS_ACL"
+    # How this Sentinel logs in to the data nodes and to its peers.
+    printf 'sentinel auth-user %s sentinel\n' "$master_set"
+    printf 'sentinel auth-pass %s %s\n' "$master_set" "$(acl_quoted_password sentinel)"
+    echo "sentinel sentinel-user sentinel"
+    printf 'sentinel sentinel-pass %s\n' "$(acl_quoted_password sentinel)"
     if [ -n "${SENTINEL_ANNOUNCE_HOST:-}" ]; then
         echo "sentinel announce-ip $SENTINEL_ANNOUNCE_HOST"
     fi

@@ -31,20 +31,29 @@ from components.redis.cluster_scripts import (
     BOOTSTRAP_SCRIPT,
     PRESTOP_SCRIPT,
     READY_CHECK,
+    SCRIPTS_USER,
     START_SCRIPT,
+    USERS_KEY,
     ClusterTopology,
     bootstrap_env,
     cluster_scripts,
     pod_hostname,
     start_env,
 )
+from components.common.redis_acl import CLUSTER_ROLES, AclSpec, render_users
 from components.common.redis_contract import REDIS_PORT
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
 from components.common.tls import CA_ENV, CERT_ENV, KEY_ENV, TLS_ENV, TlsFiles
 from tests.integration.procs import Proc, ProcGroup, port_open, require, wait_for
 from tests.integration.tls_certs import TestPki
 
-PASSWORD = "cluster-test-Pw\"with\\quotes"
+# One password per ACL user, as the program generates one Secret each; the
+# admin's keeps a quote and a backslash to prove the start script's quoting.
+PASSWORDS = {user: f"cluster-{user}-Pw\"with\\quotes" for user in CLUSTER_ROLES}
+ADMIN_USER = SCRIPTS_USER
+PASSWORD = PASSWORDS[ADMIN_USER]
+# How the scripts log in (the pods' REDIS_USER and REDISCLI_AUTH).
+AUTH_ENV = {"REDIS_USER": ADMIN_USER, "REDISCLI_AUTH": PASSWORD}
 # Addresses assigned to this suite: 127.0.0.10 - 127.0.0.49.
 ADDRESS_POOL = [f"127.0.0.{i}" for i in range(10, 50)]
 MAXMEMORY = 64 * 1024 * 1024
@@ -57,10 +66,11 @@ BUSYBOX_APPLETS = ("awk", "sed", "grep", "sort", "tr", "timeout", "head", "wc", 
 class ClusterHarness:
     def __init__(self, root: Path, group: ProcGroup, topology: ClusterTopology,
                  addresses: list[str] | None = None, maxmemory: int = MAXMEMORY, conf: dict | None = None,
-                 tls: TestPki | None = None):
+                 tls: TestPki | None = None, acl: AclSpec | None = None):
         """``addresses``: this user's own block of 127.0.0.x, so suites can run
         side by side; ``maxmemory``: what the pods' redis.conf says; ``tls``:
-        the certificate files every pod and client uses (None: plain TCP)."""
+        the certificate files every pod and client uses (None: plain TCP);
+        ``acl``: the users (the app user's rules from config)."""
         for binary in ("redis-server", "redis-cli", "dash", "unshare", "getent"):
             require(binary)
         busybox = require("busybox")
@@ -76,6 +86,13 @@ class ClusterHarness:
         for applet in BUSYBOX_APPLETS:
             (self.bin / applet).symlink_to(busybox)
         self.path = f"{self.bin}:{os.environ['PATH']}"
+        # The ConfigMap's users.acl and the projected Secret files, one per user.
+        self.users_acl = root / USERS_KEY
+        self.users_acl.write_text(render_users(acl or AclSpec()))
+        self.acl_dir = root / "acl"
+        self.acl_dir.mkdir()
+        for user, password in PASSWORDS.items():
+            (self.acl_dir / user).write_text(password)
         self.hosts = root / "hosts"
         self.hosts.write_text("127.0.0.1 localhost\n")
         self._free = list(addresses or ADDRESS_POOL)
@@ -145,7 +162,7 @@ class ClusterHarness:
         spec = RedisConfSpec(maxmemory_bytes=self.maxmemory, cluster_enabled=True, bind=ip, data_dir=str(data),
                              include=str(runtime), replicas_per_master=self.topology.replicas_per_shard,
                              repl_backlog_bytes=repl_backlog_bytes(int(self.maxmemory / DEFAULT_MAXMEMORY_FRACTION)),
-                             extra={"bind-source-addr": ip},
+                             extra={"bind-source-addr": ip}, acl_users=True,
                              tls=TlsFiles(str(self.tls.cert), str(self.tls.key), str(self.tls.ca)) if self.tls else None,
                              **self.conf)
         conf.write_text(render_redis_conf(spec))
@@ -156,7 +173,9 @@ class ClusterHarness:
             "POD_NAME": f"{self.topology.statefulset_name}-{ordinal}",
             "NAMESPACE": self.topology.namespace,
             "POD_IP": ip,
-            "REDIS_PASSWORD": PASSWORD,
+            "USERS_ACL": str(self.users_acl),
+            "ACL_DIR": str(self.acl_dir),
+            **AUTH_ENV,
             "PATH": f"{bin_dir}:{self.path}" if bin_dir else self.path,
         } | self.tls_env(with_key=True)
         argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
@@ -176,11 +195,11 @@ class ClusterHarness:
     def ready(self, ordinal: int) -> bool:
         """The pod's readiness probe: the rendered command, run against this pod's address."""
         check = READY_CHECK.replace("-h 127.0.0.1", f"-h {self.addr[ordinal]}")
-        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "PATH": self.path} | self.tls_env()
+        env = dict(os.environ) | AUTH_ENV | {"PATH": self.path} | self.tls_env()
         return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
 
     def prestop(self, ordinal: int, timeout_s: int = 20) -> subprocess.CompletedProcess:
-        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": self.addr[ordinal], "PATH": self.path} \
+        env = dict(os.environ) | AUTH_ENV | {"LOCAL_REDIS_HOST": self.addr[ordinal], "PATH": self.path} \
             | self.tls_env()
         return subprocess.run(["dash", str(self.scripts / PRESTOP_SCRIPT), str(timeout_s)], env=env,
                               capture_output=True, text=True, timeout=timeout_s + 30)
@@ -202,7 +221,7 @@ class ClusterHarness:
     # -- bootstrap Job ----------------------------------------------------
     def bootstrap(self, topology: ClusterTopology, **extra_env: str) -> subprocess.CompletedProcess:
         env = dict(os.environ) | bootstrap_env(topology) | extra_env | {
-            "REDISCLI_AUTH": PASSWORD, "WAIT_TIMEOUT_SECONDS": "60", "PATH": self.path} | self.tls_env()
+            **AUTH_ENV, "WAIT_TIMEOUT_SECONDS": "60", "PATH": self.path} | self.tls_env()
         argv = self.in_dns_namespace(["dash", str(self.scripts / BOOTSTRAP_SCRIPT)])
         started = time.monotonic()
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
@@ -212,13 +231,13 @@ class ClusterHarness:
 
     # -- clients and cluster views ---------------------------------------
     def node(self, ordinal: int) -> redis.Redis:
-        return redis.Redis(host=self.addr[ordinal], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
-                           socket_timeout=2, socket_connect_timeout=1, **self.client_kwargs())
+        return redis.Redis(host=self.addr[ordinal], port=REDIS_PORT, username=ADMIN_USER, password=PASSWORD,
+                           decode_responses=True, socket_timeout=2, socket_connect_timeout=1, **self.client_kwargs())
 
     def cluster_client(self) -> RedisCluster:
         first = min(i for i, p in self.pods.items() if p.alive())
-        return RedisCluster(host=self.addr[first], port=REDIS_PORT, password=PASSWORD, decode_responses=True,
-                            address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1,
+        return RedisCluster(host=self.addr[first], port=REDIS_PORT, username=ADMIN_USER, password=PASSWORD,
+                            decode_responses=True, address_remap=self.remap, socket_timeout=1, socket_connect_timeout=1,
                             **self.client_kwargs())
 
     def cluster_info(self, ordinal: int) -> dict[str, str]:

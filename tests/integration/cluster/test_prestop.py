@@ -14,7 +14,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from components.redis.cluster_scripts import PRESTOP_SCRIPT, ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of, slot_set
+from tests.integration.cluster.harness import AUTH_ENV, ClusterHarness, masters, missing, replicas_of, slot_set
 from tests.integration.procs import ProcGroup
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def cluster(tmp_path_factory):
 
 
 def run_prestop(h: ClusterHarness, ordinal: int) -> subprocess.CompletedProcess:
-    env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": h.addr[ordinal], "PATH": h.path}
+    env = dict(os.environ) | AUTH_ENV | {"LOCAL_REDIS_HOST": h.addr[ordinal], "PATH": h.path}
     return subprocess.run(["dash", str(h.scripts / PRESTOP_SCRIPT), "20"], env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -119,7 +119,7 @@ def test_master_keeps_its_slots_when_no_replica_has_caught_up(cluster):
     try:
         h.node(m).set(key, "x" * (3 << 20))
         started = time.monotonic()
-        env = dict(os.environ) | {"REDISCLI_AUTH": PASSWORD, "LOCAL_REDIS_HOST": h.addr[m], "PATH": h.path}
+        env = dict(os.environ) | AUTH_ENV | {"LOCAL_REDIS_HOST": h.addr[m], "PATH": h.path}
         result = subprocess.run(["dash", str(h.scripts / PRESTOP_SCRIPT), "6"], env=env,
                                 capture_output=True, text=True, timeout=60)
         took = time.monotonic() - started

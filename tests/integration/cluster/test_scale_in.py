@@ -13,7 +13,7 @@ import redis
 from redis.exceptions import RedisClusterException, RedisError
 
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of, write
+from tests.integration.cluster.harness import ADMIN_USER, PASSWORD, ClusterHarness, masters, missing, replicas_of, write
 from tests.integration.procs import ProcGroup, wait_for
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ class Coverage(threading.Thread):
         self.lowest, self.not_ok, self.samples = 16384, 0, 0
 
     def run(self) -> None:
-        c = redis.Redis(host=self.h.addr[self.ordinal], port=6379, password=PASSWORD, decode_responses=True, socket_timeout=2)
+        c = redis.Redis(host=self.h.addr[self.ordinal], port=6379, username=ADMIN_USER, password=PASSWORD, decode_responses=True, socket_timeout=2)
         deadline = time.monotonic() + 400
         while not self.done.is_set() and time.monotonic() < deadline:
             try:

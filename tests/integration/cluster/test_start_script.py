@@ -22,6 +22,8 @@ from tests.integration.procs import require
 pytestmark = pytest.mark.integration
 
 PASSWORD = 'p"w\\x y'
+# Two users as users.acl renders them (rules from the ConfigMap, no password).
+USERS_ACL = "# header\nuser app on ~app:* -@all +get\nuser replication on -@all +psync +replconf +ping\n"
 SHELLS = {"dash": ["dash"], "busybox": ["busybox", "sh"]}
 DOMAIN = "h.ns.svc.cluster.local"
 
@@ -44,10 +46,15 @@ def pod(request, tmp_path: Path):
     (tmp_path / "nsswitch.conf").write_text("hosts: files\n")
     (tmp_path / "redis.conf").write_text("port 6379\n")
     (tmp_path / "data").mkdir()
+    (tmp_path / "users.acl").write_text(USERS_ACL)
+    (tmp_path / "acl").mkdir()
+    (tmp_path / "acl" / "app").write_text("app-pw")
+    (tmp_path / "acl" / "replication").write_text(PASSWORD)
     (tmp_path / "script.sh").write_text(cluster_scripts()[START_SCRIPT])
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "REDIS_PASSWORD": PASSWORD,
+        "USERS_ACL": str(tmp_path / "users.acl"),
+        "ACL_DIR": str(tmp_path / "acl"),
         "POD_NAME": "rc-0",
         "HEADLESS_SERVICE": "h",
         "NAMESPACE": "ns",
@@ -83,7 +90,9 @@ def test_writes_private_runtime_conf_then_execs_redis(pod):
     assert stat.S_IMODE(runtime.stat().st_mode) == 0o600
     lines = runtime.read_text().splitlines()[1:]
     assert lines == [
-        'requirepass "p\\"w\\\\x y"',
+        'user app on ~app:* -@all +get ">app-pw"',
+        'user replication on -@all +psync +replconf +ping ">p\\"w\\\\x y"',
+        "masteruser replication",
         'masterauth "p\\"w\\\\x y"',
         f"cluster-announce-hostname rc-0.{DOMAIN}",
     ]
@@ -92,13 +101,23 @@ def test_writes_private_runtime_conf_then_execs_redis(pod):
     assert "no " in result.stdout and "nodes.conf yet" in result.stdout
 
 
-def test_refuses_to_start_without_password(pod):
+@pytest.mark.parametrize("user", ["app", "replication"])
+def test_refuses_to_start_without_a_password(pod, user):
     root, shell, env = pod
-    env.pop("REDIS_PASSWORD")
+    # An empty file would have become `>` (an empty password): refused too.
+    (root / "acl" / user).write_text("")
     result = run((root, shell, env))
     assert result.returncode != 0
-    assert "REDIS_PASSWORD is empty" in result.stdout
+    assert f"no password for ACL user {user}" in result.stdout
     assert not (root / "exec-args").exists() and not (root / "run").exists()
+
+
+def test_refuses_to_start_without_the_users_file(pod):
+    root, shell, env = pod
+    (root / "users.acl").unlink()
+    result = run((root, shell, env))
+    assert result.returncode != 0 and "users file" in result.stdout
+    assert not (root / "exec-args").exists()
 
 
 def test_rewrites_stale_addresses_from_hostnames(pod):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from components.monitoring import labels as L
 from components.monitoring.prometheus_config import PrometheusSpec, endpoint_target, pod_target
+from components.common.redis_acl import exporter_password_file
 from components.redis.conf import RedisConfSpec, render_redis_conf
 from tests.integration.procs import ProcGroup, port_open, require, wait_for
 
@@ -70,10 +71,16 @@ def start_redis(procs: ProcGroup, tmp: Path, ip: str, maxmemory: int = 64 * 1024
 
 
 def start_redis_exporter(procs: ProcGroup, tmp: Path, ip: str, port: int = 9121, redis_ip: str | None = None,
-                         redis_port: int = 6379, password: str | None = None):
-    """``password`` reaches the exporter by environment, as in the pod."""
+                         redis_port: int = 6379, password: str | None = None, user: str | None = None):
+    """``password`` reaches the exporter by environment, as in a Sentinel
+    pod; with an ACL ``user`` it is in a password file, as in a cluster pod."""
+    addr = f"redis://{redis_ip or ip}:{redis_port}"
     env = {"REDIS_PASSWORD": password} if password is not None else None
-    proc = procs.start([require("prometheus-redis-exporter"), f"--redis.addr=redis://{redis_ip or ip}:{redis_port}",
+    if user is not None:
+        pw_file = tmp / f"redis-exporter-{ip}-{port}.json"
+        pw_file.write_text(exporter_password_file(addr, password or ""))
+        env = {"REDIS_USER": user, "REDIS_PASSWORD_FILE": str(pw_file)}
+    proc = procs.start([require("prometheus-redis-exporter"), f"--redis.addr={addr}",
                         f"--web.listen-address={ip}:{port}"], tmp / f"redis-exporter-{ip}-{port}.log", env=env)
     wait_for(lambda: port_open(ip, port), 10, what="redis exporter")
     return proc

@@ -33,26 +33,28 @@ def _named(name: str) -> list[dict]:
     return [a for a in alerts(PROM) if a["labels"]["alertname"] == name]
 
 
-def _rendered_sentinel_pod() -> tuple[dict, dict, int, int]:
-    """Labels, annotations, exporter port and the Sentinel port its exporter
-    asks, from the Sentinel StatefulSet the program renders."""
+def _rendered_sentinel_pod() -> tuple[dict, dict, int, int, str]:
+    """Labels, annotations, exporter port, the Sentinel port its exporter
+    asks and the ACL user it logs in as, from the Sentinel StatefulSet the
+    program renders."""
     run = run_with(BASE_CONFIG | {"redisNamespace": NS, "deployments": [
         {"name": "sessions", "team": "web", "mode": "sentinel", "size": "small"}]})
     [sts] = run.k8s("StatefulSet", "sessions-sentinel")
     meta = sts["spec"]["template"]["metadata"]
     [exporter] = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "exporter"]
     addr = next(e["value"] for e in exporter["env"] if e["name"] == "REDIS_ADDR")
-    return meta["labels"], meta["annotations"], exporter["ports"][0]["containerPort"], urlsplit(addr).port
+    user = next(e["value"] for e in exporter["env"] if e["name"] == "REDIS_USER")
+    return meta["labels"], meta["annotations"], exporter["ports"][0]["containerPort"], urlsplit(addr).port, user
 
 
 def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
     ms = MasterSet(procs, tmp_path, SentinelAlertTopology(0))
     ms.start_all()
-    labels, annotations, exporter_port, sentinel_port = _rendered_sentinel_pod()
-    assert (exporter_port, sentinel_port) == (9121, 26379)
+    labels, annotations, exporter_port, sentinel_port, user = _rendered_sentinel_pod()
+    assert (exporter_port, sentinel_port, user) == (9121, 26379, "exporter")
     pods = []
     for i, ip in enumerate(ms.topo.sentinels):
-        start_redis_exporter(procs, tmp_path, ip, port=exporter_port, redis_port=sentinel_port, password=ms.password)
+        start_redis_exporter(procs, tmp_path, ip, port=exporter_port, redis_port=sentinel_port, password=ms.passwords[user], user=user)
         # Kubernetes SD gives the pod IP with the container's port; the
         # annotation's port is what the scrape job keeps.
         pods.append(pod_target(f"{ip}:{sentinel_port}", pod=f"sessions-sentinel-{i}", namespace=NS,

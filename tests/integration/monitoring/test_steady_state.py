@@ -33,7 +33,7 @@ import redis as redis_py
 from components.monitoring.prometheus_config import pod_target, render_prometheus_config
 from components.monitoring.rules import RulesSpec, alerts, render_rule_files, rule_groups
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD as CLUSTER_PASSWORD
+from tests.integration.cluster.harness import PASSWORDS as CLUSTER_PASSWORDS
 from tests.integration.cluster.harness import ClusterHarness
 from tests.integration.monitoring.helpers import (NS, alerts as live_alerts, http_get, loopback_spec, query, redis_pod,
                                                   start_prometheus, start_redis, start_redis_exporter)
@@ -76,7 +76,7 @@ def _start_cluster(procs, root) -> list:
     h.wait_healthy(ordinals, 60)
     targets = []
     for i in ordinals:
-        start_redis_exporter(procs, root, h.addr[i], password=CLUSTER_PASSWORD)
+        start_redis_exporter(procs, root, h.addr[i], password=CLUSTER_PASSWORDS["exporter"], user="exporter")
         targets.append(redis_pod(h.addr[i], f"orders-{i}", "orders", "checkout", component="cluster-node"))
     return targets
 
@@ -86,10 +86,10 @@ def _start_sentinel_set(procs, root) -> tuple[MasterSet, list]:
     ms.start_all()
     targets = []
     for i, ip in enumerate(ms.topo.redis):
-        start_redis_exporter(procs, root, ip, password=ms.password)
+        start_redis_exporter(procs, root, ip, password=ms.passwords["exporter"], user="exporter")
         targets.append(redis_pod(ip, f"sessions-{i}", "sessions", "web", component="data-node"))
     for i, ip in enumerate(ms.topo.sentinels):
-        start_redis_exporter(procs, root, ip, redis_port=26379, password=ms.password)
+        start_redis_exporter(procs, root, ip, redis_port=26379, password=ms.passwords["exporter"], user="exporter")
         targets.append(redis_pod(ip, f"sessions-sentinel-{i}", "sessions", "web", component="sentinel"))
     targets.append(pod_target(
         f"{ms.topo.haproxy}:{WRITE_PORT}", pod="sessions-haproxy-0", namespace=NS,

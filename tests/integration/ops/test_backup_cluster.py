@@ -11,7 +11,7 @@ import pytest
 
 from components.operations.scripts import DOWNLOAD, RESTORE, SNAPSHOT, UPLOAD
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, write
+from tests.integration.cluster.harness import AUTH_ENV, PASSWORDS, ClusterHarness, masters, missing, write
 from tests.integration.ops.helpers import BUCKET, run_ops, s3_client, s3_env, start_moto
 from tests.integration.monitoring.helpers import start_pushgateway
 from tests.integration.procs import port_open, require, wait_for
@@ -52,7 +52,9 @@ def test_cluster_backup_and_restore_into_another_layout(tmp_path, procs):
     # -- backup: snapshot (redis image) then upload (aws-cli image) ---------
     out = tmp_path / "backup-out"
     snap = run_ops(SNAPSHOT, {"MODE": "cluster", "DEPLOYMENT": "sessions", "OUT_DIR": str(out),
-                              "REDISCLI_AUTH": PASSWORD, "CLUSTER_NODES": hosts(source), "PATH": source.path},
+                              # The backup Job's own ACL user, as the CronJob sets it.
+                              "REDIS_USER": "backup", "REDISCLI_AUTH": PASSWORDS["backup"],
+                              "CLUSTER_NODES": hosts(source), "PATH": source.path},
                    wrap=source.in_dns_namespace)
     assert snap.returncode == 0
     report = {"PUSHGATEWAY_URL": f"http://{PUSH_HOST}:9091", "DEPLOYMENT": "sessions", "TEAM": "web"}
@@ -98,7 +100,7 @@ def test_cluster_backup_and_restore_into_another_layout(tmp_path, procs):
                                                            "RESTORE_DIR": str(restore_dir)})
     assert down.returncode == 0
     assert sorted(p.name for p in restore_dir.iterdir()) == ["manifest.json", "shard-0.rdb", "shard-1.rdb", "shard-2.rdb"]
-    restore_env = {"MODE": "cluster", "RESTORE_DIR": str(restore_dir), "REDISCLI_AUTH": PASSWORD,
+    restore_env = {"MODE": "cluster", "RESTORE_DIR": str(restore_dir), **AUTH_ENV,
                    "CLUSTER_NODES": hosts(target), "TEMP_HOST": TEMP_HOST, "PATH": target.path}
     res = run_ops(RESTORE, restore_env, wrap=target.in_dns_namespace)
     assert res.returncode == 0

@@ -20,9 +20,10 @@ TEMP_HOST, MOTO_HOST = "127.0.0.169", "127.0.0.177"
 KEYS = 10_000
 
 
-def sentinel_env(ms: MasterSet) -> dict[str, str]:
-    return {"MODE": "sentinel", "REDISCLI_AUTH": ms.password, "SENTINEL_HOSTS": " ".join(ms.topo.sentinels),
-            "MASTER_SET": MASTER_SET}
+def sentinel_env(ms: MasterSet, user: str = "admin") -> dict[str, str]:
+    """``user``: the ACL user the Job logs in as (backup for the snapshot, admin for the restore)."""
+    return {"MODE": "sentinel", "REDIS_USER": user, "REDISCLI_AUTH": ms.passwords[user],
+            "SENTINEL_HOSTS": " ".join(ms.topo.sentinels), "MASTER_SET": MASTER_SET}
 
 
 def dump(ms: MasterSet) -> dict[bytes, tuple[bytes, int]]:
@@ -51,7 +52,7 @@ def test_sentinel_backup_and_restore_round_trip(tmp_path, procs):
     assert len(before) == KEYS
 
     out = tmp_path / "backup-out"
-    snap = run_ops(SNAPSHOT, sentinel_env(source) | {"DEPLOYMENT": "quotes", "OUT_DIR": str(out)})
+    snap = run_ops(SNAPSHOT, sentinel_env(source, "backup") | {"DEPLOYMENT": "quotes", "OUT_DIR": str(out)})
     assert snap.returncode == 0
     assert run_ops(UPLOAD, s3_env(endpoint, tmp_path) | {"OUT_DIR": str(out)}).returncode == 0
     path = (out / "backup-path").read_text().strip()

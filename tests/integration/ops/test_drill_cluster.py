@@ -12,7 +12,7 @@ import redis
 
 from components.operations.scripts import DRILL
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters
+from tests.integration.cluster.harness import AUTH_ENV, ClusterHarness, masters
 from tests.integration.ops.helpers import run_ops
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ def test_graceful_drill_with_a_client_writing(tmp_path, procs):
     client = Client(h)
     client.start()
     time.sleep(1)
-    env = {"MODE": "cluster", "DEPLOYMENT": "orders", "REDISCLI_AUTH": PASSWORD, "PATH": h.path,
+    env = {"MODE": "cluster", "DEPLOYMENT": "orders", **AUTH_ENV, "PATH": h.path,
            "CLUSTER_NODES": " ".join(h.hostname(i) for i in range(6)), "WARMUP_SECONDS": "2", "AFTER_SECONDS": "3",
            "HEAL_TIMEOUT": "60"}
     out = run_ops(DRILL, env, wrap=h.in_dns_namespace, timeout=170)

@@ -11,7 +11,7 @@ import pytest
 
 from components.operations.scripts import MIGRATE
 from components.redis.cluster_scripts import ClusterTopology, pod_hostname
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, replicas_of, write
+from tests.integration.cluster.harness import AUTH_ENV, ClusterHarness, masters, missing, replicas_of, write
 from tests.integration.ops.helpers import run_ops
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,7 @@ def test_migration_to_a_new_node_group(tmp_path, procs):
         h.start(i)
 
     env = {"OLD_NODES": " ".join(h.hostname(i) for i in old_pods), "NEW_NODES": " ".join(h.hostname(i) for i in new_pods),
-           "REDISCLI_AUTH": PASSWORD, "PATH": h.path, "WAIT_TIMEOUT": "60"}
+           **AUTH_ENV, "PATH": h.path, "WAIT_TIMEOUT": "60"}
     timings = {}
     for step in ("replicas", "promote", "retire"):
         started = time.monotonic()

@@ -101,7 +101,7 @@ class Writer(threading.Thread):
 
 def script_env(ms: MasterSet, step: str) -> dict[str, str]:
     return {"STEP": step, "OLD_NODES": " ".join(OLD), "NEW_NODES": " ".join(NEW), "SENTINEL_HOSTS": " ".join(ms.topo.sentinels),
-            "MASTER_SET": MASTER_SET, "REDISCLI_AUTH": ms.password, "WAIT_TIMEOUT": "60", "PAUSE_SECONDS": "10"}
+            "MASTER_SET": MASTER_SET, **ms.auth_env, "WAIT_TIMEOUT": "60", "PAUSE_SECONDS": "10"}
 
 
 def test_sentinel_migration_to_a_new_node_group(tmp_path, procs):

@@ -29,6 +29,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components.common.redis_acl import (
+    ADMIN, HAPROXY, SENTINEL_DATA_ROLES, SENTINEL_ROLES, AclSpec, render_sentinel_users, render_users,
+)
 from components.common.tls import CA_ENV, CERT_ENV, KEY_ENV, TLS_ENV, TlsFiles
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
@@ -76,6 +79,7 @@ def haproxy_spec(topo: Topology, tls_ca_file: str | None = None) -> HAProxySpec:
         read_port=READ_PORT,
         stats_port=STATS_PORT,
         nameservers=("127.0.0.89:5353",),
+        user=HAPROXY,
     )
 
 
@@ -86,7 +90,21 @@ class MasterSet:
         for binary in ("redis-server", "redis-sentinel", "redis-cli", "haproxy", POD_SHELL[0]):
             require(binary)
         self.procs, self.root, self.topo = procs, root, topo
-        self.password = secrets.token_urlsafe(18)
+        # One password per ACL user, as the program makes one Secret each;
+        # the tests' own clients and scripts log in as admin.
+        self.passwords = {u: secrets.token_urlsafe(18) for u in sorted(set(SENTINEL_DATA_ROLES) | set(SENTINEL_ROLES))}
+        self.password = self.passwords[ADMIN]
+        self.auth_env = {"REDIS_USER": ADMIN, "REDISCLI_AUTH": self.password}
+        # The ConfigMap's users files and the projected Secret files.
+        root.mkdir(parents=True, exist_ok=True)
+        self.users_acl = root / "users.acl"
+        self.users_acl.write_text(render_users(AclSpec(roles=SENTINEL_DATA_ROLES)))
+        self.sentinel_users_acl = root / "sentinel-users.acl"
+        self.sentinel_users_acl.write_text(render_sentinel_users())
+        self.acl_dir = root / "acl"
+        self.acl_dir.mkdir(exist_ok=True)
+        for user, password in self.passwords.items():
+            (self.acl_dir / user).write_text(password)
         self.nodes: dict[str, Proc] = {}
         self.sentinel_procs: dict[str, Proc] = {}
         # Env overrides for the pods started from now on (e.g. a new binary).
@@ -113,7 +131,9 @@ class MasterSet:
     def node_env(self, ip: str) -> dict[str, str]:
         d = self.root / ip
         return {
-            "REDIS_PASSWORD": self.password,
+            **self.auth_env,
+            "USERS_ACL": str(self.users_acl),
+            "ACL_DIR": str(self.acl_dir),
             "MASTER_SET": MASTER_SET,
             "REDIS_ANNOUNCE_HOST": ip,
             "REDIS_HOSTS": " ".join(self.topo.redis),
@@ -146,7 +166,9 @@ class MasterSet:
     def sentinel_env(self, ip: str) -> dict[str, str]:
         d = self.root / f"sentinel-{ip}"
         return {
-            "REDIS_PASSWORD": self.password,
+            **self.auth_env,
+            "SENTINEL_USERS_ACL": str(self.sentinel_users_acl),
+            "ACL_DIR": str(self.acl_dir),
             "SENTINEL_ANNOUNCE_HOST": ip,
             "SENTINEL_CONF_SRC": str(d / "etc" / "sentinel.conf"),
             "SENTINEL_WORK_DIR": str(d / "work"),
@@ -187,6 +209,7 @@ class MasterSet:
                 data_dir=str(d / "data"),
                 include=str(d / "run" / "runtime.conf"),
                 tls=self.tls_files,
+                acl_users=True,
             )
         )
         (d / "redis.conf").write_text(conf)
@@ -212,7 +235,7 @@ class MasterSet:
         cfg = self.root / "haproxy.cfg"
         cfg.write_text(self.haproxy_cfg)
         self.haproxy = self.procs.start(
-            ["haproxy", "-db", "-f", str(cfg)], self.root / "haproxy.log", env={"REDIS_PASSWORD": self.password}
+            ["haproxy", "-db", "-f", str(cfg)], self.root / "haproxy.log", env={"REDIS_PASSWORD": self.passwords[HAPROXY]}
         )
         wait_for(lambda: port_open(self.topo.haproxy, WRITE_PORT), 10, what="haproxy")
         return self.haproxy
@@ -240,7 +263,7 @@ class MasterSet:
         return self._probe(SENTINEL_READY.replace("-h 127.0.0.1", f"-h {ip}"))
 
     def _probe(self, check: str) -> bool:
-        env = {**os.environ, "REDISCLI_AUTH": self.password, "MASTER_SET": MASTER_SET, **self.tls_env()}
+        env = {**os.environ, **self.auth_env, "MASTER_SET": MASTER_SET, **self.tls_env()}
         return subprocess.run(["dash", "-c", check], env=env, capture_output=True, timeout=15).returncode == 0
 
     def _sentinels_know_replicas(self) -> bool:
@@ -267,6 +290,7 @@ class MasterSet:
         return redis.Redis(
             host=ip,
             port=port,
+            username=ADMIN,
             password=self.password,
             socket_timeout=2,
             socket_connect_timeout=1,

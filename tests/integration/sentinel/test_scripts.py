@@ -20,6 +20,20 @@ pytestmark = pytest.mark.integration
 SILENT = "127.0.0.89"
 SILENT_SENTINELS = f"{SILENT} {SILENT}"
 PASSWORD = 'pa"ss\\word'
+USERS = "user admin on ~* &* +@all\nuser replication on -@all +psync +replconf +ping\n"
+SENTINEL_USERS = "user admin on &* +@all\nuser sentinel on -@all +ping\n"
+
+
+def _acl(tmp: Path, passwords: dict[str, str]) -> dict[str, str]:
+    """users files and password files as the ConfigMap and Secrets give them."""
+    (tmp / "users.acl").write_text(USERS)
+    (tmp / "sentinel-users.acl").write_text(SENTINEL_USERS)
+    acl = tmp / "acl"
+    acl.mkdir(exist_ok=True)
+    for user, password in passwords.items():
+        (acl / user).write_text(password)
+    return {"USERS_ACL": str(tmp / "users.acl"), "SENTINEL_USERS_ACL": str(tmp / "sentinel-users.acl"),
+            "ACL_DIR": str(acl), "REDIS_USER": "admin", "REDISCLI_AUTH": passwords.get("admin", "x")}
 
 
 def _stub(tmp: Path) -> Path:
@@ -31,7 +45,7 @@ def _stub(tmp: Path) -> Path:
 
 def _start_env(tmp: Path, me: str) -> dict[str, str]:
     return {
-        "REDIS_PASSWORD": PASSWORD,
+        **_acl(tmp, {"admin": "admin-pw", "replication": PASSWORD}),
         "MASTER_SET": "main",
         "REDIS_ANNOUNCE_HOST": me,
         "REDIS_HOSTS": f"redis-0.redis-headless {me}",
@@ -70,8 +84,16 @@ def test_no_node_starts_as_master_when_no_sentinel_answers(tmp_path, me):
     assert (tmp_path / "run" / "runtime.conf").stat().st_mode & 0o077 == 0
 
 
+def test_start_refuses_without_a_password_file(tmp_path):
+    env = _start_env(tmp_path, "redis-0.redis-headless")
+    (tmp_path / "acl" / "replication").write_text("")
+    out = run_script(REDIS_START, env)
+    assert out.returncode == 1 and "no password for ACL user replication" in out.stderr
+    assert not (tmp_path / "argv").exists()
+
+
 def test_runtime_include_password_is_read_back_by_redis(tmp_path, procs):
-    """The escaped password in the runtime include parses back to the original."""
+    """The escaped passwords in the runtime include parse back to the originals."""
     run_script(REDIS_START, _start_env(tmp_path, "redis-0.redis-headless"))
     sock = tmp_path / "s.sock"
     conf = tmp_path / "check.conf"
@@ -79,9 +101,13 @@ def test_runtime_include_password_is_read_back_by_redis(tmp_path, procs):
         f'port 0\nunixsocket {sock}\ndir {tmp_path}\nsave ""\ninclude {tmp_path / "run" / "runtime.conf"}\n'
     )
     procs.start(["redis-server", str(conf)], tmp_path / "redis.log")
-    c = redis.Redis(unix_socket_path=str(sock), password=PASSWORD, socket_timeout=2)
+    c = redis.Redis(unix_socket_path=str(sock), username="admin", password="admin-pw", socket_timeout=2)
     wait_for(lambda: c.ping(), 10, what="redis on a unix socket")
     assert c.config_get("masterauth")["masterauth"] == PASSWORD
+    assert c.config_get("masteruser")["masteruser"] == "replication"
+    # The replication user's quoted password logs in as it is.
+    r = redis.Redis(unix_socket_path=str(sock), username="replication", password=PASSWORD, socket_timeout=2)
+    assert r.ping()
 
 
 def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
@@ -90,13 +116,15 @@ def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
     src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
     work = tmp_path / "work"
     work.mkdir()
-    # As Sentinel left it after a failover, with an older password.
+    # As Sentinel left it after a failover, with older passwords.
     (work / "sentinel.conf").write_text(
         src.read_text().replace("redis-0.h", "redis-1.h")
-        + 'requirepass "old"\nsentinel auth-pass main "old"\nuser default on #abc ~* &* +@all\nsentinel myid 42\n'
+        + 'requirepass "old"\nsentinel auth-pass main "old"\nsentinel auth-user main sentinel\n'
+        + 'sentinel sentinel-user sentinel\nsentinel sentinel-pass "old"\n'
+        + 'user default on #abc ~* &* +@all\nuser admin on #old &* +@all\nsentinel myid 42\n'
     )
     env = {
-        "REDIS_PASSWORD": "new",
+        **_acl(tmp_path, {"admin": "new-admin", "sentinel": "new"}),
         "SENTINEL_CONF_SRC": str(src),
         "SENTINEL_WORK_DIR": str(work),
         "SENTINEL_ANNOUNCE_HOST": "sentinel-0.h",
@@ -107,8 +135,12 @@ def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
     text = (work / "sentinel.conf").read_text()
     assert "sentinel monitor main redis-1.h 6379 2" in text  # the kept view
     assert "sentinel myid 42" in text
-    assert "old" not in text and "user default" not in text
-    assert 'requirepass "new"' in text and 'sentinel auth-pass main "new"' in text
+    assert "old" not in text and "user default on" not in text and "requirepass" not in text
+    assert "user default off resetpass resetkeys resetchannels -@all" in text
+    assert 'user admin on &* +@all ">new-admin"' in text and 'user sentinel on -@all +ping ">new"' in text
+    assert 'sentinel auth-user main sentinel' in text and 'sentinel auth-pass main "new"' in text
+    assert 'sentinel sentinel-user sentinel' in text and 'sentinel sentinel-pass "new"' in text
+    assert text.count("sentinel auth-pass") == 1 and text.count("user admin ") == 1
     assert "sentinel announce-ip sentinel-0.h" in text
     assert "new" not in src.read_text()
 
@@ -119,7 +151,7 @@ def test_new_sentinel_without_a_master_to_find_gives_up_bounded(tmp_path):
     src.parent.mkdir()
     src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
     env = {
-        "REDIS_PASSWORD": "pw",
+        **_acl(tmp_path, {"admin": "pw", "sentinel": "pw2"}),
         "SENTINEL_CONF_SRC": str(src),
         "SENTINEL_WORK_DIR": str(tmp_path / "work"),
         "SENTINEL_ANNOUNCE_HOST": "sentinel-0.h",

@@ -44,12 +44,14 @@ def test_haproxy_accepts_generated_config(tmp_path, procs):
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(ms.haproxy_cfg)
     out = subprocess.run(
-        [haproxy, "-c", "-f", str(cfg)], env={**os.environ, "REDIS_PASSWORD": ms.password}, capture_output=True, text=True, timeout=30
+        [haproxy, "-c", "-f", str(cfg)], env={**os.environ, "REDIS_PASSWORD": ms.passwords["haproxy"]}, capture_output=True, text=True, timeout=30
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Configuration file is valid" in out.stdout + out.stderr
     assert "WARNING" not in out.stdout + out.stderr
-    assert ms.password not in ms.haproxy_cfg
+    assert not any(p in ms.haproxy_cfg for p in ms.passwords.values())
+    # The checks log in as the haproxy ACL user, its password from the environment.
+    assert 'tcp-check send "AUTH haproxy ${REDIS_PASSWORD}\\r\\n"' in ms.haproxy_cfg
 
 
 def test_writes_reach_master_and_reads_reach_replica(start_set):
@@ -70,9 +72,11 @@ def test_writes_reach_master_and_reads_reach_replica(start_set):
     # Secrets reach the processes only at start, never through rendered text.
     for ip in ms.topo.sentinels:
         rendered = ms.sentinel_conf(ip)
-        assert ms.password not in rendered
+        assert not any(p in rendered for p in ms.passwords.values())
+        # The Sentinel's own login to the nodes and its peers is in its
+        # in-memory working copy only.
         work = (ms.root / f"sentinel-{ip}" / "work" / "sentinel.conf").read_text()
-        assert ms.password in work
+        assert ms.passwords["sentinel"] in work
 
 
 def _writer(ms: MasterSet, stop: threading.Event, acked: list[int], errors: list[float], max_s: float = 60) -> None:
