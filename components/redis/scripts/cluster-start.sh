@@ -191,7 +191,7 @@ fi
 fix_nodes_conf
 if [ "${REDIS_TLS:-}" = yes ]; then
     log "TLS on: starting redis-tls-reload.sh in the background: it reloads a renewed certificate without a restart"
-    REDIS_PID=$$ REDIS_PASSWORD="$REDIS_PASSWORD" REDIS_HOST="$POD_IP" sh "$(dirname "$0")/redis-tls-reload.sh" &
+    REDIS_PID=$$ REDIS_HOST="$POD_IP" sh "$(dirname "$0")/redis-tls-reload.sh" &
 fi
 log "starting redis-server $REDIS_CONF"
 exec redis-server "$REDIS_CONF"

@@ -21,7 +21,8 @@
 # the others keep their majority. The old certificate stays valid for
 # renewBefore (30 days), far longer than the stagger.
 #
-# Environment: REDIS_PASSWORD, REDIS_CERT_FILE, REDIS_KEY_FILE, REDIS_CA_FILE,
+# Environment: REDIS_USER and REDISCLI_AUTH (the ACL user it logs in as,
+# admin, and its password, as the start scripts have them), REDIS_CERT_FILE, REDIS_KEY_FILE, REDIS_CA_FILE,
 # REDIS_PID (stop when it is gone); optional REDIS_HOST (127.0.0.1),
 # REDIS_PORT (6379), TLS_RELOAD_INTERVAL_SECONDS (60), TLS_RELOAD_MODE
 # (config-set or restart), POD_NAME and TLS_RESTART_STAGGER_SECONDS (120)
@@ -36,13 +37,14 @@ PORT="${REDIS_PORT:-6379}"
 INTERVAL="${TLS_RELOAD_INTERVAL_SECONDS:-60}"
 MODE="${TLS_RELOAD_MODE:-config-set}"
 STAGGER="${TLS_RESTART_STAGGER_SECONDS:-120}"
-export REDISCLI_AUTH="$REDIS_PASSWORD"
+export REDISCLI_AUTH="${REDISCLI_AUTH:-}"
+CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 
 files_sum() { cat "$REDIS_CERT_FILE" "$REDIS_KEY_FILE" "$REDIS_CA_FILE" 2>/dev/null | md5sum; }
 redis_alive() { kill -0 "$REDIS_PID" 2>/dev/null; }
 
 reload() {
-    timeout 10 redis-cli --tls --cacert "$REDIS_CA_FILE" -h "$HOST" -p "$PORT" config set \
+    timeout 10 redis-cli $CLI_USER --tls --cacert "$REDIS_CA_FILE" -h "$HOST" -p "$PORT" config set \
         tls-cert-file "$REDIS_CERT_FILE" tls-key-file "$REDIS_KEY_FILE" tls-ca-cert-file "$REDIS_CA_FILE" 2>&1 | tr -d '\r'
 }
 

@@ -10,7 +10,7 @@ import pytest
 
 from components.operations.scripts import DRILL, MIGRATE, RESTORE, SNAPSHOT
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, masters, missing, write
+from tests.integration.cluster.harness import AUTH_ENV, PASSWORDS, ClusterHarness, masters, missing, write
 from tests.integration.cluster.test_tls import certificate_names
 from tests.integration.ops.helpers import run_ops
 from tests.integration.ops.test_migration import NEW, TwoGroups
@@ -53,21 +53,21 @@ def test_backup_restore_and_drill_over_tls(tmp_path, procs):
     write(source, items)
 
     out = tmp_path / "backup"
-    snap = run_ops(SNAPSHOT, {"MODE": "cluster", "DEPLOYMENT": "sessions", "OUT_DIR": str(out), "REDISCLI_AUTH": PASSWORD,
+    snap = run_ops(SNAPSHOT, {"MODE": "cluster", "DEPLOYMENT": "sessions", "OUT_DIR": str(out), "REDIS_USER": "backup", "REDISCLI_AUTH": PASSWORDS["backup"],
                               "CLUSTER_NODES": hosts(source), "PATH": source.path} | source.tls_env(),
                    wrap=source.in_dns_namespace)
     assert snap.returncode == 0
     assert sorted(p.name for p in out.glob("shard-*.rdb")) == ["shard-0.rdb", "shard-1.rdb", "shard-2.rdb"]
 
     target = tls_cluster(tmp_path, procs, pki, "restored", 0, TARGET_ADDRS)
-    res = run_ops(RESTORE, {"MODE": "cluster", "RESTORE_DIR": str(out), "REDISCLI_AUTH": PASSWORD,
+    res = run_ops(RESTORE, {"MODE": "cluster", "RESTORE_DIR": str(out), **AUTH_ENV,
                             "CLUSTER_NODES": hosts(target), "TEMP_HOST": TEMP_HOST, "PATH": target.path}
                   | target.tls_env(with_key=True), wrap=target.in_dns_namespace)
     assert res.returncode == 0
     assert f"keys restored: {KEYS}" in res.stdout
     assert missing(target, items) == []
 
-    drill = run_ops(DRILL, {"MODE": "cluster", "DEPLOYMENT": "sessions", "REDISCLI_AUTH": PASSWORD, "PATH": source.path,
+    drill = run_ops(DRILL, {"MODE": "cluster", "DEPLOYMENT": "sessions", **AUTH_ENV, "PATH": source.path,
                             "CLUSTER_NODES": hosts(source), "WARMUP_SECONDS": "1", "AFTER_SECONDS": "2",
                             "HEAL_TIMEOUT": "40"} | source.tls_env(),
                     wrap=source.in_dns_namespace, timeout=120)
@@ -89,7 +89,7 @@ def test_sentinel_backup_and_restore_over_tls(tmp_path, procs):
     master.close()
 
     def env(ms: MasterSet) -> dict[str, str]:
-        return {"MODE": "sentinel", "REDISCLI_AUTH": ms.password, "SENTINEL_HOSTS": " ".join(ms.topo.sentinels),
+        return {"MODE": "sentinel", **ms.auth_env, "SENTINEL_HOSTS": " ".join(ms.topo.sentinels),
                 "MASTER_SET": MASTER_SET}
 
     out = tmp_path / "backup"
@@ -125,7 +125,7 @@ def test_node_group_migration_over_tls(tmp_path, procs):
     for i in new_pods:
         h.start(i)
     env = {"OLD_NODES": " ".join(h.hostname(i) for i in old_pods), "NEW_NODES": " ".join(h.hostname(i) for i in new_pods),
-           "REDISCLI_AUTH": PASSWORD, "PATH": h.path, "WAIT_TIMEOUT": "60"} | h.tls_env()
+           **AUTH_ENV, "PATH": h.path, "WAIT_TIMEOUT": "60"} | h.tls_env()
     for step in ("replicas", "promote", "retire"):
         assert run_ops(MIGRATE, env | {"STEP": step}, wrap=h.in_dns_namespace).returncode == 0, step
         if step == "replicas":

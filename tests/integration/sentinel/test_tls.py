@@ -115,7 +115,7 @@ def test_haproxy_checks_refuse_servers_signed_by_another_ca(tls_set, procs, tmp_
     cfg = tmp_path / "haproxy-wrong-ca.cfg"
     cfg.write_text(render_haproxy_cfg(haproxy_spec(ms.topo, str(other.ca))).replace(ms.topo.haproxy, topo.haproxy))
     proc = procs.start(["haproxy", "-db", "-f", str(cfg)], tmp_path / "haproxy-wrong-ca.log",
-                       env={"REDIS_PASSWORD": ms.password})
+                       env={"REDIS_PASSWORD": ms.passwords["haproxy"]})
     wait_for(lambda: port_open(topo.haproxy, WRITE_PORT), 10, what="second haproxy")
     time.sleep(4)  # past its warm-up and a few check rounds
     c = ms.client(topo.haproxy, WRITE_PORT)
