@@ -21,6 +21,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -293,6 +295,18 @@ class ClusterHarness:
         started = time.monotonic()
         wait_for(lambda: self.healthy(ordinals), timeout, interval=0.25, what="cluster healthy on every pod")
         return time.monotonic() - started
+
+@contextmanager
+def formed_cluster(workdir: Path, topology: ClusterTopology, addresses: list[str], **options) -> Iterator[ClusterHarness]:
+    """A cluster formed by the generated scripts, every process stopped (by
+    PID) when the block ends, however it ends."""
+    group = ProcGroup()
+    try:
+        h = ClusterHarness(workdir, group, topology, addresses=addresses, **options)
+        h.form()
+        yield h
+    finally:
+        group.stop_all()
 
 
 # -- data and views shared by the tests -------------------------------------

@@ -14,8 +14,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from components.redis.cluster_scripts import PRESTOP_SCRIPT, ClusterTopology
-from tests.integration.cluster.harness import AUTH_ENV, ClusterHarness, masters, missing, replicas_of, slot_set
-from tests.integration.procs import ProcGroup
+from tests.integration.cluster.harness import AUTH_ENV, ClusterHarness, formed_cluster, masters, missing, replicas_of, slot_set
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +25,8 @@ ADDRESSES = [f"127.0.0.{i}" for i in range(250, 256)]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    group = ProcGroup()
-    h = ClusterHarness(tmp_path_factory.mktemp("prestop"), group, TOPO, addresses=ADDRESSES)
-    try:
-        h.form()
+    with formed_cluster(tmp_path_factory.mktemp("prestop"), TOPO, ADDRESSES) as h:
         yield h
-    finally:
-        group.stop_all()
 
 
 def run_prestop(h: ClusterHarness, ordinal: int) -> subprocess.CompletedProcess:

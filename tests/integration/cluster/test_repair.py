@@ -11,8 +11,8 @@ import time
 import pytest
 
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, masters, missing, replicas_of
-from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, formed_cluster, masters, missing, replicas_of
+from tests.integration.procs import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,13 +23,8 @@ ADDRESSES = [f"127.0.3.{i}" for i in range(50, 70)]
 
 @pytest.fixture
 def cluster(tmp_path):
-    group = ProcGroup()
-    h = ClusterHarness(tmp_path, group, TOPO, addresses=ADDRESSES)
-    try:
-        h.form()
+    with formed_cluster(tmp_path, TOPO, ADDRESSES) as h:
         yield h
-    finally:
-        group.stop_all()
 
 
 def ghost_free(h: ClusterHarness, everyone: list[int]) -> bool:

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, masters, missing, replicas_of
-from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.cluster.harness import ClusterWriter, ClusterHarness, formed_cluster, masters, missing, replicas_of
+from tests.integration.procs import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +36,8 @@ ADDRESSES = [f"127.0.3.{i}" for i in range(10, 30)]
 
 @pytest.fixture
 def cluster(tmp_path):
-    group = ProcGroup()
-    h = ClusterHarness(tmp_path, group, TOPO, addresses=ADDRESSES)
-    try:
-        h.form()
+    with formed_cluster(tmp_path, TOPO, ADDRESSES) as h:
         yield h
-    finally:
-        group.stop_all()
 
 
 def new_version_bin(root: Path) -> Path:

@@ -20,8 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT
 from components.common.tls import TlsArgs, certificate_spec
 from components.redis.cluster_scripts import ClusterTopology
-from tests.integration.cluster.harness import PASSWORD, ClusterHarness, ClusterWriter, masters, missing, replicas_of, write
-from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.cluster.harness import PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, write
+from tests.integration.procs import wait_for
 from tests.integration.tls_certs import TestPki, served_serial
 
 pytestmark = pytest.mark.integration
@@ -41,14 +41,9 @@ def certificate_names() -> list[str]:
 
 @pytest.fixture
 def cluster(tmp_path):
-    group = ProcGroup()
     pki = TestPki(tmp_path / "tls", certificate_names())
-    h = ClusterHarness(tmp_path, group, TOPO, addresses=ADDRESSES, tls=pki)
-    try:
-        h.form()
+    with formed_cluster(tmp_path, TOPO, ADDRESSES, tls=pki) as h:
         yield h
-    finally:
-        group.stop_all()
 
 
 def test_plain_and_unverified_clients_are_refused(cluster, tmp_path):
