@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringComponent
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
 from components.monitoring.grafana import provisioned_grafana
@@ -154,12 +155,12 @@ def secret_mounts(args: FederationArgs) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-class Federation(pulumi.ComponentResource):
+class Federation(MonitoringComponent):
     outputs: dict
 
     def __init__(self, name: str, args: FederationArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Federation", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("Federation", name, opts)
+        child = self.child
         ns = args.namespace
         extra = {"redis-platform/environment": args.environment, **args.component_labels}
         if args.alertmanager_url is None:

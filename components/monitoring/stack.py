@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringComponent
 from components.monitoring.alertmanager import CLUSTER_PORT as AM_CLUSTER_PORT
 from components.monitoring.backup import MonitoringBackupSpec
 from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
@@ -176,12 +177,12 @@ def alertmanager_secret_files(args: MonitoringArgs) -> dict[str, pulumi.Input[st
     return out
 
 
-class Monitoring(pulumi.ComponentResource):
+class Monitoring(MonitoringComponent):
     outputs: dict
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("Monitoring", name, opts)
+        child = self.child
         ns = args.namespace
         extra = {"redis-platform/environment": args.environment}
         mb = args.monitoring_backup
