@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, Callable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -32,6 +32,20 @@ def dns_label(max_len: int):
                 f"{value!r} is not a valid DNS-1123 label (lowercase letters, digits and '-', "
                 "starting and ending with a letter or digit)"
             )
+        return value
+
+    return AfterValidator(check)
+
+
+def parsed(parse: Callable[[str], Any], refuse: Callable[[Any], bool] | None = None, why: str = "") -> AfterValidator:
+    """A string some consumer parses: ``parse`` is that consumer's grammar
+    (it raises ValueError on what the consumer refuses); ``refuse`` turns away
+    a parsed value the grammar allows but the consumer would misread, saying
+    ``why``. The string itself is kept as written."""
+    def check(value: str) -> str:
+        result = parse(value)
+        if refuse is not None and refuse(result):
+            raise ValueError(f"{value!r} {why}")
         return value
 
     return AfterValidator(check)
