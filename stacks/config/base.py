@@ -51,6 +51,11 @@ def parsed(parse: Callable[[str], Any], refuse: Callable[[Any], bool] | None = N
     return AfterValidator(check)
 
 
+def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """A string ``pattern`` matches; otherwise "<value> is not <what>"."""
+    return parsed(pattern.match, lambda found: found is None, f"is not {what}")
+
+
 # Namespaces and most names: a DNS-1123 label.
 DnsLabel = Annotated[str, dns_label(63)]
 # Deployment names get suffixes (-headless, -sentinel, -haproxy-read, pod ordinals)
