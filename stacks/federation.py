@@ -15,6 +15,7 @@ from components.monitoring import labels as L
 from components.monitoring.federation import Endpoint, Federation, FederationArgs, LowerServerArgs
 from components.monitoring.network_policies import target_port, url_port
 from components.monitoring.stack import RemoteWriteArgs
+from stacks.args_from import args_from
 from stacks.config import StackConfig
 from stacks.config.federation import LowerAuth, LowerServer, StackRef
 
@@ -78,25 +79,17 @@ def build_federation(
     lower += tuple(referenced_lower(r) for r in fed.stack_references)
     component = Federation(
         "federation",
-        FederationArgs(
-            namespace=fed.namespace,
+        # Namespace, retention, scrape timing, selectors and Service settings
+        # under their config names; the rest is derived or renamed here.
+        args_from(
+            fed, FederationArgs,
             cluster=cfg.cluster_name,
             lower=lower,
             storage_class_name=storage_class,
             prometheus_image=fed.image,
-            retention=fed.retention,
-            retention_size=fed.retention_size,
-            storage_size=fed.storage_size,
-            scrape_interval=fed.scrape_interval,
-            scrape_timeout=fed.scrape_timeout,
-            evaluation_interval=fed.evaluation_interval,
-            selectors=fed.selectors,
-            replace_default_selectors=fed.replace_default_selectors,
             alertmanager_url=alertmanager_url,
             egress_ports=egress_ports(cfg, alertmanager_url),
             remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in fed.remote_write),
-            service_type=fed.service_type,
-            load_balancer_source_ranges=fed.load_balancer_source_ranges,
             grafana_image=g.image if g.enabled else None,
             grafana_storage=g.storage_size,
             grafana_service_type=g.service_type,

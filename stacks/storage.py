@@ -11,6 +11,7 @@ import pulumi
 
 from components.storage.ebs import EbsCsiStorage, EbsCsiStorageArgs
 from components.storage.nfs import NfsProvisioner, NfsProvisionerArgs
+from stacks.args_from import args_from
 from stacks.config import StackConfig
 from stacks.config.storage import EbsStorage, NfsStorage
 from stacks.config.volumes import class_for
@@ -30,38 +31,9 @@ def build_storage(stack: StackConfig) -> StorageResult:
     cfg = stack.storage
     classes = (class_for(stack, "data"), class_for(stack, "general"))
     if isinstance(cfg, NfsStorage):
-        res = NfsProvisioner(
-            "nfs",
-            NfsProvisionerArgs(
-                namespace=cfg.namespace,
-                server=cfg.server,
-                path=cfg.path,
-                storage_class_name=cfg.storage_class_name,
-                image=cfg.provisioner_image,
-                reclaim_policy=cfg.reclaim_policy,
-                archive_on_delete=cfg.archive_on_delete,
-                mount_options=cfg.mount_options,
-                default_class=cfg.default_class,
-            ),
-        )
+        res = NfsProvisioner("nfs", args_from(cfg, NfsProvisionerArgs, image=cfg.provisioner_image))
         return StorageResult(*classes, res)
     if isinstance(cfg, EbsStorage):
-        res = EbsCsiStorage(
-            "ebs",
-            EbsCsiStorageArgs(
-                eks_cluster_name=cfg.eks_cluster_name,
-                oidc_provider_arn=cfg.oidc_provider_arn,
-                oidc_issuer=cfg.oidc_issuer,
-                storage_class_name=cfg.storage_class_name,
-                baseline_class_name=cfg.baseline_storage_class_name,
-                iops=cfg.iops,
-                throughput=cfg.throughput,
-                fs_type=cfg.fs_type,
-                reclaim_policy=cfg.reclaim_policy,
-                default_class=cfg.default_class,
-                addon_version=cfg.addon_version,
-                kms_key_id=cfg.kms_key_id,
-            ),
-        )
+        res = EbsCsiStorage("ebs", args_from(cfg, EbsCsiStorageArgs, baseline_class_name=cfg.baseline_storage_class_name))
         return StorageResult(*classes, res)
     return StorageResult(*classes, None)

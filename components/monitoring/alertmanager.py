@@ -9,9 +9,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.claims import owned_volumes
-from components.common.k8s import config_hash, selector_of, container_security_context, labels, metadata, pod_security_context, resources
+from components.common.k8s import config_hash, container_security_context, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
+from components.monitoring.component import MonitoringServer
 from components.monitoring.prometheus import NOBODY
 
 WEBHOOK_KEY = DEFAULT_WEBHOOK_FILE.rsplit("/", 1)[1]
@@ -49,13 +50,11 @@ def cluster_args(namespace: str, replicas: int, app: str) -> list[str]:
     ]
 
 
-class Alertmanager(pulumi.ComponentResource):
+class Alertmanager(MonitoringServer):
     def __init__(self, name: str, args: AlertmanagerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Alertmanager", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("Alertmanager", name, args, "alerting", opts)
+        child, lbl, sel = self.child, self.labels, self.selector
         ns, app = args.namespace, args.name
-        lbl = labels("alertmanager", app, "alerting", args.component_labels)
-        sel = selector_of(lbl)
         webhook = pulumi.Output.secret(args.slack_webhook_url if args.slack_webhook_url is not None else "")
         k8s.core.v1.Secret(
             f"{name}-config",
@@ -116,23 +115,17 @@ class Alertmanager(pulumi.ComponentResource):
             },
             opts=sts_opts,
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata(app, ns, lbl),
-            spec={
-                # Headless: each replica has its own DNS name, which the peers
-                # and Prometheus (it must send every alert to every replica) use.
-                "clusterIP": "None",
-                # Peers must find each other before they are ready.
-                "publishNotReadyAddresses": True,
-                "selector": sel,
-                "ports": [
-                    {"name": L.HTTP_PORT_NAME, "port": L.ALERTMANAGER_PORT, "targetPort": "http"},
-                    {"name": "cluster", "port": CLUSTER_PORT, "targetPort": "cluster", "protocol": "TCP"},
-                    {"name": "cluster-udp", "port": CLUSTER_PORT, "targetPort": "cluster-udp", "protocol": "UDP"},
-                ],
-            },
-            opts=child,
-        )
-        self.service_host = f"{app}.{ns}.svc"
+        # Headless: each replica has its own DNS name, which the peers and
+        # Prometheus (it must send every alert to every replica) use; peers must
+        # find each other before they are ready.
+        self.service(name, app, ns, {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": sel,
+            "ports": [
+                {"name": L.HTTP_PORT_NAME, "port": L.ALERTMANAGER_PORT, "targetPort": "http"},
+                {"name": "cluster", "port": CLUSTER_PORT, "targetPort": "cluster", "protocol": "TCP"},
+                {"name": "cluster-udp", "port": CLUSTER_PORT, "targetPort": "cluster-udp", "protocol": "UDP"},
+            ],
+        })
         self.register_outputs({"service_host": self.service_host})

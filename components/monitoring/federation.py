@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringNamespace
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
 from components.monitoring.grafana import provisioned_grafana
@@ -154,14 +155,10 @@ def secret_mounts(args: FederationArgs) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-class Federation(pulumi.ComponentResource):
-    outputs: dict
-
+class Federation(MonitoringNamespace):
     def __init__(self, name: str, args: FederationArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Federation", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        ns = args.namespace
-        extra = {"redis-platform/environment": args.environment, **args.component_labels}
+        super().__init__("Federation", name, args.namespace, args.environment, args.component_labels, opts)
+        child, ns, extra = self.child, self.namespace, self.extra
         if args.alertmanager_url is None:
             pulumi.log.warn("federation has no Alertmanager: the global alerts are evaluated but not sent", self)
         # Endpoints read from StackReferences are Outputs: the config is
@@ -192,12 +189,8 @@ class Federation(pulumi.ComponentResource):
         grafana_url = None
         if args.grafana_image is not None:
             grafana_url = self._grafana(name, args, prometheus_url, extra, child)
-        for policy, spec in monitoring_policies(policy_args(args)).items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-netpol-{policy}", metadata=metadata(policy, ns, labels(policy, policy, "network-policy", extra)),
-                spec=spec, opts=child,
-            )
-        self.outputs = {
+        self.network_policies(name, monitoring_policies(policy_args(args)))
+        self.publish({
             "namespace": ns,
             "globalPrometheusUrl": prometheus_url,
             "globalFederateUrl": f"{prometheus_url}/federate",
@@ -207,8 +200,7 @@ class Federation(pulumi.ComponentResource):
                 lp.name: pulumi.Output.from_input(lp.endpoint).apply(lambda ep: ep.urls()) for lp in args.lower
             },
             "externalLabels": {"cluster": args.cluster, "environment": args.environment},
-        }
-        self.register_outputs(self.outputs)
+        })
 
     @staticmethod
     def _grafana(name: str, args: FederationArgs, prometheus_url: str, extra: dict, opts: pulumi.ResourceOptions) -> str:

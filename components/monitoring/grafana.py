@@ -12,6 +12,7 @@ import pulumi_random as random
 
 from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringServer
 from components.monitoring.backup import SCRIPT_NAME, MonitoringBackupSpec, backup_container, backup_script
 from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
 from components.monitoring.prometheus import service_spec
@@ -83,13 +84,11 @@ def provisioned_grafana(
     )
 
 
-class Grafana(pulumi.ComponentResource):
+class Grafana(MonitoringServer):
     def __init__(self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Grafana", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("Grafana", name, args, "dashboards", opts)
+        child, lbl, sel = self.child, self.labels, self.selector
         ns, app = args.namespace, args.name
-        lbl = labels("grafana", app, "dashboards", args.component_labels)
-        sel = selector_of(lbl)
         password = random.RandomPassword(
             f"{name}-admin-password", length=24, special=False,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
@@ -198,12 +197,6 @@ class Grafana(pulumi.ComponentResource):
             },
             opts=child,
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata(app, ns, lbl),
-            spec=service_spec(sel, args.port, "http", args.service_type, args.load_balancer_source_ranges),
-            opts=child,
-        )
-        self.service_host = f"{app}.{ns}.svc"
+        self.service(name, app, ns, service_spec(sel, args.port, "http", args.service_type, args.load_balancer_source_ranges))
         self.port = args.port
         self.register_outputs({"service_host": self.service_host})

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from components.common.claims import owned_volumes
 from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringServer
 from components.monitoring.backup import (GUARD_CONFIG, PROMETHEUS_LOOPBACK_PORT, SCRIPT_NAME, MonitoringBackupSpec,
                                           backup_container, backup_script, guard_container, render_guard_config)
 
@@ -62,15 +63,11 @@ def service_spec(selector: dict, port: int, target: str, service_type: str, rang
     return spec
 
 
-class Prometheus(pulumi.ComponentResource):
-    service_host: str
-
+class Prometheus(MonitoringServer):
     def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Prometheus", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("Prometheus", name, args, "server", opts)
+        child, lbl, sel = self.child, self.labels, self.selector
         ns, app = args.namespace, args.name
-        lbl = labels("prometheus", app, "server", args.component_labels)
-        sel = selector_of(lbl)
 
         # An API token only for Kubernetes service discovery (list/watch,
         # read-only ClusterRole below); a federation server without it gets none.
@@ -195,11 +192,5 @@ class Prometheus(pulumi.ComponentResource):
             },
             opts=sts_opts,
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata(app, ns, lbl),
-            spec=service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges),
-            opts=child,
-        )
-        self.service_host = f"{app}.{ns}.svc"
+        self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges))
         self.register_outputs({"service_host": self.service_host})

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
+from components.monitoring.component import MonitoringNamespace
 from components.monitoring.alertmanager import CLUSTER_PORT as AM_CLUSTER_PORT
 from components.monitoring.backup import MonitoringBackupSpec
 from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, alertmanager_peers
@@ -176,14 +177,10 @@ def alertmanager_secret_files(args: MonitoringArgs) -> dict[str, pulumi.Input[st
     return out
 
 
-class Monitoring(pulumi.ComponentResource):
-    outputs: dict
-
+class Monitoring(MonitoringNamespace):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("redis-platform:monitoring:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        ns = args.namespace
-        extra = {"redis-platform/environment": args.environment}
+        super().__init__("Monitoring", name, args.namespace, args.environment, {}, opts)
+        child, ns, extra = self.child, self.namespace, self.extra
         mb = args.monitoring_backup
         backed_up = args.monitoring_backup_servers if mb is not None else ()
         prom = Prometheus(
@@ -252,12 +249,8 @@ class Monitoring(pulumi.ComponentResource):
         if args.kube_state_metrics_image:
             KubeStateMetrics("kube-state-metrics", KubeStateMetricsArgs(ns, args.kube_state_metrics_image, extra),
                              opts=child)
-        for policy, spec in monitoring_policies(policy_args(args)).items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-netpol-{policy}", metadata=metadata(policy, ns, labels(policy, policy, "network-policy", extra)),
-                spec=spec, opts=child,
-            )
-        self.outputs = {
+        self.network_policies(name, monitoring_policies(policy_args(args)))
+        self.publish({
             "namespace": ns,
             "prometheusUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}",
             "federateUrl": f"http://{prom.service_host}:{L.PROMETHEUS_PORT}/federate",
@@ -265,5 +258,4 @@ class Monitoring(pulumi.ComponentResource):
             "grafanaUrl": f"http://{graf.service_host}:{graf.port}",
             "pushgatewayUrl": f"http://{exporters.pushgateway_host}:{L.PUSHGATEWAY_PORT}" if exporters.pushgateway_host else None,
             "externalLabels": {"cluster": args.cluster, "environment": args.environment},
-        }
-        self.register_outputs(self.outputs)
+        })

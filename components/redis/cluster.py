@@ -14,10 +14,9 @@ from components.common.redis_acl import APP as APP_USER
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
-from components.common.tls import TlsFiles
 from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
-from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, user_secrets
-from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
+from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, redis_conf_spec, user_secrets
+from components.redis.conf import render_redis_conf
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import exec_probe, exporter_addr, field_env, plain_env
 from components.redis.statefulset import RedisPodSpec, with_additions
@@ -76,24 +75,10 @@ class RedisCluster(pulumi.ComponentResource):
             replicas_per_shard=args.replicas_per_shard,
             cluster_domain=args.cluster_domain,
         )
-        conf = render_redis_conf(
-            RedisConfSpec(
-                maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
-                maxmemory_policy=args.maxmemory_policy,
-                repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
-                min_replicas_to_write=args.min_replicas_to_write,
-                min_replicas_max_lag=args.min_replicas_max_lag,
-                cluster_require_full_coverage=args.require_full_coverage,
-                replicas_per_master=args.replicas_per_shard,
-                cluster_enabled=True,
-                cluster_node_timeout_ms=args.node_timeout_ms,
-                appendonly=args.persistence_enabled,
-                appendfsync=args.appendfsync,
-                save_rules=args.save_rules if args.persistence_enabled else (),
-                tls=TlsFiles() if args.tls else None,
-                acl_users=True,
-            )
-        )
+        conf = render_redis_conf(redis_conf_spec(
+            args, args.replicas_per_shard, cluster_enabled=True,
+            cluster_require_full_coverage=args.require_full_coverage, cluster_node_timeout_ms=args.node_timeout_ms,
+        ))
         data = {CONF_KEY: conf, scripts.USERS_KEY: render_users(args.acl), **scripts.cluster_scripts()}
         cert = certificate(self, args, labels(APP, dep, "tls", team), (topology.headless_service,), (dep,))
         cm = config_map(self, f"{dep}-config", f"{dep}-config", ns, labels(APP, dep, "config", team), data)

@@ -15,7 +15,8 @@ from components.common.redis_acl import (
     APP, EXPORTER, EXPORTER_PASSWORD_FILE_KEY, USERNAME_KEY, AclSpec, exporter_password_file, secret_name,
 )
 from components.common.redis_contract import PASSWORD_KEY, auth_secret_name
-from components.common.tls import CERT_MANAGER_API, TlsArgs, certificate_spec
+from components.common.tls import CERT_MANAGER_API, TlsArgs, TlsFiles, certificate_spec
+from components.redis.conf import RedisConfSpec, maxmemory_bytes, repl_backlog_bytes
 from components.redis.pod import PodAdditions
 
 
@@ -56,6 +57,26 @@ class RedisCommonArgs:
     tls: TlsArgs | None = None
     # ACL users (cluster mode): the app user's rights from config.
     acl: AclSpec = field(default_factory=AclSpec)
+
+
+def redis_conf_spec(args: RedisCommonArgs, replicas_per_master: int, **mode: Any) -> RedisConfSpec:
+    """redis.conf as both modes derive it from their common args; ``mode`` adds
+    what only one mode sets (the cluster-* directives)."""
+    persistent = args.persistence_enabled
+    return RedisConfSpec(
+        maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
+        maxmemory_policy=args.maxmemory_policy,
+        repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
+        min_replicas_to_write=args.min_replicas_to_write,
+        min_replicas_max_lag=args.min_replicas_max_lag,
+        replicas_per_master=replicas_per_master,
+        appendonly=persistent,
+        appendfsync=args.appendfsync,
+        save_rules=args.save_rules if persistent else (),
+        tls=TlsFiles() if args.tls else None,
+        acl_users=True,
+        **mode,
+    )
 
 
 def mode_annotations(mode: str, replicas_per_master: int) -> dict[str, str]:

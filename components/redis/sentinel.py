@@ -21,8 +21,8 @@ from components.common.redis_contract import DATA_DIR, EXPORTER_PORT, REDIS_PORT
 from components.common.scheduling import PlacementArgs, pdb_spec, placement
 from components.redis import sentinel_scripts as scripts
 from components.common.tls import CA_VOLUME, CLI_TLS, TlsFiles, tls_env, tls_mount, tls_volume
-from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, user_secrets
-from components.redis.conf import RedisConfSpec, maxmemory_bytes, render_redis_conf, repl_backlog_bytes
+from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, redis_conf_spec, user_secrets
+from components.redis.conf import render_redis_conf
 from components.redis.generations import data_statefulsets, pod_hostnames
 from components.redis.pod import exec_probe, exporter_addr, exporter_container, exporter_volume, field_env, scrape_annotations
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
@@ -116,21 +116,7 @@ class RedisSentinel(pulumi.ComponentResource):
         # user name by REDIS_USER (components/common/redis_acl.py).
         admin_env = [{"name": USER_ENV, "value": ADMIN}, secret_env(REDISCLI_AUTH_ENV, secret_name(dep, ADMIN)),
                      {"name": "ACL_DIR", "value": ACL_DIR}]
-        conf = render_redis_conf(
-            RedisConfSpec(
-                maxmemory_bytes=maxmemory_bytes(args.memory_bytes, args.maxmemory_fraction),
-                maxmemory_policy=args.maxmemory_policy,
-                repl_backlog_bytes=repl_backlog_bytes(args.memory_bytes),
-                min_replicas_to_write=args.min_replicas_to_write,
-                min_replicas_max_lag=args.min_replicas_max_lag,
-                replicas_per_master=args.replicas,
-                appendonly=args.persistence_enabled,
-                appendfsync=args.appendfsync,
-                save_rules=args.save_rules if args.persistence_enabled else (),
-                tls=TlsFiles() if args.tls else None,
-                acl_users=True,
-            )
-        )
+        conf = render_redis_conf(redis_conf_spec(args, args.replicas))
         sentinel_conf = render_sentinel_conf(
             SentinelConfSpec(
                 master_set=args.master_set,

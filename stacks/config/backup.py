@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.base import DnsLabel, StrictModel, matching
 from stacks.config.cron import check_schedule
 from stacks.config.images import ImageRef
 
@@ -58,19 +58,12 @@ class AwsBackup(_Common):
     kind: Literal["aws"]
     bucket_name: str
     region: str = Field(min_length=1)
-    oidc_provider_arn: str
+    oidc_provider_arn: Annotated[str, matching(_OIDC_ARN, "an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/...)")]
     expire_days: int = Field(default=30, ge=1, le=3650)
     noncurrent_expire_days: int = Field(default=7, ge=1, le=3650)
     kms_key_id: str | None = None
 
     _bucket = field_validator("bucket_name")(classmethod(lambda cls, v: check_bucket(v)))
-
-    @field_validator("oidc_provider_arn")
-    @classmethod
-    def _arn(cls, value: str) -> str:
-        if not _OIDC_ARN.match(value):
-            raise ValueError(f"{value!r} is not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/...)")
-        return value
 
     @property
     def oidc_issuer(self) -> str:

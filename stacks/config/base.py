@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, Callable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -35,6 +35,25 @@ def dns_label(max_len: int):
         return value
 
     return AfterValidator(check)
+
+
+def parsed(parse: Callable[[str], Any], refuse: Callable[[Any], bool] | None = None, why: str = "") -> AfterValidator:
+    """A string some consumer parses: ``parse`` is that consumer's grammar
+    (it raises ValueError on what the consumer refuses); ``refuse`` turns away
+    a parsed value the grammar allows but the consumer would misread, saying
+    ``why``. The string itself is kept as written."""
+    def check(value: str) -> str:
+        result = parse(value)
+        if refuse is not None and refuse(result):
+            raise ValueError(f"{value!r} {why}")
+        return value
+
+    return AfterValidator(check)
+
+
+def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """A string ``pattern`` matches; otherwise "<value> is not <what>"."""
+    return parsed(pattern.match, lambda found: found is None, f"is not {what}")
 
 
 # Namespaces and most names: a DNS-1123 label.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from stacks.config.base import parsed
 
 _UNITS_MS = {"y": 365 * 86400_000, "w": 7 * 86400_000, "d": 86400_000, "h": 3600_000, "m": 60_000, "s": 1000, "ms": 1}
 _DURATION = re.compile(r"^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$")
@@ -38,16 +38,5 @@ def seconds(value: str) -> float:
     return duration_ms(value) / 1000
 
 
-def _positive(value: str) -> str:
-    if duration_ms(value) == 0:
-        raise ValueError(f"{value!r} is zero; Prometheus would silently use its default instead")
-    return value
-
-
-def _any(value: str) -> str:
-    duration_ms(value)
-    return value
-
-
 # Intervals, timeouts, retention: zero is refused.
-Duration = Annotated[str, AfterValidator(_positive)]
+Duration = Annotated[str, parsed(duration_ms, lambda ms: ms == 0, "is zero; Prometheus would silently use its default instead")]

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from stacks.config.base import DnsLabel, StrictModel
+from stacks.config.base import DnsLabel, StrictModel, matching
 from stacks.config.cidr import Cidr
 from stacks.config.durations import Duration, seconds
 from stacks.config.images import ImageRef
@@ -93,7 +93,7 @@ class StackRef(LowerAuth):
     """A lower Prometheus read from another stack's monitoring output."""
 
     name: DnsLabel
-    stack: str
+    stack: Annotated[str, matching(_STACK_NAME, "a stack name (org/project/stack)")]
     output: str = "monitoring"
     # The output's federateUrl is a cluster-internal name: another cluster
     # reaches that Prometheus by its Ingress or LoadBalancer, given here.
@@ -102,13 +102,6 @@ class StackRef(LowerAuth):
     def scheme_in_use(self) -> str | None:
         # Without url the scheme is that of the referenced federateUrl (http in-cluster).
         return urlsplit(self.url).scheme if self.url else None
-
-    @field_validator("stack")
-    @classmethod
-    def _stack_name(cls, value: str) -> str:
-        if not _STACK_NAME.match(value):
-            raise ValueError(f"{value!r} is not a stack name (org/project/stack)")
-        return value
 
 
 class FederationGrafana(Grafana):

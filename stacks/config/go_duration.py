@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from stacks.config.base import parsed
 
 _UNITS_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _ELEMENT = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
@@ -39,10 +39,4 @@ def go_duration_ns(value: str) -> int:
     return -int(total) if negative else int(total)
 
 
-def _positive(value: str) -> str:
-    if go_duration_ns(value) <= 0:
-        raise ValueError(f"{value!r} must be longer than zero (examples: 10s, 1m, 1h30m)")
-    return value
-
-
-GoDuration = Annotated[str, AfterValidator(_positive)]
+GoDuration = Annotated[str, parsed(go_duration_ns, lambda ns: ns <= 0, "must be longer than zero (examples: 10s, 1m, 1h30m)")]

@@ -109,28 +109,30 @@ class Grafana(StrictModel):
     clients: tuple[AccessFrom, ...] = ()
 
 
-class NodeExporter(StrictModel):
+class OptionalExporter(StrictModel):
+    """An exporter the stack runs unless told not to."""
+
     enabled: bool = True
+
+
+class NodeExporter(OptionalExporter):
     image: ImageRef = "prom/node-exporter:v1.8.2"
 
 
-class Cadvisor(StrictModel):
-    enabled: bool = True
+class Cadvisor(OptionalExporter):
     image: ImageRef = "gcr.io/cadvisor/cadvisor:v0.49.1"
     # cAdvisor flags: Go durations (no d/w/y units).
     housekeeping_interval: GoDuration = "10s"
     storage_duration: GoDuration = "1m"
 
 
-class KubeStateMetrics(StrictModel):
-    enabled: bool = True
+class KubeStateMetrics(OptionalExporter):
     # The official image; the rules' metric names are checked against this
     # version's documented list (tests/unit/kube_state_metrics_v2.13.0.txt).
     image: ImageRef = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
 
 
-class Pushgateway(StrictModel):
-    enabled: bool = True
+class Pushgateway(OptionalExporter):
     image: ImageRef = "prom/pushgateway:v1.9.0"
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from stacks.config.base import parsed
+
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 _DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -47,10 +49,5 @@ def _check_memory(value: str) -> str:
     return value
 
 
-def _check_cpu(value: str) -> str:
-    cpu_millicores(value)
-    return value
-
-
 Memory = Annotated[str, AfterValidator(_check_memory)]
-Cpu = Annotated[str, AfterValidator(_check_cpu)]
+Cpu = Annotated[str, parsed(cpu_millicores)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from stacks.config.base import parsed
 
 _PREFIXES = ("K", "M", "G", "T", "P", "E")
 # Tried in this order, each on the whole value: "1GiB512MB" mixes them and is refused.
@@ -56,10 +56,4 @@ def prometheus_bytes(value: str) -> int:
     return -int(total) if negative else int(total)
 
 
-def _positive(value: str) -> str:
-    if prometheus_bytes(value) <= 0:
-        raise ValueError(f"{value!r} must be greater than zero {HINT}")
-    return value
-
-
-PrometheusSize = Annotated[str, AfterValidator(_positive)]
+PrometheusSize = Annotated[str, parsed(prometheus_bytes, lambda size: size <= 0, f"must be greater than zero {HINT}")]

@@ -9,10 +9,20 @@ from components.monitoring.dashboards.common import DashboardSpec, new_dashboard
 
 UID = "redis-fleet"
 E = 'environment=~"$environment"'
+# One panel per deployment-level recording rule (rules/redis.py), each
+# series per environment and deployment: (title, unit, record).
+DEPLOYMENT_SERIES = (
+    ("Nodes up per deployment", "short", "job:redis_up:sum"),
+    ("Commands per second", "ops", "job:redis_commands_processed:rate5m"),
+    ("Fullest node, share of maxmemory", "percentunit", "job:redis_memory_used:ratio_maxmemory"),
+    ("Keyspace hit ratio", "percentunit", "job:redis_keyspace_hits:ratio_rate5m"),
+    ("Clients", "short", "job:redis_connected_clients:sum"),
+    ("Evictions per second", "short", "job:redis_evicted_keys:rate5m"),
+)
 
 
 def build(spec: DashboardSpec):
-    return (
+    board = (
         new_dashboard(spec, UID, "Redis / Fleet")
         .with_variable(variable(spec, "environment", "label_values(job:redis_up:sum, environment)"))
         .with_row(Row("Environments"))
@@ -25,19 +35,10 @@ def build(spec: DashboardSpec):
                          (f"sum(job:redis_up:count{{{E}}})", "total")))
         .with_panel(stat(spec, "Masters", "none", (f'count(redis_instance_info{{{E}, role="master"}})', "masters")))
         .with_row(Row("Deployments"))
-        .with_panel(timeseries(spec, "Nodes up per deployment", "short",
-                               (f"job:redis_up:sum{{{E}}}", "{{environment}}/{{deployment}}")))
-        .with_panel(timeseries(spec, "Commands per second", "ops",
-                               (f"job:redis_commands_processed:rate5m{{{E}}}", "{{environment}}/{{deployment}}")))
-        .with_panel(timeseries(spec, "Fullest node, share of maxmemory", "percentunit",
-                               (f"job:redis_memory_used:ratio_maxmemory{{{E}}}", "{{environment}}/{{deployment}}")))
-        .with_panel(timeseries(spec, "Keyspace hit ratio", "percentunit",
-                               (f"job:redis_keyspace_hits:ratio_rate5m{{{E}}}", "{{environment}}/{{deployment}}")))
-        .with_panel(timeseries(spec, "Clients", "short",
-                               (f"job:redis_connected_clients:sum{{{E}}}", "{{environment}}/{{deployment}}")))
-        .with_panel(timeseries(spec, "Evictions per second", "short",
-                               (f"job:redis_evicted_keys:rate5m{{{E}}}", "{{environment}}/{{deployment}}")))
     )
+    for title, unit, record in DEPLOYMENT_SERIES:
+        board = board.with_panel(timeseries(spec, title, unit, (f"{record}{{{E}}}", "{{environment}}/{{deployment}}")))
+    return board
 
 
 def render(spec: DashboardSpec) -> str:
