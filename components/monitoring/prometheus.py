@@ -9,7 +9,6 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.claims import owned_volumes
 from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringServer
@@ -165,32 +164,20 @@ class Prometheus(MonitoringServer):
                                   data={GUARD_CONFIG: render_guard_config()}, opts=child)
             k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
                                   data={SCRIPT_NAME: backup_script()}, opts=child)
-        volume_fields, sts_opts = owned_volumes(self, name, ns, app, 1, sel, lbl, args.storage_class_name,
-                                                args.storage_size)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=metadata(app, ns, lbl),
-            spec={
-                "serviceName": app,
-                "replicas": 1,
-                "selector": {"matchLabels": sel},
-                "template": {
-                    # No config-hash annotation: config changes reach the running
-                    # server through the reloader, without a restart.
-                    "metadata": {"labels": lbl},
-                    "spec": {
-                        "serviceAccountName": app,
-                        "securityContext": pod_security_context(NOBODY),
-                        "terminationGracePeriodSeconds": 120,
-                        "containers": containers,
-                        "volumes": volumes,
-                    },
+        self.statefulset(
+            name, app, ns, 1, args.storage_class_name, args.storage_size,
+            template={
+                # No config-hash annotation: config changes reach the running
+                # server through the reloader, without a restart.
+                "metadata": {"labels": lbl},
+                "spec": {
+                    "serviceAccountName": app,
+                    "securityContext": pod_security_context(NOBODY),
+                    "terminationGracePeriodSeconds": 120,
+                    "containers": containers,
+                    "volumes": volumes,
                 },
-                # The claims are the program's own (components/common/claims.py):
-                # a size edit expands them instead of replacing this StatefulSet.
-                **volume_fields,
             },
-            opts=sts_opts,
         )
         self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges))
         self.register_outputs({"service_host": self.service_host})
