@@ -44,14 +44,16 @@ from components.redis.conf import CONF_DIR
 _SCRIPT_DIR = Path(__file__).with_name("scripts")
 
 LIB = "sentinel-lib.sh"
+# Sourced by sentinel-lib.sh (shared with the Redis Cluster mode).
+ACL_LIB = "acl-lib.sh"
 SENTINEL_START = "sentinel-start.sh"
 REDIS_START = "sentinel-redis-start.sh"
 REDIS_PRESTOP = "sentinel-redis-prestop.sh"
 TLS_RELOAD = "redis-tls-reload.sh"
-SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
+SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
-DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
-SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START, TLS_RELOAD)
+DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
+SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
 # The ACL users' rules without passwords (components/common/redis_acl.py):
 # the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
 USERS_KEY = "users.acl"

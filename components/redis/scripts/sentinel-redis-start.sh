@@ -180,7 +180,7 @@ choose_master() {
     standby_user="rp-standby-${MY_STATE% *}-${MY_STATE#* }"
     local_cmd ACL SETUSER "$standby_user" off >/dev/null || give_up "could not publish the standby state"
     log "standby: recorded replication state ($MY_STATE) published to the other data nodes"
-    said="" WHY=""
+    WAIT_SAID="" WHY=""
     master=""
     while [ -z "$stopping" ]; do
         set -- $(sentinels_majority_master)
@@ -200,10 +200,7 @@ choose_master() {
             shift
             WHY="no sentinel knows a master; $*"
         fi
-        [ "$WHY" = "$said" ] || log "$WHY"
-        said=$WHY
-        [ "$(now)" -lt "$deadline" ] || give_up "no master chosen within ${START_WAIT_SECONDS}s (last: $WHY)"
-        sleep "$SENTINEL_QUERY_INTERVAL"
+        wait_pass "$WHY" "$deadline" || give_up "no master chosen within ${START_WAIT_SECONDS}s (last: $WHY)"
     done
     [ -z "$stopping" ] || return 0
     follow "$master"
