@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from components.redis.cluster_scripts import (
+    ACL_LIB,
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
     PRESTOP_SCRIPT,
@@ -36,8 +37,10 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT}
-    for name, text in scripts.items():
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, ACL_LIB}
+    # The ACL library is sourced by the start script from the same mount, not run.
+    assert f'. "$(dirname "$0")/{ACL_LIB}"' in scripts[START_SCRIPT]
+    for name, text in ((n, t) for n, t in scripts.items() if n != ACL_LIB):
         assert text.startswith("#!/bin/sh\n")
         # The preStop hook, the background repair and the certificate
         # reloader handle every failure themselves (the pod stops, or redis
