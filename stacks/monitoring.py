@@ -5,9 +5,11 @@ from __future__ import annotations
 import pulumi
 from pydantic import SecretStr
 
+from components.common.args import args_from
 from components.common.network_policy import ClientsArgs, client_peer, namespace_peer
 from components.common.redis_contract import EXPORTER_PORT
 from components.haproxy.cfg import HAProxySpec
+from components.monitoring.grafana import GrafanaServer
 from components.monitoring.network_policies import prometheus_selector
 from components.monitoring.prometheus_config import StaticJob
 from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs, TeamRouteArgs
@@ -77,11 +79,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             pager_kind=am.pager.kind if am.pager else None,
             pager_key=_secret(am.pager.key) if am.pager else None,
             alertmanager_replicas=am.replicas,
-            grafana_image=g.image,
-            grafana_storage=g.storage_size,
-            grafana_service_type=g.service_type,
-            grafana_port=g.port,
-            grafana_lb_ranges=g.load_balancer_source_ranges,
+            grafana=args_from(g, GrafanaServer),
             node_exporter_image=m.node_exporter.image if m.node_exporter.enabled else None,
             cadvisor_image=m.cadvisor.image if m.cadvisor.enabled else None,
             cadvisor_housekeeping_interval=m.cadvisor.housekeeping_interval,

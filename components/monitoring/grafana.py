@@ -4,12 +4,12 @@ the provisioned Prometheus datasource and the dashboards built as code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.common.args import args_from
 from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringServer
@@ -42,21 +42,23 @@ class GrafanaArgs:
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
-class GrafanaSettings(Protocol):
-    """The Grafana fields MonitoringArgs and FederationArgs both carry."""
+@dataclass(frozen=True)
+class GrafanaServer:
+    """How a Grafana runs and is exposed, as an environment's Monitoring and
+    the global Federation both take it (the config's grafana section)."""
 
-    grafana_image: str
-    grafana_storage: str
-    grafana_service_type: str
-    grafana_port: int
-    grafana_lb_ranges: tuple[str, ...]
-    storage_class_name: str
+    image: str
+    storage_size: str
+    service_type: str = "ClusterIP"
+    port: int = 3231
+    load_balancer_source_ranges: tuple[str, ...] = ()
 
 
 def provisioned_grafana(
     name: str,
     namespace: str,
-    settings: GrafanaSettings,
+    server: GrafanaServer,
+    storage_class_name: str,
     provisioning: GrafanaSpec,
     dashboards: dict[str, str],
     component_labels: dict[str, str],
@@ -66,16 +68,12 @@ def provisioned_grafana(
 ) -> "Grafana":
     return Grafana(
         name,
-        GrafanaArgs(
+        args_from(
+            server, GrafanaArgs,
             namespace=namespace,
-            image=settings.grafana_image,
             provisioning=provisioning,
             dashboards=dashboards,
-            storage_size=settings.grafana_storage,
-            storage_class_name=settings.storage_class_name,
-            service_type=settings.grafana_service_type,
-            port=settings.grafana_port,
-            load_balancer_source_ranges=settings.grafana_lb_ranges,
+            storage_class_name=storage_class_name,
             component_labels=component_labels,
             backup=backup,
             service_account_annotations=service_account_annotations or {},

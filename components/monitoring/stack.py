@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.args import args_from
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
@@ -16,7 +17,7 @@ from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, a
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
-from components.monitoring.grafana import provisioned_grafana
+from components.monitoring.grafana import GrafanaServer, provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
 from components.monitoring.prometheus import Prometheus, PrometheusArgs
@@ -60,8 +61,7 @@ class MonitoringArgs:
     alertmanager_image: str
     alertmanager_storage: str
     slack_channel: str
-    grafana_image: str
-    grafana_storage: str
+    grafana: GrafanaServer
     prometheus_service_type: str = "ClusterIP"
     prometheus_lb_ranges: tuple[str, ...] = ()
     remote_write: tuple[RemoteWriteArgs, ...] = ()
@@ -72,9 +72,6 @@ class MonitoringArgs:
     pager_key: pulumi.Input[str] | None = None
     alertmanager_replicas: int = 3
     kube_state_metrics_image: str | None = None
-    grafana_service_type: str = "ClusterIP"
-    grafana_port: int = 3231
-    grafana_lb_ranges: tuple[str, ...] = ()
     node_exporter_image: str | None = None
     cadvisor_image: str | None = None
     cadvisor_housekeeping_interval: str = "10s"
@@ -121,7 +118,7 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
         alertmanager_gossip_port=AM_CLUSTER_PORT if args.alertmanager_replicas > 1 else None,
         prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus_service_type, args.prometheus_lb_ranges),
         alertmanager_access=ServerAccess(args.alertmanager_clients),
-        grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
+        grafana_access=ServerAccess(args.grafana_clients, args.grafana.service_type, args.grafana.load_balancer_source_ranges),
         egress_ports=tuple(sorted(ports)),
         backup_servers=args.monitoring_backup_servers if args.monitoring_backup else (),
         backup_endpoint=args.monitoring_backup.store.endpoint if args.monitoring_backup else None,
@@ -228,24 +225,13 @@ class Monitoring(MonitoringNamespace):
             prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.scrape_interval
         )
         graf = provisioned_grafana(
-            "grafana", ns, args, grafana_spec,
+            "grafana", ns, args.grafana, args.storage_class_name, grafana_spec,
             render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)), extra, child,
             backup=mb if "grafana" in backed_up else None,
             service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else None,
         )
-        exporters = Exporters(
-            "exporters",
-            ExportersArgs(
-                namespace=ns,
-                node_exporter_image=args.node_exporter_image,
-                cadvisor_image=args.cadvisor_image,
-                pushgateway_image=args.pushgateway_image,
-                cadvisor_housekeeping_interval=args.cadvisor_housekeeping_interval,
-                cadvisor_storage_duration=args.cadvisor_storage_duration,
-                component_labels=extra,
-            ),
-            opts=child,
-        )
+        # The exporters' images and cAdvisor settings, under the same names here.
+        exporters = Exporters("exporters", args_from(args, ExportersArgs, namespace=ns, component_labels=extra), opts=child)
         if args.kube_state_metrics_image:
             KubeStateMetrics("kube-state-metrics", KubeStateMetricsArgs(ns, args.kube_state_metrics_image, extra),
                              opts=child)
