@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 
+from components.common.args import args_from
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
 from components.common.redis_acl import HAPROXY, AclSpec, AppAcl
@@ -177,12 +178,10 @@ def build_deployment(
     )
     cluster_args = None
     if dep.mode == "cluster":
-        cluster_args = RedisClusterArgs(
+        # Shards, replicas and cluster timing under their config names.
+        cluster_args = args_from(
+            dep.cluster, RedisClusterArgs,
             **base,
-            shards=dep.cluster.shards,
-            replicas_per_shard=dep.cluster.replicas_per_shard,
-            node_timeout_ms=dep.cluster.node_timeout_ms,
-            require_full_coverage=dep.cluster.require_full_coverage,
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),
@@ -192,15 +191,11 @@ def build_deployment(
         outputs = component.outputs
     else:
         st = dep.sentinel
-        sentinel_args = RedisSentinelArgs(
+        # Sizes, master set and failover timing under their config names.
+        sentinel_args = args_from(
+            st, RedisSentinelArgs,
             **base,
-            replicas=st.replicas,
-            sentinels=st.sentinels,
             quorum=st.effective_quorum,
-            down_after_ms=st.down_after_ms,
-            failover_timeout_ms=st.failover_timeout_ms,
-            parallel_syncs=st.parallel_syncs,
-            master_set=st.master_set,
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.args import args_from
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
@@ -169,18 +170,13 @@ class Federation(MonitoringNamespace):
         )
         prom = Prometheus(
             f"{name}-prometheus",
-            PrometheusArgs(
+            # Retention, storage and Service settings under the same names.
+            args_from(
+                args, PrometheusArgs,
                 kubernetes_discovery=False,
-                namespace=ns,
                 image=args.prometheus_image,
                 config_yaml=config_yaml,
                 rule_files=render_global_rule_files(RulesSpec()),
-                retention=args.retention,
-                retention_size=args.retention_size,
-                storage_size=args.storage_size,
-                storage_class_name=args.storage_class_name,
-                service_type=args.service_type,
-                load_balancer_source_ranges=args.load_balancer_source_ranges,
                 secret_mounts=secret_mounts(args),
                 component_labels=extra,
             ),

@@ -182,8 +182,9 @@ class Monitoring(MonitoringNamespace):
         backed_up = args.monitoring_backup_servers if mb is not None else ()
         prom = Prometheus(
             "prometheus",
-            PrometheusArgs(
-                namespace=ns,
+            # Namespace, storage class and retention under the same names.
+            args_from(
+                args, PrometheusArgs,
                 image=args.prometheus_image,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
                 rule_files=render_rule_files(RulesSpec(
@@ -193,10 +194,7 @@ class Monitoring(MonitoringNamespace):
                     shard_memory_target_ratio=args.shard_memory_target_ratio,
                     shard_cpu_target_cores=args.shard_cpu_target_cores,
                     shard_advice_for=args.shard_advice_for)),
-                retention=args.retention,
-                retention_size=args.retention_size,
                 storage_size=args.prometheus_storage,
-                storage_class_name=args.storage_class_name,
                 service_type=args.prometheus_service_type,
                 load_balancer_source_ranges=args.prometheus_lb_ranges,
                 secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
@@ -208,15 +206,14 @@ class Monitoring(MonitoringNamespace):
         )
         am = Alertmanager(
             "alertmanager",
-            AlertmanagerArgs(
-                namespace=ns,
+            # Namespace, storage class and Slack webhook under the same names.
+            args_from(
+                args, AlertmanagerArgs,
                 image=args.alertmanager_image,
                 config_yaml=render_alertmanager_config(alertmanager_spec(args)),
-                slack_webhook_url=args.slack_webhook_url,
                 secret_files=alertmanager_secret_files(args),
                 replicas=args.alertmanager_replicas,
                 storage_size=args.alertmanager_storage,
-                storage_class_name=args.storage_class_name,
                 component_labels=extra,
             ),
             opts=child,
