@@ -118,19 +118,15 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
     RedisSentinel names. Its parent is that component, as when the component
     created it itself, so its URNs (and the running proxies) are unchanged."""
     hp = dep.haproxy
-    args = HAProxyFrontendArgs(
+    # Image, replicas and Service settings under their config names.
+    args = args_from(
+        hp, HAProxyFrontendArgs,
         name=dep.name,
         namespace=base["namespace"],
         team=dep.team,
-        image=hp.image,
         monitoring_namespace=base["monitoring_namespace"],
         client_pod_selector=base["client_pod_selector"],
         client_namespace_selector=base["client_namespace_selector"],
-        replicas=hp.replicas,
-        service_type=hp.service_type,
-        load_balancer_source_ranges=hp.load_balancer_source_ranges,
-        write_node_port=hp.write_node_port,
-        read_node_port=hp.read_node_port,
         cluster_domain=cfg.cluster_domain,
         placement=replace(placement_args(dep), host_network=False),
         master_set=dep.sentinel.master_set,
