@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.common.redis_acl import ACL_DIR, ADMIN, CLI_USER_ARGS, USER_ENV
+from components.common.script_bundle import ScriptBundle
 from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
 
-_SCRIPTS = Path(__file__).parent / "scripts"
 START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
@@ -130,13 +130,8 @@ class ClusterTopology:
         return self.shards * (1 + self.replicas_per_shard)
 
 
-def _read(name: str) -> str:
-    return (_SCRIPTS / name).read_text(encoding="utf-8")
-
-
-def cluster_scripts() -> dict[str, str]:
-    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``."""
-    return {name: _read(name) for name in SCRIPT_NAMES}
+_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", SCRIPT_NAMES, "cluster")
+cluster_scripts = _BUNDLE.data
 
 
 def pod_hostname(topology: ClusterTopology, ordinal: int) -> str:
@@ -183,6 +178,6 @@ def bootstrap_job_name(topology: ClusterTopology) -> str:
     digest = hashlib.sha256()
     for key, value in sorted(bootstrap_env(topology).items()):
         digest.update(f"{key}={value}\n".encode())
-    digest.update(_read(BOOTSTRAP_SCRIPT).encode())
+    digest.update(_BUNDLE.text(BOOTSTRAP_SCRIPT).encode())
     suffix = f"-bootstrap-{digest.hexdigest()[:10]}"
     return topology.statefulset_name[: _JOB_NAME_MAX - len(suffix)].rstrip("-") + suffix

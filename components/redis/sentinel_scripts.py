@@ -37,11 +37,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.common.redis_acl import CLI_USER_ARGS
-from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
+from components.common.redis_contract import SENTINEL_PORT
+from components.common.script_bundle import ScriptBundle
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR
-
-_SCRIPT_DIR = Path(__file__).with_name("scripts")
 
 LIB = "sentinel-lib.sh"
 # Sourced by sentinel-lib.sh (shared with the Redis Cluster mode).
@@ -72,20 +71,7 @@ READY_CHECK = (
 # A Sentinel is ready when it sees enough peers to authorize a failover.
 SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
-
-def script_path(name: str) -> Path:
-    """Where ``name`` lives in this package (tests run it from here)."""
-    if name not in SCRIPT_NAMES:
-        raise KeyError(f"unknown sentinel script {name!r}")
-    return _SCRIPT_DIR / name
-
-
-def sentinel_scripts() -> dict[str, str]:
-    """ConfigMap data: every Sentinel-mode script by file name."""
-    return {name: script_path(name).read_text() for name in SCRIPT_NAMES}
-
-
-def pod_command(name: str, *args: str) -> list[str]:
-    """Container command running script ``name`` from the scripts mount."""
-    script_path(name)
-    return ["sh", f"{SCRIPTS_DIR}/{name}", *args]
+_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), SCRIPT_NAMES, "sentinel")
+script_path = _BUNDLE.path
+sentinel_scripts = _BUNDLE.data
+pod_command = _BUNDLE.command
