@@ -22,6 +22,16 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, subjects: str | 
     }])
 
 
+def prefix_list_statement(bucket_arn: str, prefix: str) -> dict[str, Any]:
+    """Listing the bucket, under ``prefix`` only."""
+    return {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}}
+
+
+def prefix_objects_statement(bucket_arn: str, prefix: str, actions: list[str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": f"{bucket_arn}/{prefix}/*"}
+
+
 def kms_statement(kms_key_id: str) -> dict[str, Any]:
     # Decrypt too: a multipart upload to an SSE-KMS bucket needs it.
     return {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_id}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.common.iam import aws_tags, irsa_trust_policy, kms_statement, policy_document
+from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement)
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,8 @@ def access_policy(args: MonitoringBackupRoleArgs) -> str:
     """Under the monitoring prefix only; no delete (expiry is the bucket's job)."""
     arn = bucket_arn(args.oidc_provider_arn, args.bucket_name)
     statements = [
-        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{args.prefix}/*", args.prefix]}}},
-        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-         "Resource": f"{arn}/{args.prefix}/*"},
+        prefix_list_statement(arn, args.prefix),
+        prefix_objects_statement(arn, args.prefix, ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]),
     ]
     if args.kms_key_id:
         statements.append(kms_statement(args.kms_key_id))

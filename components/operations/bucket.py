@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.common.iam import aws_tags, irsa_trust_policy, kms_statement, policy_document
+from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement)
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,9 @@ def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None, write_on
     wipe backups. ``write_only`` (the data pods' preStop uploader): no read,
     no list either, so a compromised Redis pod cannot read old backups."""
     objects = ["s3:PutObject", "s3:AbortMultipartUpload"] + ([] if write_only else ["s3:GetObject"])
-    statements: list[dict] = [{"Effect": "Allow", "Action": objects, "Resource": f"{bucket_arn}/{prefix}/*"}]
+    statements = [prefix_objects_statement(bucket_arn, prefix, objects)]
     if not write_only:
-        statements.append({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-                           "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}})
+        statements.append(prefix_list_statement(bucket_arn, prefix))
     if kms_key_id:
         statements.append(kms_statement(kms_key_id))
     return policy_document(statements)
