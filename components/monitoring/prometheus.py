@@ -20,6 +20,21 @@ RELOADER = (Path(__file__).parent / "scripts" / "config-reloader.sh").read_text(
 
 
 @dataclass(frozen=True)
+class PrometheusServer:
+    """How an environment's Prometheus runs, keeps data, evaluates and is
+    exposed (the config's prometheus section)."""
+
+    image: str
+    retention: str
+    retention_size: str
+    storage_size: str
+    scrape_interval: str
+    evaluation_interval: str
+    service_type: str = "ClusterIP"
+    load_balancer_source_ranges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PrometheusArgs:
     namespace: str
     image: str

@@ -20,7 +20,7 @@ from components.monitoring.exporters import Exporters, ExportersArgs
 from components.monitoring.grafana import GrafanaServer, provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
-from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
 from components.monitoring.kube_state_metrics import METRICS_PORT as KSM_METRICS_PORT
 from components.monitoring.kube_state_metrics import PORT_NAME as KSM_PORT_NAME
 from components.monitoring.kube_state_metrics import TELEMETRY_PORT as KSM_TELEMETRY_PORT
@@ -52,18 +52,11 @@ class MonitoringArgs:
     environment: str
     cluster: str
     storage_class_name: str
-    prometheus_image: str
-    retention: str
-    retention_size: str
-    prometheus_storage: str
-    scrape_interval: str
-    evaluation_interval: str
+    prometheus: PrometheusServer
     alertmanager_image: str
     alertmanager_storage: str
     slack_channel: str
     grafana: GrafanaServer
-    prometheus_service_type: str = "ClusterIP"
-    prometheus_lb_ranges: tuple[str, ...] = ()
     remote_write: tuple[RemoteWriteArgs, ...] = ()
     static_jobs: tuple[StaticJob, ...] = ()
     slack_webhook_url: pulumi.Input[str] | None = None
@@ -116,7 +109,7 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
         cadvisor=args.cadvisor_image is not None,
         kube_state_metrics=ksm,
         alertmanager_gossip_port=AM_CLUSTER_PORT if args.alertmanager_replicas > 1 else None,
-        prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus_service_type, args.prometheus_lb_ranges),
+        prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus.service_type, args.prometheus.load_balancer_source_ranges),
         alertmanager_access=ServerAccess(args.alertmanager_clients),
         grafana_access=ServerAccess(args.grafana_clients, args.grafana.service_type, args.grafana.load_balancer_source_ranges),
         egress_ports=tuple(sorted(ports)),
@@ -130,8 +123,8 @@ def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
         cluster=args.cluster,
         environment=args.environment,
         namespace=args.namespace,
-        scrape_interval=args.scrape_interval,
-        evaluation_interval=args.evaluation_interval,
+        scrape_interval=args.prometheus.scrape_interval,
+        evaluation_interval=args.prometheus.evaluation_interval,
         # Every replica gets every alert; they deduplicate among themselves.
         alertmanager_targets=alertmanager_peers(args.namespace, args.alertmanager_replicas, L.ALERTMANAGER_PORT),
         static_jobs=args.static_jobs,
@@ -182,10 +175,11 @@ class Monitoring(MonitoringNamespace):
         backed_up = args.monitoring_backup_servers if mb is not None else ()
         prom = Prometheus(
             "prometheus",
-            # Namespace, storage class and retention under the same names.
+            # Image, retention, storage size and Service settings under the same names.
             args_from(
-                args, PrometheusArgs,
-                image=args.prometheus_image,
+                args.prometheus, PrometheusArgs,
+                namespace=ns,
+                storage_class_name=args.storage_class_name,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
                 rule_files=render_rule_files(RulesSpec(
                     backups=tuple(BackupExpectation(name, age, team) for name, age, team in args.backup_max_age),
@@ -194,9 +188,6 @@ class Monitoring(MonitoringNamespace):
                     shard_memory_target_ratio=args.shard_memory_target_ratio,
                     shard_cpu_target_cores=args.shard_cpu_target_cores,
                     shard_advice_for=args.shard_advice_for)),
-                storage_size=args.prometheus_storage,
-                service_type=args.prometheus_service_type,
-                load_balancer_source_ranges=args.prometheus_lb_ranges,
                 secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
                 component_labels=extra,
                 backup=mb if "prometheus" in backed_up else None,
@@ -219,7 +210,7 @@ class Monitoring(MonitoringNamespace):
             opts=child,
         )
         grafana_spec = GrafanaSpec(
-            prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.scrape_interval
+            prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.prometheus.scrape_interval
         )
         graf = provisioned_grafana(
             "grafana", ns, args.grafana, args.storage_class_name, grafana_spec,
