@@ -23,7 +23,7 @@ from components.monitoring.federation_config import FederationSpec, LowerPrometh
 from components.monitoring.grafana import GrafanaServer, provisioned_grafana
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies
-from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
 from components.monitoring.prometheus_config import RemoteWrite
 from components.monitoring.rules import RulesSpec, render_global_rule_files
 from components.monitoring.stack import RemoteWriteArgs
@@ -170,11 +170,12 @@ class Federation(MonitoringNamespace):
         )
         prom = Prometheus(
             f"{name}-prometheus",
-            # Retention, storage and Service settings under the same names.
-            args_from(
-                args, PrometheusArgs,
+            PrometheusArgs(
+                namespace=ns,
+                # Retention, storage, timing and Service settings under the same names.
+                server=args_from(args, PrometheusServer, image=args.prometheus_image),
+                storage_class_name=args.storage_class_name,
                 kubernetes_discovery=False,
-                image=args.prometheus_image,
                 config_yaml=config_yaml,
                 rule_files=render_global_rule_files(RulesSpec()),
                 secret_mounts=secret_mounts(args),

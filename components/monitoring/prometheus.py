@@ -37,15 +37,10 @@ class PrometheusServer:
 @dataclass(frozen=True)
 class PrometheusArgs:
     namespace: str
-    image: str
+    server: PrometheusServer
     config_yaml: str
     rule_files: dict[str, str]
-    retention: str
-    retention_size: str
-    storage_size: str
     storage_class_name: str
-    service_type: str = "ClusterIP"
-    load_balancer_source_ranges: tuple[str, ...] = ()
     # Secret names mounted under PROMETHEUS_SECRETS_DIR/<name>/ (remote_write passwords).
     secret_mounts: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
@@ -133,12 +128,12 @@ class Prometheus(MonitoringServer):
             healthy = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{web_port}/-/healthy"]}}
         server = {
             "name": "prometheus",
-            "image": args.image,
+            "image": args.server.image,
             "args": [
                 f"--config.file={L.PROMETHEUS_CONFIG_DIR}/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
-                f"--storage.tsdb.retention.time={args.retention}",
-                f"--storage.tsdb.retention.size={args.retention_size}",
+                f"--storage.tsdb.retention.time={args.server.retention}",
+                f"--storage.tsdb.retention.size={args.server.retention_size}",
                 # /-/reload for the sidecar; only reachable inside the pod and
                 # from the monitoring namespace.
                 "--web.enable-lifecycle",
@@ -156,7 +151,7 @@ class Prometheus(MonitoringServer):
         }
         reloader = {
             "name": "config-reloader",
-            "image": args.image,
+            "image": args.server.image,
             "command": ["sh", f"{L.PROMETHEUS_CONFIG_DIR}/config-reloader.sh"],
             "env": [
                 {"name": "CONFIG_FILE", "value": f"{L.PROMETHEUS_CONFIG_DIR}/prometheus.yml"},
@@ -180,7 +175,7 @@ class Prometheus(MonitoringServer):
             k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
                                   data={SCRIPT_NAME: backup_script()}, opts=child)
         self.statefulset(
-            name, app, ns, 1, args.storage_class_name, args.storage_size,
+            name, app, ns, 1, args.storage_class_name, args.server.storage_size,
             template={
                 # No config-hash annotation: config changes reach the running
                 # server through the reloader, without a restart.
@@ -194,5 +189,5 @@ class Prometheus(MonitoringServer):
                 },
             },
         )
-        self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges))
+        self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.server.service_type, args.server.load_balancer_source_ranges))
         self.register_outputs({"service_host": self.service_host})

@@ -175,10 +175,9 @@ class Monitoring(MonitoringNamespace):
         backed_up = args.monitoring_backup_servers if mb is not None else ()
         prom = Prometheus(
             "prometheus",
-            # Image, retention, storage size and Service settings under the same names.
-            args_from(
-                args.prometheus, PrometheusArgs,
+            PrometheusArgs(
                 namespace=ns,
+                server=args.prometheus,
                 storage_class_name=args.storage_class_name,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
                 rule_files=render_rule_files(RulesSpec(
