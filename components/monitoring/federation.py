@@ -20,7 +20,7 @@ from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
-from components.monitoring.grafana import GrafanaServer, provisioned_grafana
+from components.monitoring.grafana import Grafana, GrafanaArgs, GrafanaServer
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies
 from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
@@ -206,8 +206,8 @@ class Federation(MonitoringNamespace):
             prometheus_url=prometheus_url, datasource_uid="global-prometheus", datasource_name="Global Prometheus",
             scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
         )
-        graf = provisioned_grafana(
-            f"{name}-grafana", args.namespace, args.grafana, args.storage_class_name, spec,
-            render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)), extra, opts,
-        )
+        graf = Grafana(f"{name}-grafana", GrafanaArgs(
+            args.namespace, args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
+            args.storage_class_name, extra,
+        ), opts=opts)
         return f"http://{graf.service_host}:{graf.port}"

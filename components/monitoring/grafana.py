@@ -9,7 +9,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.common.args import args_from
 from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringServer
@@ -20,26 +19,6 @@ from components.monitoring.prometheus import service_spec
 # The grafana user of the official image, which owns /var/lib/grafana there
 # (scanners flag UIDs below 10000; another uid would not own the image's files).
 GRAFANA_UID = 472
-
-
-@dataclass(frozen=True)
-class GrafanaArgs:
-    namespace: str
-    image: str
-    # Datasource and dashboard-provider provisioning are rendered from this.
-    provisioning: GrafanaSpec
-    dashboards: dict[str, str]
-    storage_size: str
-    storage_class_name: str
-    service_type: str = "ClusterIP"
-    port: int = 3231
-    load_balancer_source_ranges: tuple[str, ...] = ()
-    component_labels: dict[str, str] = field(default_factory=dict)
-    name: str = "grafana"
-    # grafana.db to the object store by a sidecar (components/monitoring/backup.py).
-    backup: MonitoringBackupSpec | None = None
-    # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
-    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,32 +33,20 @@ class GrafanaServer:
     load_balancer_source_ranges: tuple[str, ...] = ()
 
 
-def provisioned_grafana(
-    name: str,
-    namespace: str,
-    server: GrafanaServer,
-    storage_class_name: str,
-    provisioning: GrafanaSpec,
-    dashboards: dict[str, str],
-    component_labels: dict[str, str],
-    opts: pulumi.ResourceOptions,
-    backup: MonitoringBackupSpec | None = None,
-    service_account_annotations: dict[str, pulumi.Input[str]] | None = None,
-) -> "Grafana":
-    return Grafana(
-        name,
-        args_from(
-            server, GrafanaArgs,
-            namespace=namespace,
-            provisioning=provisioning,
-            dashboards=dashboards,
-            storage_class_name=storage_class_name,
-            component_labels=component_labels,
-            backup=backup,
-            service_account_annotations=service_account_annotations or {},
-        ),
-        opts=opts,
-    )
+@dataclass(frozen=True)
+class GrafanaArgs:
+    namespace: str
+    server: GrafanaServer
+    # Datasource and dashboard-provider provisioning are rendered from this.
+    provisioning: GrafanaSpec
+    dashboards: dict[str, str]
+    storage_class_name: str
+    component_labels: dict[str, str] = field(default_factory=dict)
+    name: str = "grafana"
+    # grafana.db to the object store by a sidecar (components/monitoring/backup.py).
+    backup: MonitoringBackupSpec | None = None
+    # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class Grafana(MonitoringServer):
@@ -109,7 +76,7 @@ class Grafana(MonitoringServer):
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data",
             metadata=metadata(f"{app}-data", ns, lbl),
-            spec=claim_spec(args.storage_class_name, args.storage_size),
+            spec=claim_spec(args.storage_class_name, args.server.storage_size),
             opts=child,
         )
         # The image's run.sh reads every GF_*__FILE variable from the file it
@@ -155,7 +122,7 @@ class Grafana(MonitoringServer):
                         "containers": [
                             {
                                 "name": "grafana",
-                                "image": args.image,
+                                "image": args.server.image,
                                 "env": [
                                     file_env("GF_SECURITY_ADMIN_USER", "admin-user"),
                                     file_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
@@ -195,6 +162,7 @@ class Grafana(MonitoringServer):
             },
             opts=child,
         )
-        self.service(name, app, ns, service_spec(sel, args.port, "http", args.service_type, args.load_balancer_source_ranges))
-        self.port = args.port
+        self.service(name, app, ns, service_spec(sel, args.server.port, "http", args.server.service_type,
+                                                 args.server.load_balancer_source_ranges))
+        self.port = args.server.port
         self.register_outputs({"service_host": self.service_host})

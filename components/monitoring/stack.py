@@ -17,7 +17,7 @@ from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, a
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
-from components.monitoring.grafana import GrafanaServer, provisioned_grafana
+from components.monitoring.grafana import Grafana, GrafanaArgs, GrafanaServer
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
 from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
@@ -211,12 +211,12 @@ class Monitoring(MonitoringNamespace):
         grafana_spec = GrafanaSpec(
             prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.prometheus.scrape_interval
         )
-        graf = provisioned_grafana(
-            "grafana", ns, args.grafana, args.storage_class_name, grafana_spec,
-            render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)), extra, child,
+        graf = Grafana("grafana", GrafanaArgs(
+            ns, args.grafana, grafana_spec, render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
+            args.storage_class_name, extra,
             backup=mb if "grafana" in backed_up else None,
-            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else None,
-        )
+            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else {},
+        ), opts=child)
         # The exporters' images and cAdvisor settings, under the same names here.
         exporters = Exporters("exporters", args_from(args, ExportersArgs, namespace=ns, component_labels=extra), opts=child)
         if args.kube_state_metrics_image:
