@@ -50,21 +50,17 @@ from components.common.script_bundle import ScriptBundle
 from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
+# Part of this module's contract too: the component reads scripts.USERS_KEY.
+from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
 START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
-TLS_RELOAD_SCRIPT = "redis-tls-reload.sh"
-# Sourced by the start script from its own directory (shared with the Sentinel mode).
-ACL_LIB = "acl-lib.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, ACL_LIB)
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, ACL_LIB)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
-# The ACL users' rules without passwords (ConfigMap key users.acl), beside it.
-USERS_KEY = "users.acl"
-USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
 
 START_COMMAND = ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
 BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")

@@ -40,23 +40,19 @@ from components.common.redis_acl import CLI_USER_ARGS
 from components.common.redis_contract import SENTINEL_PORT
 from components.common.script_bundle import ScriptBundle
 from components.common.tls import CLI_TLS
-from components.redis.conf import CONF_DIR
+# Part of this module's contract too: the component reads scripts.USERS_KEY.
+from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
 LIB = "sentinel-lib.sh"
-# Sourced by sentinel-lib.sh (shared with the Redis Cluster mode).
-ACL_LIB = "acl-lib.sh"
 SENTINEL_START = "sentinel-start.sh"
 REDIS_START = "sentinel-redis-start.sh"
 REDIS_PRESTOP = "sentinel-redis-prestop.sh"
-TLS_RELOAD = "redis-tls-reload.sh"
 SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
 DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
-# The ACL users' rules without passwords (components/common/redis_acl.py):
-# the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
-USERS_KEY = "users.acl"
-USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
+# The Sentinels' ACL users' rules without passwords, beside sentinel.conf
+# (the data nodes' are USERS_KEY, beside redis.conf).
 SENTINEL_USERS_KEY = "sentinel-users.acl"
 
 # Ready = master, or a replica whose link is up and whose sync has finished

@@ -13,7 +13,7 @@ from components.redis.cluster_scripts import (
     BOOTSTRAP_SCRIPT,
     PRESTOP_SCRIPT,
     REPAIR_SCRIPT,
-    TLS_RELOAD_SCRIPT,
+    TLS_RELOAD,
     BOOTSTRAP_SECRET_ENV,
     FIELD_ENV,
     START_COMMAND,
@@ -37,7 +37,7 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, ACL_LIB}
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, ACL_LIB}
     # The ACL library is sourced by the start script from the same mount, not run.
     assert f'. "$(dirname "$0")/{ACL_LIB}"' in scripts[START_SCRIPT]
     for name, text in ((n, t) for n, t in scripts.items() if n != ACL_LIB):
@@ -45,7 +45,7 @@ def test_ships_the_scripts_as_posix_sh():
         # The preStop hook, the background repair and the certificate
         # reloader handle every failure themselves (the pod stops, or redis
         # keeps running, either way); the others stop at the first unhandled error.
-        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT) else "\nset -eu\n") in text
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD) else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 
 
