@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,7 +14,7 @@ from components.common.redis_acl import APP as APP_USER
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
-from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
+from components.redis.bootstrap import ZoneDiscovery, bootstrap_job, data_pod_zone_map
 from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, redis_conf_spec, user_secrets
 from components.redis.conf import render_redis_conf
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
@@ -137,6 +137,12 @@ class RedisCluster(pulumi.ComponentResource):
             exporter_user=EXPORTER,
             exporter_secret=secret_name(dep, EXPORTER),
         )
+        if args.zone_discovery is not None:
+            # The zone map the bootstrap Job publishes: cluster-repair.sh's
+            # choice of master and pairing after a lost volume.
+            zone_volume, zone_mount, zone_env = data_pod_zone_map(dep)
+            pod = replace(pod, env=pod.env + tuple(plain_env(zone_env)), extra_volumes=pod.extra_volumes + (zone_volume,),
+                          extra_mounts=pod.extra_mounts + (zone_mount,))
         pod = with_additions(pod, args.pod_additions)
         generations = [(args.generation, args.placement)]
         if args.migrate_to is not None:

@@ -56,7 +56,11 @@ BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
 TLS_RELOAD_SCRIPT = "redis-tls-reload.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT)
+# Sourced by the bootstrap and the repair: node table, zones, fix_pairing.
+LIB_SCRIPT = "cluster-lib.sh"
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT)
+# What the bootstrap Job mounts: its script and the library it sources.
+BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -177,10 +181,11 @@ def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
 
 
 def bootstrap_job_name(topology: ClusterTopology) -> str:
-    """``<statefulset>-bootstrap-<hash>``; the hash covers the topology and the script."""
+    """``<statefulset>-bootstrap-<hash>``; the hash covers the topology and the scripts the Job runs."""
     digest = hashlib.sha256()
     for key, value in sorted(bootstrap_env(topology).items()):
         digest.update(f"{key}={value}\n".encode())
-    digest.update(_read(BOOTSTRAP_SCRIPT).encode())
+    for name in BOOTSTRAP_SCRIPTS:
+        digest.update(_read(name).encode())
     suffix = f"-bootstrap-{digest.hexdigest()[:10]}"
     return topology.statefulset_name[: _JOB_NAME_MAX - len(suffix)].rstrip("-") + suffix

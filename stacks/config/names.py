@@ -65,6 +65,8 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     if dep.mode == "cluster" and dep.cluster.zone_discovery.enabled:
         for kind in ("ServiceAccount", "Role", "RoleBinding", "ConfigMap"):
             yield kind, f"{dep.name}-bootstrap"
+        # The zone map the bootstrap Job writes for the data pods.
+        yield "ConfigMap", f"{dep.name}-zones"
     if dep.tls.enabled:
         # The Certificate, and the Secret cert-manager writes for it.
         yield "Certificate", f"{dep.name}-tls"
