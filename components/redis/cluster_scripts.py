@@ -57,6 +57,11 @@ PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
 TLS_RELOAD_SCRIPT = "redis-tls-reload.sh"
 SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT)
+# The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
+# its script first, then what it sources (the preStop's catch-up test) and
+# runs (the bootstrap's drain).
+PREROLL_SCRIPT = "cluster-preroll.sh"
+PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, BOOTSTRAP_SCRIPT)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -133,8 +138,9 @@ def _read(name: str) -> str:
 
 
 def cluster_scripts() -> dict[str, str]:
-    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``."""
-    return {name: _read(name) for name in SCRIPT_NAMES}
+    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
+    (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES)."""
+    return {name: _read(name) for name in (*SCRIPT_NAMES, PREROLL_SCRIPT)}
 
 
 def pod_hostname(topology: ClusterTopology, ordinal: int) -> str:
@@ -174,6 +180,12 @@ def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
         "REDIS_PORT": str(topology.port),
         USER_ENV: SCRIPTS_USER,
     }
+
+
+def preroll_env(topology: ClusterTopology, shrink: bool = True) -> dict[str, str]:
+    """Plain env of the pre-roll Job: the bootstrap's (it may run the drain),
+    and whether it may drain (not while a node-group migration runs)."""
+    return bootstrap_env(topology) | ({} if shrink else {"PREROLL_SHRINK": "no"})
 
 
 def bootstrap_job_name(topology: ClusterTopology) -> str:

@@ -52,6 +52,10 @@ SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
 DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START, TLS_RELOAD)
+# The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
+# its script, the library and the preStop whose handover it runs.
+PREROLL = "sentinel-preroll.sh"
+PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP)
 # The ACL users' rules without passwords (components/common/redis_acl.py):
 # the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
 USERS_KEY = "users.acl"
@@ -73,14 +77,14 @@ SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL
 
 def script_path(name: str) -> Path:
     """Where ``name`` lives in this package (tests run it from here)."""
-    if name not in SCRIPT_NAMES:
+    if name not in (*SCRIPT_NAMES, PREROLL):
         raise KeyError(f"unknown sentinel script {name!r}")
     return _SCRIPT_DIR / name
 
 
 def sentinel_scripts() -> dict[str, str]:
     """ConfigMap data: every Sentinel-mode script by file name."""
-    return {name: script_path(name).read_text() for name in SCRIPT_NAMES}
+    return {name: script_path(name).read_text() for name in (*SCRIPT_NAMES, PREROLL)}
 
 
 def pod_command(name: str, *args: str) -> list[str]:
