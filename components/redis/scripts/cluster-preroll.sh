@@ -156,7 +156,16 @@ printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; d
         sleep 1
         waited=$((waited + 1))
     done
-    log "shard of master $mhost: $thost is its master now (after about ${waited}s), $mhost its replica"
+    # The shard's other replicas learn the new master by gossip: wait until
+    # $ref sees every copy of the shard following it.
+    until cli "$ref" cluster nodes | awk -v old="$mid" -v new="$tid" '
+            $4 == old { stale = 1 } $1 == old && $4 == new { followed = 1 } END { exit !(followed && !stale) }'; do
+        [ "$waited" -lt "$WAIT" ] ||
+            die "shard of master $mhost: its replicas did not all follow $thost within ${WAIT}s; the shards before it were moved"
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "shard of master $mhost: $thost is its master now (after about ${waited}s), every other copy follows it"
 done || exit 1
 
 log "every shard's master is on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master"
