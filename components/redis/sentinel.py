@@ -222,8 +222,7 @@ class RedisSentinel(pulumi.ComponentResource):
             scripts=scripts.PREROLL_SCRIPT_NAMES, script_texts=tuple(data[k] for k in scripts.PREROLL_SCRIPT_NAMES),
             admin_secret=secret_name(dep, ADMIN), peers=((node_sel, (REDIS_PORT,)), (sent_sel, (SENTINEL_PORT,))),
             tls_secret=args.tls.secret_name if args.tls else None, depends_on=(cm, *all_secrets, *cert_dep)),
-            lambda sts: {"MASTER_SET": args.master_set, "SENTINEL_HOSTS": " ".join(sentinel_hosts),
-                         "REDIS_HOSTS": " ".join(generation_hosts(args, gen_of[sts])), USER_ENV: ADMIN})
+            lambda sts: scripts.preroll_env(args.master_set, sentinel_hosts, generation_hosts(args, gen_of[sts])))
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
             mode_annotations("sentinel", args.replicas), data_hash, [cm, *all_secrets, sa, *cert_dep], pre_roll=pre_roll,

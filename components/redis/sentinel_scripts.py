@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.common.redis_acl import CLI_USER_ARGS
+from components.common.redis_acl import ADMIN, CLI_USER_ARGS, USER_ENV
 from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR
@@ -73,6 +73,13 @@ READY_CHECK = (
 
 # A Sentinel is ready when it sees enough peers to authorize a failover.
 SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
+
+
+def preroll_env(master_set: str, sentinel_hosts: tuple[str, ...], redis_hosts: tuple[str, ...]) -> dict[str, str]:
+    """Plain env of the pre-roll Job of the data StatefulSet whose pods are
+    ``redis_hosts`` (pod 0 first); REDISCLI_AUTH comes from the admin Secret."""
+    return {"MASTER_SET": master_set, "SENTINEL_HOSTS": " ".join(sentinel_hosts),
+            "REDIS_HOSTS": " ".join(redis_hosts), USER_ENV: ADMIN}
 
 
 def script_path(name: str) -> Path:
