@@ -129,7 +129,9 @@ def preroll_job(parent: pulumi.Resource, args: PreRollArgs, statefulset: str, st
     job_labels = labels(APP, args.deployment, COMPONENT, args.team)
     return k8s.batch.v1.Job(
         f"{statefulset}-preroll",
-        metadata=metadata(name, args.namespace, job_labels),
+        # A failed pre-roll (a refusal) is run again by the next `up` once
+        # the cause is fixed, instead of Pulumi waiting on the failed Job.
+        metadata=metadata(name, args.namespace, job_labels, {"pulumi.com/replaceUnready": "true"}),
         spec={
             # One try: a refusal is a decision for a person, not a flake.
             "backoffLimit": 0,

@@ -295,7 +295,8 @@ class RedisSentinel(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, *all_secrets, sa, *cert_dep]),
+            # After the pre-roll: its failover never meets restarting Sentinels.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, *all_secrets, sa, *cert_dep, *pre_roll.jobs]),
         )
         clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
         # Data nodes replicate from each other and ask the Sentinels who the

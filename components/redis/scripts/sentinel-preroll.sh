@@ -93,10 +93,21 @@ prio0=$(redis_cmd "$POD0" "$REDIS_PORT" CONFIG GET replica-priority | sed -n 2p 
     die "pod 0 ($POD0) has replica-priority 0 (no Sentinel would promote it; a node-group migration left it so?); nothing was moved"
 log "the Sentinels name $master as master; pod 0 ($POD0) is an in-sync replica of it"
 
-# Every other replica: priority 0 for the handover, restored on exit.
+# Every other replica: priority 0 for the handover, restored on exit. The
+# pods of REDIS_HOSTS that answer, and any other replica a Sentinel lists
+# (an autoscaled pod beyond them); a listed one that does not answer is down,
+# and a Sentinel never promotes a replica it sees down.
+listed=$(for s in $SENTINEL_HOSTS; do
+    redis_cmd "$s" "$SENTINEL_PORT" SENTINEL REPLICAS "$MASTER_SET" | tr -d '\r' | awk 'prev == "ip" { print } { prev = $0 }'
+done | sort -u)
 others=""
-for h in $answering; do
+for h in $answering $listed; do
     [ "$h" != "$POD0" ] && [ "$h" != "$master" ] || continue
+    case " $others " in *" $h "*) continue ;; esac
+    if [ -z "$(node_view "$h" "$REDIS_PORT")" ]; then
+        log "$h: listed by a Sentinel but does not answer (down or gone); a Sentinel does not promote it"
+        continue
+    fi
     others="$others $h"
 done
 restore=""
