@@ -29,12 +29,14 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
+from components.common.tls import TlsArgs, certificate_spec
 from components.redis.cluster_scripts import PREROLL_SCRIPT, ClusterTopology, preroll_env
 from tests.integration.cluster.harness import (
     ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set, write,
 )
 from tests.integration.cluster.test_scale_in import Coverage, Writer
 from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.tls_certs import TestPki
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +47,7 @@ FOUR = replace(SMALL, shards=4)
 ROLL_ADDRESSES = [f"127.0.14.{i}" for i in range(10, 30)]
 REFUSE_ADDRESSES = [f"127.0.14.{i}" for i in range(30, 50)]
 SHRINK_ADDRESSES = [f"127.0.14.{i}" for i in range(60, 90)]
+TLS_ADDRESSES = [f"127.0.14.{i}" for i in range(100, 120)]
 
 
 def run_preroll(h: ClusterHarness, topology: ClusterTopology, wait_s: int = 20, **extra: str) -> subprocess.CompletedProcess:
@@ -277,3 +280,15 @@ def test_lower_shards_drain_before_the_pods_go(tmp_path):
             assert shard["master"] < min(shard["replicas"], default=99), shard
     finally:
         group.stop_all()
+
+
+def test_over_tls_as_admin(tmp_path):
+    """TLS on: the Job's redis-cli calls go over TLS with the CA alone."""
+    spec = certificate_spec(TlsArgs("pre-tls", "ca"), SMALL.namespace, SMALL.cluster_domain, (SMALL.headless_service,), ("pre",), {})
+    pki = TestPki(tmp_path / "tls", spec["dnsNames"] + spec["ipAddresses"] + TLS_ADDRESSES)
+    with formed_cluster(tmp_path / "c", SMALL, TLS_ADDRESSES, tls=pki) as h:
+        masters_to_highest(h)
+        result = run_preroll(h, SMALL)
+        assert result.returncode == 0
+        for shard in shards(h).values():
+            assert shard["master"] < min(shard["replicas"]), shard
