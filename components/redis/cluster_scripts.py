@@ -61,6 +61,11 @@ LIB_SCRIPT = "cluster-lib.sh"
 SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT)
 # What the bootstrap Job mounts: its script and the library it sources.
 BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
+# The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
+# its script first, then what it sources (the preStop's catch-up test) and
+# runs (the bootstrap's drain, with the library the bootstrap sources).
+PREROLL_SCRIPT = "cluster-preroll.sh"
+PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -137,8 +142,9 @@ def _read(name: str) -> str:
 
 
 def cluster_scripts() -> dict[str, str]:
-    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``."""
-    return {name: _read(name) for name in SCRIPT_NAMES}
+    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
+    (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES)."""
+    return {name: _read(name) for name in (*SCRIPT_NAMES, PREROLL_SCRIPT)}
 
 
 def pod_hostname(topology: ClusterTopology, ordinal: int) -> str:
@@ -178,6 +184,12 @@ def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
         "REDIS_PORT": str(topology.port),
         USER_ENV: SCRIPTS_USER,
     }
+
+
+def preroll_env(topology: ClusterTopology, shrink: bool = True) -> dict[str, str]:
+    """Plain env of the pre-roll Job: the bootstrap's (it may run the drain),
+    and whether it may drain (not while a node-group migration runs)."""
+    return bootstrap_env(topology) | ({} if shrink else {"PREROLL_SHRINK": "no"})
 
 
 def bootstrap_job_name(topology: ClusterTopology) -> str:

@@ -11,6 +11,7 @@ from components.redis.cluster_scripts import (
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
     LIB_SCRIPT,
+    PREROLL_SCRIPT,
     PRESTOP_SCRIPT,
     REPAIR_SCRIPT,
     TLS_RELOAD_SCRIPT,
@@ -37,7 +38,7 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT}
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT, PREROLL_SCRIPT}
     for name, text in scripts.items():
         assert text.startswith("#!/bin/sh\n")
         if name == LIB_SCRIPT:
@@ -49,7 +50,9 @@ def test_ships_the_scripts_as_posix_sh():
         # The preStop hook, the background repair and the certificate
         # reloader handle every failure themselves (the pod stops, or redis
         # keeps running, either way); the others stop at the first unhandled error.
-        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT) else "\nset -eu\n") in text
+        # The pre-roll checks each step itself and says why it stops.
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, PREROLL_SCRIPT)
+                else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 
 
@@ -58,7 +61,7 @@ def test_commands_run_the_mounted_scripts_with_sh():
     assert BOOTSTRAP_COMMAND == ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
 
 
-@pytest.mark.parametrize("name", [START_SCRIPT, BOOTSTRAP_SCRIPT, LIB_SCRIPT])
+@pytest.mark.parametrize("name", [START_SCRIPT, BOOTSTRAP_SCRIPT, LIB_SCRIPT, PREROLL_SCRIPT])
 def test_scripts_keep_secrets_out_of_args_and_never_wipe_data(name):
     text = cluster_scripts()[name]
     assert not re.search(r"redis-cli[^\n]*\s-a\s", text), "the password must reach redis-cli by REDISCLI_AUTH"
