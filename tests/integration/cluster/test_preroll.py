@@ -32,10 +32,10 @@ from redis.exceptions import RedisError
 from components.common.tls import TlsArgs, certificate_spec
 from components.redis.cluster_scripts import PREROLL_SCRIPT, ClusterTopology, preroll_env
 from tests.integration.cluster.harness import (
-    ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set, write,
+    ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set,
 )
-from tests.integration.cluster.test_scale_in import Coverage, Writer
-from tests.integration.procs import ProcGroup, wait_for
+from tests.integration.cluster.test_scale_in import four_to_three_under_load
+from tests.integration.procs import wait_for
 from tests.integration.tls_certs import TestPki
 
 pytestmark = pytest.mark.integration
@@ -225,61 +225,11 @@ def test_refuses_in_one_line_and_moves_nothing(tmp_path):
 
 
 def test_lower_shards_drain_before_the_pods_go(tmp_path):
-    group = ProcGroup()
-    h = ClusterHarness(tmp_path, group, FOUR, addresses=SHRINK_ADDRESSES)
-    try:
-        for i in range(FOUR.node_count):
-            h.start(i, wait=False)
-        for i in range(FOUR.node_count):
-            h.wait_up(i)
-        assert h.bootstrap(FOUR).returncode == 0
-        h.wait_healthy(list(range(FOUR.node_count)), timeout=60)
-        items = {f"cart:{i}": "x" * 200 for i in range(20000)}
-        write(h, items)
-        # Too little memory left: the Job stops with the drain's one line, nothing moved.
-        slots_before = {nid: v["slots"] for nid, v in masters(h.view(0)).items()}
-        for i in range(FOUR.node_count):
-            h.node(i).config_set("maxmemory", str(1 << 20))
-        refused = run_preroll(h, SMALL)
-        for i in range(FOUR.node_count):
-            h.node(i).config_set("maxmemory", str(h.maxmemory))
-        stops = [ln for ln in refused.stdout.splitlines() if "STOPPED" in ln]
-        assert refused.returncode == 1 and len(stops) == 1, refused.stdout
-        assert "refusing to go from 4 to 3 shards" in stops[0] and "nothing was moved" in stops[0]
-        assert {nid: v["slots"] for nid, v in masters(h.view(0)).items()} == slots_before
-
-        writer, coverage = Writer(h), Coverage(h, 0)
-        writer.start()
-        coverage.start()
-        try:
-            wait_for(lambda: len(writer.acked) > 500, 20, what="writes before the scale-in")
-            started = time.monotonic()
-            result = run_preroll(h, SMALL, wait_s=30)
-            assert result.returncode == 0
-            drained = time.monotonic() - started
-            # Only now does the StatefulSet scale 8 -> 6.
-            assert len(masters(h.view(0))) == 3
-            h.stop([6, 7])
-            h.wait_healthy(list(range(SMALL.node_count)), timeout=60)
-            healthy_after = time.monotonic() - started
-            n = len(writer.acked)
-            wait_for(lambda: len(writer.acked) > n + 200, 20, what="writes after the scale-in")
-        finally:
-            writer.done.set()
-            coverage.done.set()
-            writer.join(30)
-            coverage.join(10)
-        lost = missing(h, writer.acked) + missing(h, items)
-        print(f"\npre-roll 4 -> 3 shards: drain + placement {drained:.1f}s, healthy {healthy_after:.1f}s after it began; "
-              f"{len(writer.acked)} writes acknowledged, {writer.refused} refused ({writer.client_errors} client errors), "
-              f"{len(lost)} keys lost; coverage over {coverage.samples} samples: lowest slots_ok {coverage.lowest}, "
-              f"state not ok {coverage.not_ok} times")
-        assert lost == []
-        assert coverage.samples > 10 and coverage.lowest == 16384 and coverage.not_ok == 0
+    with formed_cluster(tmp_path, FOUR, SHRINK_ADDRESSES) as h:
+        refused = four_to_three_under_load(h, lambda topology: run_preroll(h, topology, wait_s=30), "pre-roll:")
+        assert refused.returncode == 1
         for shard in shards(h).values():
             assert shard["master"] < min(shard["replicas"], default=99), shard
-    finally:
-        group.stop_all()
 
 
 def test_over_tls_as_admin(tmp_path):

@@ -22,9 +22,10 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
-from components.redis.sentinel_scripts import PREROLL, REDIS_PRESTOP, preroll_env
+from components.redis.sentinel_scripts import PREROLL, preroll_env
 from tests.integration.procs import wait_for
-from tests.integration.sentinel.harness import MASTER_SET, WRITE_PORT, MasterSet, Writer, run_script
+from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Writer, run_script
+from tests.integration.sentinel.test_rolling import roll_in_controller_order
 
 pytestmark = pytest.mark.integration
 
@@ -115,32 +116,16 @@ def test_version_roll_after_the_preroll_restarts_every_replica_before_the_master
         ms.node_overrides = {"REDIS_SERVER_BIN": str(new / "redis-server")}
         ms.sentinel_overrides = {"SENTINEL_BIN": str(new / "redis-sentinel")}
         watch.start()
-        for ip in reversed(ms.topo.redis):
-            was = ms.role(ip)
-            order.append((ip, was))
-            t0 = time.monotonic()
-            watch.rolling = ip
-            stop = run_script(REDIS_PRESTOP, ms.node_env(ip), ("45",), timeout=70)
-            assert stop.returncode == 0, stop.stdout + stop.stderr
-            ms.nodes[ip].stop()
-            watch.rolled.add(ip)
-            ms.start_node(ip)
-            wait_for(lambda: ms.node_ready(ip), 90, interval=0.25, what=f"data pod {ip} ready")
-            watch.rolling = None
-            steps.append(f"data {ip} ({was}): {time.monotonic() - t0:.1f}s " + stop.stderr.strip().splitlines()[-1][20:])
-        for ip in reversed(ms.topo.sentinels):
-            t0 = time.monotonic()
-            ms.sentinel_procs[ip].stop()
-            (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
-            ms.start_sentinel(ip)
-            wait_for(lambda: ms.sentinel_ready(ip), 90, interval=0.25, what=f"sentinel {ip} ready")
-            steps.append(f"sentinel {ip}: {time.monotonic() - t0:.1f}s")
-        rolled = time.monotonic() - started
-        master = ms.via(WRITE_PORT)
-        wait_for(lambda: master and all(ms.sentinel_master(s) == master for s in ms.topo.sentinels)
-                 and ms._replicas_online_of(master) and ms._sentinels_know_replicas(), 60, interval=0.5,
-                 what="full health")
-        healthy_after = time.monotonic() - started
+        def watch_roll(ip: str, phase: str, was: str) -> None:
+            if phase == "stopping":
+                order.append((ip, was))
+                watch.rolling = ip
+            elif phase == "stopped":
+                watch.rolled.add(ip)
+            else:
+                watch.rolling = None
+
+        rolled, master, healthy_after = roll_in_controller_order(ms, tmp_path, started, steps, watch_roll)
         n = len(writer.acked)
         wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the roll")
     finally:
