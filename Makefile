@@ -32,7 +32,7 @@ unit: venv
 
 # Every test: unit (mocks) and integration (real programs on loopback).
 test: venv system-packages
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=20
 
 # Real programs for the end-to-end tier, built from Go modules into a cache
 # outside the repo (scripts/e2e-versions.env pins them); warm cache: no build.

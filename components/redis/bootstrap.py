@@ -32,6 +32,12 @@ ZONES_DIR = "/zones"
 ZONES_SCRIPT_DIR = "/zones-script"
 ZONES_FILE = f"{ZONES_DIR}/node-zones"
 TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The zone map for the data pods (their self-repair has no API access): the
+# init container also writes its lines into this ConfigMap's key, the data
+# pods mount it (optional) at ZONE_MAP_DIR and cluster-repair.sh reads it.
+ZONE_MAP_KEY = "node-zones"
+ZONE_MAP_DIR = "/zones"
+ZONE_MAP_FILE = f"{ZONE_MAP_DIR}/{ZONE_MAP_KEY}"
 DEFAULT_TOPOLOGY_KEY = "topology.kubernetes.io/zone"
 
 
@@ -50,7 +56,12 @@ def pod_names(topology: scripts.ClusterTopology) -> list[str]:
     return [h.split(".", 1)[0] for h in scripts.node_hostnames(topology)]
 
 
-def zones_env(topology: scripts.ClusterTopology, zones: ZoneDiscovery) -> dict[str, str]:
+def zone_map_name(dep: str) -> str:
+    """The ConfigMap the init container writes the zone map into."""
+    return f"{dep}-zones"
+
+
+def zones_env(topology: scripts.ClusterTopology, zones: ZoneDiscovery, dep: str) -> dict[str, str]:
     t = topology
     return {
         "ZONE_PODS": " ".join(pod_names(t)),
@@ -58,16 +69,40 @@ def zones_env(topology: scripts.ClusterTopology, zones: ZoneDiscovery) -> dict[s
         "HOST_SUFFIX": f".{t.headless_service}.{t.namespace}.svc.{t.cluster_domain}",
         "TOPOLOGY_KEY": zones.topology_key,
         "OUT": ZONES_FILE,
+        "ZONE_MAP_CONFIGMAP": zone_map_name(dep),
+        "ZONE_MAP_KEY": ZONE_MAP_KEY,
         # kubectl keeps its discovery cache under $HOME; the root is read-only.
         "HOME": ZONES_DIR,
     }
 
 
-def pod_rules(topology: scripts.ClusterTopology) -> list[dict[str, Any]]:
-    return [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "resourceNames": pod_names(topology)}]
+def pod_rules(topology: scripts.ClusterTopology, dep: str) -> list[dict[str, Any]]:
+    return [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "resourceNames": pod_names(topology)},
+        # The one ConfigMap the zone map goes to: kubectl patch reads it (get),
+        # then patches it (measured against the API server, tests/e2e); no list, no create.
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ZONE_MAP_VERBS, "resourceNames": [zone_map_name(dep)]},
+    ]
 
 
 NODE_RULES = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
+ZONE_MAP_VERBS = ["get", "patch"]
+
+
+def data_pod_zone_map(dep: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Volume, redis-container mount and env that hand the zone map to the
+    data pods' cluster-repair.sh. Optional: a pod starts before the first
+    bootstrap has written it, and the repair then pairs as without zones."""
+    volume = {"name": "zone-map", "configMap": {"name": zone_map_name(dep), "optional": True}}
+    mount = {"name": "zone-map", "mountPath": ZONE_MAP_DIR, "readOnly": True}
+    return volume, mount, {"NODE_ZONES_FILE": ZONE_MAP_FILE}
+
+
+def zone_map_config_map(parent: pulumi.Resource, dep: str, ns: str, map_labels: dict[str, str]) -> k8s.core.v1.ConfigMap:
+    """Created empty; its data is the bootstrap Job's to write, so the
+    program ignores it (a `pulumi up` never puts it back to empty)."""
+    return k8s.core.v1.ConfigMap(f"{dep}-zone-map", metadata=metadata(zone_map_name(dep), ns, map_labels),
+                                 opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["data"]))
 
 
 def _token_volume() -> dict[str, Any]:
@@ -95,7 +130,7 @@ def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config
         "volumeMounts": [{"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True}],
         "securityContext": container_security_context(REDIS_UID),
     }
-    items = [{"key": scripts.BOOTSTRAP_SCRIPT, "path": scripts.BOOTSTRAP_SCRIPT}]
+    items = [{"key": k, "path": k} for k in scripts.BOOTSTRAP_SCRIPTS]
     volumes: list[dict[str, Any]] = []
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -112,7 +147,7 @@ def job_pod_spec(image: str, topology: scripts.ClusterTopology, dep: str, config
             "name": "zones",
             "image": zones.image,
             "command": ["sh", f"{ZONES_SCRIPT_DIR}/{ZONES_SCRIPT}"],
-            "env": plain_env(zones_env(topology, zones)),
+            "env": plain_env(zones_env(topology, zones, dep)),
             "resources": resources("10m", "32Mi", "200m", "128Mi"),
             "volumeMounts": [
                 {"name": "zones-script", "mountPath": ZONES_SCRIPT_DIR, "readOnly": True},
@@ -154,7 +189,7 @@ def bootstrap_job(parent: pulumi.Resource, dep: str, ns: str, team: dict[str, st
                                         automount_service_account_token=False, opts=child)
         subject = [{"kind": "ServiceAccount", "name": sa_name, "namespace": ns}]
         role = k8s.rbac.v1.Role(f"{dep}-bootstrap-role", metadata=metadata(sa_name, ns, job_labels),
-                                rules=pod_rules(topology), opts=child)
+                                rules=pod_rules(topology, dep), opts=child)
         binding = k8s.rbac.v1.RoleBinding(
             f"{dep}-bootstrap-rolebinding", metadata=metadata(sa_name, ns, job_labels), subjects=subject,
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata["name"]}, opts=child)
@@ -166,7 +201,8 @@ def bootstrap_job(parent: pulumi.Resource, dep: str, ns: str, team: dict[str, st
             f"{dep}-bootstrap-node-reader-binding", metadata=metadata(node_role_name, None, job_labels), subjects=subject,
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": node_role.metadata["name"]},
             opts=child)
-        depends += [sa, binding, node_binding]
+        zone_map = zone_map_config_map(parent, dep, ns, labels(APP, dep, "zone-map", team))
+        depends += [sa, binding, node_binding, zone_map]
         script_cm = k8s.core.v1.ConfigMap(f"{dep}-bootstrap-zones-script", metadata=metadata(zones_config_map(dep), ns, job_labels),
                                           data={ZONES_SCRIPT: zones_script()}, opts=child)
         depends.append(script_cm)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,11 +14,12 @@ from components.common.redis_acl import APP as APP_USER
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT, deployment_labels, peer_selector
 from components.common.scheduling import PlacementArgs, pdb_spec
 from components.redis import cluster_scripts as scripts
-from components.redis.bootstrap import ZoneDiscovery, bootstrap_job
+from components.redis.bootstrap import ZoneDiscovery, bootstrap_job, data_pod_zone_map
 from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, redis_conf_spec, user_secrets
 from components.redis.conf import render_redis_conf
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.pod import exec_probe, exporter_addr, field_env, plain_env
+from components.redis.preroll import PreRoll, PreRollArgs
 from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
@@ -137,14 +138,29 @@ class RedisCluster(pulumi.ComponentResource):
             exporter_user=EXPORTER,
             exporter_secret=secret_name(dep, EXPORTER),
         )
+        if args.zone_discovery is not None:
+            # The zone map the bootstrap Job publishes: cluster-repair.sh's
+            # choice of master and pairing after a lost volume.
+            zone_volume, zone_mount, zone_env = data_pod_zone_map(dep)
+            pod = replace(pod, env=pod.env + tuple(plain_env(zone_env)), extra_volumes=pod.extra_volumes + (zone_volume,),
+                          extra_mounts=pod.extra_mounts + (zone_mount,))
         pod = with_additions(pod, args.pod_additions)
         generations = [(args.generation, args.placement)]
         if args.migrate_to is not None:
             generations.append((args.generation + 1, args.migrate_to))
+        # Before a StatefulSet changes: drain removed shards, masters to each
+        # shard's lowest ordinal (components/redis/preroll.py).
+        pre_roll = PreRoll(self, PreRollArgs(
+            deployment=dep, namespace=ns, team=team, image=args.image, config_map=f"{dep}-config",
+            scripts=scripts.PREROLL_SCRIPT_NAMES, script_texts=tuple(data[k] for k in scripts.PREROLL_SCRIPT_NAMES),
+            admin_secret=admin_secret, peers=((node_selector, (REDIS_PORT,)),),
+            tls_secret=args.tls.secret_name if args.tls else None,
+            depends_on=(cm, *(s for s, _ in secrets.values()), headless, *([cert] if cert else []))),
+            lambda sts: scripts.preroll_env(replace(topology, statefulset_name=sts), shrink=args.migrate_to is None))
         current_sts = data_statefulsets(
             self, args, pod, tuple(generations), topology.node_count, topology.headless_service, node_selector, node_labels,
             mode_annotations("cluster", args.replicas_per_shard), config_hash(data),
-            [cm, *(s for s, _ in secrets.values()), sa, headless, *([cert] if cert else [])],
+            [cm, *(s for s, _ in secrets.values()), sa, headless, *([cert] if cert else [])], pre_roll=pre_roll,
         )[args.generation]
         k8s.policy.v1.PodDisruptionBudget(
             f"{dep}-pdb", metadata=metadata(dep, ns, node_labels), spec=pdb_spec(node_selector), opts=child
@@ -171,7 +187,8 @@ class RedisCluster(pulumi.ComponentResource):
             )
         job_name = bootstrap_job(self, dep, ns, team, args.image, topology, node_selector, f"{dep}-config",
                                  args.zone_discovery,
-                                 [cm, *(s for s, _ in secrets.values()), headless, *([cert] if cert else [])],
+                                 # After the pre-roll: a drain is its, never both at once.
+                                 [cm, *(s for s, _ in secrets.values()), headless, *([cert] if cert else []), *pre_roll.jobs],
                                  tls_secret=args.tls.secret_name if args.tls else None)
         domain = f"{ns}.svc.{args.cluster_domain}"
         # A plain dict, not one Output: only the password is secret, the

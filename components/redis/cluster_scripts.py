@@ -57,7 +57,16 @@ START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, ACL_LIB)
+# Sourced by the bootstrap and the repair: node table, zones, fix_pairing.
+LIB_SCRIPT = "cluster-lib.sh"
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB)
+# What the bootstrap Job mounts: its script and the library it sources.
+BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
+# The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
+# its script first, then what it sources (the preStop's catch-up test) and
+# runs (the bootstrap's drain, with the library the bootstrap sources).
+PREROLL_SCRIPT = "cluster-preroll.sh"
+PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -126,7 +135,9 @@ class ClusterTopology:
         return self.shards * (1 + self.replicas_per_shard)
 
 
-_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", SCRIPT_NAMES, "cluster")
+# ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
+# (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES).
+_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", (*SCRIPT_NAMES, PREROLL_SCRIPT), "cluster")
 cluster_scripts = _BUNDLE.data
 
 
@@ -169,11 +180,18 @@ def bootstrap_env(topology: ClusterTopology) -> dict[str, str]:
     }
 
 
+def preroll_env(topology: ClusterTopology, shrink: bool = True) -> dict[str, str]:
+    """Plain env of the pre-roll Job: the bootstrap's (it may run the drain),
+    and whether it may drain (not while a node-group migration runs)."""
+    return bootstrap_env(topology) | ({} if shrink else {"PREROLL_SHRINK": "no"})
+
+
 def bootstrap_job_name(topology: ClusterTopology) -> str:
-    """``<statefulset>-bootstrap-<hash>``; the hash covers the topology and the script."""
+    """``<statefulset>-bootstrap-<hash>``; the hash covers the topology and the scripts the Job runs."""
     digest = hashlib.sha256()
     for key, value in sorted(bootstrap_env(topology).items()):
         digest.update(f"{key}={value}\n".encode())
-    digest.update(_BUNDLE.text(BOOTSTRAP_SCRIPT).encode())
+    for name in BOOTSTRAP_SCRIPTS:
+        digest.update(_BUNDLE.text(name).encode())
     suffix = f"-bootstrap-{digest.hexdigest()[:10]}"
     return topology.statefulset_name[: _JOB_NAME_MAX - len(suffix)].rstrip("-") + suffix

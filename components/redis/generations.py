@@ -4,6 +4,7 @@ beside the current one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -51,22 +52,26 @@ def data_statefulsets(
     annotations: dict[str, str],
     conf_hash: str,
     depends_on: list[Any],
+    pre_roll: Callable[[str, dict[str, Any]], list[Any]] | None = None,
 ) -> dict[int, k8s.apps.v1.StatefulSet]:
     """The StatefulSet of each (generation, placement), by generation. Later
     generations carry their number in the selector; generation 0's selector
     (immutable) also matches their pods, but the StatefulSet controller never
-    adopts pods another set owns."""
+    adopts pods another set owns. ``pre_roll(name, spec)`` returns what must
+    finish before that StatefulSet takes ``spec`` (components/redis/preroll.py)."""
     out = {}
     for gen, gen_placement in generations:
         name = statefulset_name(args.name, gen)
         gen_label = {"redis-platform/generation": str(gen)} if gen else {}
         claims = data_claims(parent, args, name, replicas, pod_labels | gen_label) if args.persistence_enabled else []
+        spec = statefulset_spec(args, pod, replicas, service_name, selector | gen_label, pod_labels | gen_label,
+                                gen_placement, args.name, conf_hash)
+        before = pre_roll(name, spec) if pre_roll is not None else []
         out[gen] = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=metadata(name, args.namespace, pod_labels, annotations),
-            spec=statefulset_spec(args, pod, replicas, service_name, selector | gen_label, pod_labels | gen_label,
-                                  gen_placement, args.name, conf_hash),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *claims],
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *claims, *before],
                                         ignore_changes=list(DATA_STATEFULSET_IGNORED)
                                         + (["spec.replicas"] if args.replicas_autoscaled else [])),
         )

@@ -23,7 +23,8 @@ from components.redis import sentinel_scripts as scripts
 from components.common.tls import CA_VOLUME, CLI_TLS, TlsFiles, tls_env, tls_mount, tls_volume
 from components.redis.common import RedisCommonArgs, acl_volume, certificate, config_map, mode_annotations, redis_conf_spec, user_secrets
 from components.redis.conf import render_redis_conf
-from components.redis.generations import data_statefulsets, pod_hostnames
+from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
+from components.redis.preroll import PreRoll, PreRollArgs
 from components.redis.pod import exec_probe, exporter_addr, exporter_container, exporter_volume, field_env, scrape_annotations
 from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
 from components.redis.statefulset import RedisPodSpec, with_additions
@@ -199,9 +200,18 @@ class RedisSentinel(pulumi.ComponentResource):
             exporter_secret=secret_name(dep, EXPORTER),
         )
         pod = with_additions(pod, args.pod_additions)
+        # Before a data StatefulSet changes: the master to its pod 0
+        # (components/redis/preroll.py).
+        gen_of = {statefulset_name(dep, gen): gen for gen, _ in generations}
+        pre_roll = PreRoll(self, PreRollArgs(
+            deployment=dep, namespace=ns, team=team, image=args.image, config_map=f"{dep}-config",
+            scripts=scripts.PREROLL_SCRIPT_NAMES, script_texts=tuple(data[k] for k in scripts.PREROLL_SCRIPT_NAMES),
+            admin_secret=secret_name(dep, ADMIN), peers=((node_sel, (REDIS_PORT,)), (sent_sel, (SENTINEL_PORT,))),
+            tls_secret=args.tls.secret_name if args.tls else None, depends_on=(cm, *all_secrets, *cert_dep)),
+            lambda sts: scripts.preroll_env(args.master_set, sentinel_hosts, generation_hosts(args, gen_of[sts])))
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
-            mode_annotations("sentinel", args.replicas), data_hash, [cm, *all_secrets, sa, *cert_dep],
+            mode_annotations("sentinel", args.replicas), data_hash, [cm, *all_secrets, sa, *cert_dep], pre_roll=pre_roll,
         )[generations[0][0]]
         sentinel_container = {
             "name": "sentinel",
@@ -271,7 +281,8 @@ class RedisSentinel(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, *all_secrets, sa, *cert_dep]),
+            # After the pre-roll: its failover never meets restarting Sentinels.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cm, *all_secrets, sa, *cert_dep, *pre_roll.jobs]),
         )
         clients = ClientsArgs(args.client_pod_selector, args.client_namespace_selector)
         # Data nodes replicate from each other and ask the Sentinels who the

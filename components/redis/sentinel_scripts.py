@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.common.redis_acl import CLI_USER_ARGS
+from components.common.redis_acl import ADMIN, CLI_USER_ARGS, USER_ENV
 from components.common.redis_contract import SENTINEL_PORT
 from components.common.script_bundle import ScriptBundle
 from components.common.tls import CLI_TLS
@@ -51,6 +51,10 @@ SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RE
 # What each StatefulSet's pods run: its config hash covers only these.
 DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
+# The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
+# its script, the library and the preStop whose handover it runs.
+PREROLL = "sentinel-preroll.sh"
+PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP)
 # The Sentinels' ACL users' rules without passwords, beside sentinel.conf
 # (the data nodes' are USERS_KEY, beside redis.conf).
 SENTINEL_USERS_KEY = "sentinel-users.acl"
@@ -67,7 +71,15 @@ READY_CHECK = (
 # A Sentinel is ready when it sees enough peers to authorize a failover.
 SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
-_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), SCRIPT_NAMES, "sentinel")
+# The ConfigMap holds the pods' scripts and the pre-roll Job's.
+_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), (*SCRIPT_NAMES, PREROLL), "sentinel")
 script_path = _BUNDLE.path
 sentinel_scripts = _BUNDLE.data
 pod_command = _BUNDLE.command
+
+
+def preroll_env(master_set: str, sentinel_hosts: tuple[str, ...], redis_hosts: tuple[str, ...]) -> dict[str, str]:
+    """Plain env of the pre-roll Job of the data StatefulSet whose pods are
+    ``redis_hosts`` (pod 0 first); REDISCLI_AUTH comes from the admin Secret."""
+    return {"MASTER_SET": master_set, "SENTINEL_HOSTS": " ".join(sentinel_hosts),
+            "REDIS_HOSTS": " ".join(redis_hosts), USER_ENV: ADMIN}

@@ -33,14 +33,14 @@ NAMESPACE_OBJECTS = (("NetworkPolicy", "redis-platform.default-deny"), ("Network
 _BY_MODE = {
     "cluster": (
         ("Service", "{n}"), ("Service", "{n}-headless"), ("NetworkPolicy", "{n}"), ("NetworkPolicy", "{n}-bootstrap"),
-        ("PodDisruptionBudget", "{n}"),
+        ("NetworkPolicy", "{n}-preroll"), ("PodDisruptionBudget", "{n}"),
     ),
     "sentinel": (
         ("Service", "{n}"), ("Service", "{n}-read"), ("Service", "{n}-headless"),
         ("Service", "{n}-sentinel"), ("Service", "{n}-sentinel-headless"), ("StatefulSet", "{n}-sentinel"),
         ("Deployment", "{n}-haproxy"), ("ConfigMap", "{n}-haproxy-config"),
         ("NetworkPolicy", "{n}-data"), ("NetworkPolicy", "{n}-haproxy"), ("NetworkPolicy", "{n}-sentinel"),
-        ("NetworkPolicy", "{n}-haproxy-clients"),
+        ("NetworkPolicy", "{n}-haproxy-clients"), ("NetworkPolicy", "{n}-preroll"),
         ("PodDisruptionBudget", "{n}-data"), ("PodDisruptionBudget", "{n}-haproxy"),
         ("PodDisruptionBudget", "{n}-sentinel"),
         ("Secret", "{n}-acl-sentinel"), ("Secret", "{n}-acl-haproxy"),
@@ -65,6 +65,8 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
     if dep.mode == "cluster" and dep.cluster.zone_discovery.enabled:
         for kind in ("ServiceAccount", "Role", "RoleBinding", "ConfigMap"):
             yield kind, f"{dep.name}-bootstrap"
+        # The zone map the bootstrap Job writes for the data pods.
+        yield "ConfigMap", f"{dep.name}-zones"
     if dep.tls.enabled:
         # The Certificate, and the Secret cert-manager writes for it.
         yield "Certificate", f"{dep.name}-tls"
@@ -76,6 +78,8 @@ def deployment_objects(dep: RedisDeployment) -> Iterator[tuple[str, str]]:
         if dep.persistence.enabled:
             for ordinal in range(_pods(dep)):
                 yield "PersistentVolumeClaim", f"data-{sts}-{ordinal}"
+        # The pre-roll Job (components/redis/preroll.py), both modes.
+        yield "Job", f"{sts}-preroll-*"
         if dep.mode == "cluster":
             yield "Job", f"{sts}-bootstrap-*"
         if gen:

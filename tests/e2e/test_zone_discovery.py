@@ -3,8 +3,9 @@ stack applied as rendered, its StatefulSet's pods made by the real
 controller and bound to nodes the way the scheduler binds them, then the
 rendered init container's script run with kubectl under a token of the
 rendered ServiceAccount (so the rendered Role and ClusterRole are what allow
-it). It writes the lines cluster-bootstrap.sh reads, and the same token is
-refused everything else.
+it). It writes the lines cluster-bootstrap.sh reads, and the same lines into
+the ConfigMap the data pods mount for their self-repair; the same token is
+refused everything else (another ConfigMap included).
 
 Difference from a pod: the token reaches kubectl through a kubeconfig, not
 the projected volume's in-cluster files.
@@ -36,7 +37,9 @@ def stack(control_plane, dyn, tmp_path_factory) -> dict[str, Any]:
     [job] = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["name"].startswith(f"{DEP}-bootstrap-")]
     spec = job["spec"]["template"]["spec"]
     [cm] = [m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == f"{DEP}-bootstrap"]
-    return {"init": spec["initContainers"][0], "sa": spec["serviceAccountName"], "script": cm["data"]["cluster-zones.sh"]}
+    zone_map = next((m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == f"{DEP}-zones"), None)
+    return {"init": spec["initContainers"][0], "sa": spec["serviceAccountName"], "script": cm["data"]["cluster-zones.sh"],
+            "zone_map": zone_map}
 
 
 def _core(control_plane) -> k8s_client.CoreV1Api:
@@ -98,6 +101,12 @@ def test_zones_of_every_pod_with_only_the_rendered_rights(tools, control_plane, 
     want = {f"{name}{suffix}": NODES[node] or f"host:{node}" for name, node in placed.items()}
     got = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert got == want
+    # The same lines in the ConfigMap the data pods mount (rendered empty,
+    # written by the script with the rendered Role's `patch`).
+    assert f"zone map written to ConfigMap {DEP}-zones" in proc.stdout
+    zone_map = core.read_namespaced_config_map(f"{DEP}-zones", NS)
+    assert zone_map.data == {"node-zones": out.read_text()}
+    assert stack["zone_map"] is not None and not stack["zone_map"].get("data")
 
     # The same token: no listing pods, no other pod, no Secret, no node list.
     def refused(*args: str) -> str:
@@ -110,9 +119,25 @@ def test_zones_of_every_pod_with_only_the_rendered_rights(tools, control_plane, 
     assert "forbidden" in refused("get", "secret", f"{DEP}-auth", "-n", NS)
     assert "forbidden" in refused("get", "nodes")
     assert "forbidden" in refused("get", "pod", "cache-0", "-n", NS)
+    # ConfigMaps: that one only; no other one patched, none listed or created.
+    patch = ["--type", "merge", "-p", '{"data":{"node-zones":"x"}}']
+    assert "forbidden" in refused("patch", "configmap", "cache-zones", "-n", NS, *patch)
+    assert "forbidden" in refused("patch", "configmap", f"{DEP}-config", "-n", NS, *patch)
+    assert "forbidden" in refused("get", "configmaps", "-n", NS)
+    assert "forbidden" in refused("create", "configmap", "other", "-n", NS, "--from-literal=a=b")
+    assert "forbidden" in refused("delete", "configmap", f"{DEP}-zones", "-n", NS)
 
     # A token the Role does not cover (another deployment's pods): the script
     # says so, writes nothing and lets the bootstrap go on.
     proc, out = _run(tools, stack, kubeconfig, tmp_path, ZONE_PODS="cache-0")
     assert proc.returncode == 0 and out.read_text() == ""
     assert "cannot read pod cache-0" in proc.stdout and "forbidden" in proc.stderr
+    # ... and leaves the published map as it was (the last good one).
+    assert core.read_namespaced_config_map(f"{DEP}-zones", NS).data == {"node-zones": "".join(
+        f"{h}={z}\n" for h, z in want.items())}
+
+    # A ConfigMap the Role does not name: the patch is refused, the script
+    # says so and still succeeds (the file is written, formation goes on).
+    proc, out = _run(tools, stack, kubeconfig, tmp_path, ZONE_MAP_CONFIGMAP="cache-zones")
+    assert proc.returncode == 0 and dict(line.split("=", 1) for line in out.read_text().splitlines()) == want
+    assert "could not write ConfigMap cache-zones" in proc.stdout and "forbidden" in proc.stderr

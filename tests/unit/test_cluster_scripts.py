@@ -11,6 +11,8 @@ from components.redis.cluster_scripts import (
     ACL_LIB,
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
+    LIB_SCRIPT,
+    PREROLL_SCRIPT,
     PRESTOP_SCRIPT,
     REPAIR_SCRIPT,
     TLS_RELOAD,
@@ -37,15 +39,24 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, ACL_LIB}
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB,
+                            PREROLL_SCRIPT}
     # The ACL library is sourced by the start script from the same mount, not run.
     assert f'. "$(dirname "$0")/{ACL_LIB}"' in scripts[START_SCRIPT]
     for name, text in ((n, t) for n, t in scripts.items() if n != ACL_LIB):
         assert text.startswith("#!/bin/sh\n")
+        if name == LIB_SCRIPT:
+            # Sourced by the bootstrap and the repair: it sets no shell options of theirs.
+            assert "\nset -" not in text
+            for user in (BOOTSTRAP_SCRIPT, REPAIR_SCRIPT):
+                assert f'. "$(dirname "$0")/{LIB_SCRIPT}"' in scripts[user], user
+            continue
         # The preStop hook, the background repair and the certificate
         # reloader handle every failure themselves (the pod stops, or redis
         # keeps running, either way); the others stop at the first unhandled error.
-        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD) else "\nset -eu\n") in text
+        # The pre-roll checks each step itself and says why it stops.
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, PREROLL_SCRIPT)
+                else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 
 
@@ -54,7 +65,7 @@ def test_commands_run_the_mounted_scripts_with_sh():
     assert BOOTSTRAP_COMMAND == ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
 
 
-@pytest.mark.parametrize("name", [START_SCRIPT, BOOTSTRAP_SCRIPT])
+@pytest.mark.parametrize("name", [START_SCRIPT, BOOTSTRAP_SCRIPT, LIB_SCRIPT, PREROLL_SCRIPT])
 def test_scripts_keep_secrets_out_of_args_and_never_wipe_data(name):
     text = cluster_scripts()[name]
     assert not re.search(r"redis-cli[^\n]*\s-a\s", text), "the password must reach redis-cli by REDISCLI_AUTH"

@@ -38,6 +38,11 @@ def conf_text(run) -> str:
     return cm["data"]["redis.conf"]
 
 
+def bootstrap_jobs(run) -> list[dict]:
+    """The bootstrap Job (not the pre-roll Job, tests/unit/test_preroll.py)."""
+    return [j for j in run.k8s("Job") if "-bootstrap-" in j["metadata"]["name"]]
+
+
 def conf_values(run) -> dict[str, str]:
     out = {}
     for line in conf_text(run).splitlines():
@@ -52,7 +57,7 @@ def test_default_topology_is_three_masters_three_replicas(run):
     assert sts["spec"]["replicas"] == 6
     assert sts["spec"]["podManagementPolicy"] == "Parallel"
     assert sts["metadata"]["annotations"] == {"redis-platform/mode": "cluster", "redis-platform/replicas-per-master": "1"}
-    (job,) = run.k8s("Job")
+    (job,) = bootstrap_jobs(run)
     env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SHARDS"] == "3" and env["REPLICAS_PER_SHARD"] == "1"
 
@@ -61,9 +66,9 @@ def test_topology_from_config_and_job_name_follows_it():
     small = cluster_run()
     big = cluster_run(cluster={"shards": 4, "replicasPerShard": 2})
     assert pod_spec(big)[0]["spec"]["replicas"] == 12
-    (job_small,), (job_big,) = small.k8s("Job"), big.k8s("Job")
+    (job_small,), (job_big,) = bootstrap_jobs(small), bootstrap_jobs(big)
     assert job_small["metadata"]["name"] != job_big["metadata"]["name"]
-    assert job_small["metadata"]["name"] == cluster_run().k8s("Job")[0]["metadata"]["name"]
+    assert job_small["metadata"]["name"] == bootstrap_jobs(cluster_run())[0]["metadata"]["name"]
 
 
 def test_default_image_is_official_redis_72_alpine(run):
@@ -160,7 +165,8 @@ def test_every_user_has_its_own_generated_password_in_its_own_secret(run):
 def test_passwords_only_by_secret_reference_or_file(run):
     passwords = {s["stringData"]["password"] for s in user_secrets(run).values()}
     for cm in run.k8s("ConfigMap"):
-        assert not any(p in text for p in passwords for text in cm["data"].values())
+        # (The zone map ConfigMap is created without data: the bootstrap Job writes it.)
+        assert not any(p in text for p in passwords for text in cm.get("data", {}).values())
     for kind in ("StatefulSet", "Job", "CronJob", "Deployment"):
         for obj in run.k8s(kind):
             text = json.dumps(obj)
@@ -188,7 +194,7 @@ def test_passwords_only_by_secret_reference_or_file(run):
 
 
 def test_bootstrap_job_logs_in_as_admin(run):
-    (job,) = run.k8s("Job")
+    (job,) = bootstrap_jobs(run)
     (c,) = job["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e for e in c["env"]}
     assert env["REDIS_USER"]["value"] == "admin"
@@ -298,13 +304,15 @@ def test_security_context_restrictive(run):
 
 
 def test_bootstrap_job_runs_shipped_script(run):
-    (job,) = run.k8s("Job")
+    (job,) = bootstrap_jobs(run)
     pod = job["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     assert c["command"] == list(cluster_scripts.BOOTSTRAP_COMMAND)
     (cm,) = run.k8s("ConfigMap", "sessions-config")
     assert cm["data"][cluster_scripts.BOOTSTRAP_SCRIPT] == cluster_scripts.cluster_scripts()[cluster_scripts.BOOTSTRAP_SCRIPT]
     assert pod["volumes"][0]["configMap"]["name"] == "sessions-config"
+    # The script and the library it sources (cluster-lib.sh, shared with the repair).
+    assert {i["key"] for i in pod["volumes"][0]["configMap"]["items"]} == set(cluster_scripts.BOOTSTRAP_SCRIPTS)
     assert pod["restartPolicy"] == "Never"
 
 

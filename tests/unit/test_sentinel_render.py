@@ -10,6 +10,7 @@ from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_con
 from components.redis.sentinel_scripts import (
     REDIS_PRESTOP,
     REDIS_START,
+    PREROLL,
     SCRIPT_NAMES,
     SENTINEL_START,
     pod_command,
@@ -75,8 +76,8 @@ def test_invalid_specs_are_refused(change):
 
 def test_script_bundle_holds_every_script_as_posix_sh():
     scripts = sentinel_scripts()
-    assert set(scripts) == set(SCRIPT_NAMES)
-    for name in (SENTINEL_START, REDIS_START, REDIS_PRESTOP):
+    assert set(scripts) == {*SCRIPT_NAMES, PREROLL}
+    for name in (SENTINEL_START, REDIS_START, REDIS_PRESTOP, PREROLL):
         assert scripts[name].startswith("#!/bin/sh\n")
         assert "sentinel-lib.sh" in scripts[name]
         assert "bash" not in scripts[name]

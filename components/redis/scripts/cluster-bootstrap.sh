@@ -22,7 +22,8 @@
 #   WAIT_TIMEOUT_SECONDS         bound on each wait (nodes up, cluster agreement), default 300
 #   NODE_ZONES                   optional "hostname=zone ..." (or host names): when set, no
 #                                shard is left with its master and every replica in one zone
-#                                if another zone holds a replica that can swap (fix_pairing)
+#                                if another zone holds a replica that can swap (fix_pairing,
+#                                cluster-lib.sh, shared with cluster-repair.sh)
 #   NODE_ZONES_FILE              optional file with the same lines, one per pod (written by
 #                                cluster-zones.sh in the Job's init container); read when
 #                                NODE_ZONES is empty
@@ -43,10 +44,9 @@ WAIT_TIMEOUT_SECONDS="${WAIT_TIMEOUT_SECONDS:-300}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 [ -n "${REDISCLI_AUTH:-}" ] || die "REDISCLI_AUTH is empty"
 export REDISCLI_AUTH
-if [ -z "${NODE_ZONES:-}" ] && [ -n "${NODE_ZONES_FILE:-}" ] && [ -s "$NODE_ZONES_FILE" ]; then
-    NODE_ZONES="$(cat "$NODE_ZONES_FILE")"
-    log "zones of the pods read from $NODE_ZONES_FILE"
-fi
+# live_nodes, roles_seen_by, ids_and_hosts, host_of_id, zones, fix_pairing.
+. "$(dirname "$0")/cluster-lib.sh"
+load_node_zones
 # Every redis-cli call logs in as REDIS_USER; --cluster passes the same user
 # on to MIGRATE (AUTH2) when it moves keys between nodes.
 CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
@@ -79,8 +79,6 @@ expired() { [ "$(date +%s)" -ge "$DEADLINE" ]; }
 # Short queries are bounded so a node that black-holes packets cannot hang the Job.
 cli() { h="$1"; shift; timeout 10 redis-cli $CLI_USER $TLS_ARGS -h "$h" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
 info() { cli "$1" cluster info | awk -F: -v k="$2" '$1 == k { print $2 }'; }
-# CLUSTER NODES lines without failed or handshake entries.
-live_nodes() { cli "$1" cluster nodes | awk '$3 !~ /(^|,)(fail|handshake|noaddr)(,|$)/'; }
 
 wait_for_ping() {
     log "waiting up to ${WAIT_TIMEOUT_SECONDS}s for every node to answer PING"
@@ -92,11 +90,6 @@ wait_for_ping() {
         done
         log "$n answers PING"
     done
-}
-
-# "id role master-id" per node, as $1 sees the cluster.
-roles_seen_by() {
-    live_nodes "$1" | awk '{ r = ($3 ~ /(^|,)master(,|$)/) ? "master" : "slave"; print $1, r, $4 }' | sort
 }
 
 # True when every member among NODES is ok and sees the same roles as $1.
@@ -216,9 +209,6 @@ grow_cluster() {
     [ -n "$rebalance$demote$add_replicas" ] || log "nothing to change: every node is already in the cluster with its role"
 }
 
-# The hostname a CLUSTER NODES line announces (field 2: addr@bus,hostname).
-# Lines on stdin, "id hostname" out.
-ids_and_hosts() { awk '{ n = split($2, a, ","); print $1, (n >= 2 ? a[2] : "") }'; }
 is_wanted() { case " $NODES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # Fewer shards than the cluster has: keep the SHARDS shards with most copies
@@ -336,54 +326,8 @@ wait_joined() {
     wait_cluster_agrees "$1"
 }
 
-zone_of() { printf '%s\n' $NODE_ZONES | awk -F= -v h="$1" '$1 == h { print $2; exit }'; }
-
-# No shard keeps its master and all its replicas in one zone when a swap of
-# two replicas between shards can fix it: --cluster create pairs by address,
-# never by zone. Each swap is two CLUSTER REPLICATE, and only when the other
-# shard stays spread too. Without NODE_ZONES, nothing is checked.
-fix_pairing() {
-    [ -n "${NODE_ZONES:-}" ] || return 0
-    ref="$1"
-    tries=0
-    while [ "$tries" -lt 20 ]; do
-        tries=$((tries + 1))
-        # "id role master zone" per node.
-        table="$(live_nodes "$ref" | ids_and_hosts | while read -r id h; do echo "$id $(zone_of "$h")"; done)"
-        rows="$(live_nodes "$ref" | awk '{ r = ($3 ~ /(^|,)master(,|$)/) ? "master" : "slave"; print $1, r, $4 }' | while read -r id r m; do
-            echo "$id $r $m $(printf '%s\n' "$table" | awk -v id="$id" '$1 == id { print $2 }')"; done)"
-        # A shard whose master and replicas all share one zone: "master replica zone".
-        bad="$(printf '%s\n' "$rows" | awk '
-            $2 == "master" { mz[$1] = $4 }
-            $2 == "slave" { n[$3]++; if (z[$3] == "") z[$3] = $4; else if (z[$3] != $4) mixed[$3] = 1; rep[$3] = $1 }
-            END { for (m in mz) if (n[m] > 0 && !mixed[m] && z[m] == mz[m]) { print m, rep[m], mz[m]; exit } }')"
-        if [ -z "$bad" ]; then
-            log "pairing: every shard has a copy outside its master's zone (or no other zone can help)"
-            return 0
-        fi
-        set -- $bad
-        a_master="$1" a_rep="$2" a_zone="$3"
-        # A replica S of another shard B, in another zone, such that B stays spread after R comes in.
-        swap="$(printf '%s\n' "$rows" | awk -v am="$a_master" -v az="$a_zone" -v ar="$a_rep" '
-            $2 == "master" { mz[$1] = $4 }
-            $2 == "slave" { id[NR] = $1; m[NR] = $3; z[NR] = $4 }
-            END {
-                for (i in id) if (m[i] != am && z[i] != az && mz[m[i]] != az) { print id[i], m[i]; exit }
-            }')"
-        if [ -z "$swap" ]; then
-            log "pairing: shard $a_master has every copy in zone $a_zone, and no replica elsewhere can swap with it; left as is"
-            return 0
-        fi
-        set -- $swap
-        b_rep="$1" b_master="$2"
-        log "pairing: shard $a_master has every copy in zone $a_zone; swapping its replica $a_rep with $b_rep (shard $b_master)"
-        [ "$(cli "$(host_of_id "$ref" "$a_rep")" cluster replicate "$b_master")" = "OK" ] || die "CLUSTER REPLICATE $a_rep $b_master failed"
-        [ "$(cli "$(host_of_id "$ref" "$b_rep")" cluster replicate "$a_master")" = "OK" ] || die "CLUSTER REPLICATE $b_rep $a_master failed"
-        wait_cluster_agrees "$ref"
-    done
-    die "pairing: still not spread after $tries swaps"
-}
-host_of_id() { live_nodes "$1" | ids_and_hosts | awk -v id="$2" '$1 == id { print $2 }'; }
+# fix_pairing (cluster-lib.sh) waits after each swap until every node agrees.
+settle() { wait_cluster_agrees "$1"; }
 
 wait_for_ping
 ref=""

@@ -28,16 +28,9 @@ if [ "${REDIS_TLS:-}" = yes ]; then TLS_ARGS="--tls --cacert ${REDIS_CA_FILE:-/t
 # Who redis-cli logs in as (REDISCLI_AUTH holds that user's password).
 CLI_USER="${REDIS_USER:+--user $REDIS_USER}"
 local_cli() { timeout 5 redis-cli $CLI_USER $TLS_ARGS -h "$LOCAL" -p "$PORT" "$@" 2>/dev/null | tr -d '\r'; }
-
-role="$(local_cli role | head -n 1)"
-if [ "$role" != "master" ]; then
-    log "this node is ${role:-unreachable}, not a master: nothing to hand over"
-    exit 0
-fi
-my_id="$(local_cli cluster myid)"
 MAX_LAG="${PRESTOP_MAX_LAG_BYTES:-1048576}"
 
-# "lag ip:port" of each replica this master could hand over to: connected on
+# "lag ip:port" of each replica the master LOCAL (node ID my_id) could hand over to: connected on
 # the cluster bus, online for replication (its full sync finished) and at
 # most MAX_LAG bytes behind; least behind first. The graceful CLUSTER
 # FAILOVER closes the last gap while writes are paused, but a replica still
@@ -72,6 +65,19 @@ replica_states() {
         $1 ~ /^slave[0-9]+$/ { line = $0; sub(/^slave[0-9]+:/, "", line); r = r "; replica " line }
         END { printf "master offset %s%s", m, r }'
 }
+
+# cluster-preroll.sh sources this file for the two functions above, with
+# CLUSTER_PRESTOP_LIB=yes (LOCAL and my_id then name the master it asks
+# about): the preStop itself does not run. Self-contained on purpose: a pod
+# running an older template mounts only the script files it had.
+if [ "${CLUSTER_PRESTOP_LIB:-}" = yes ]; then return 0; fi
+
+role="$(local_cli role | head -n 1)"
+if [ "$role" != "master" ]; then
+    log "this node is ${role:-unreachable}, not a master: nothing to hand over"
+    exit 0
+fi
+my_id="$(local_cli cluster myid)"
 
 wait_s=$((TIMEOUT / 2))
 elapsed=0

@@ -24,13 +24,20 @@
 #     sides know each other.
 #  5. CLUSTER REPLICATE the master with fewest replicas (the shard whose
 #     master this pod was has its promoted replica as master and no replica
-#     left), wait until the link is up.
+#     left), wait until the link is up. With a zone map, among the masters
+#     with fewest replicas one whose shard then spans more than one zone.
+#  6. With a zone map: fix_pairing (cluster-lib.sh, as the bootstrap Job
+#     runs it): a shard left with every copy in one zone gets a replica of
+#     another zone by a swap, when one can fix it.
 #
 # Environment (as cluster-start.sh): REDIS_USER and REDISCLI_AUTH (the admin
 # user and its password, read by redis-cli), POD_NAME,
 # HEADLESS_SERVICE, NAMESPACE, CLUSTER_DOMAIN, POD_IP, DATA_DIR; optional
 # REDIS_PORT (6379), REPAIR_TIMEOUT_SECONDS (each wait, 300), REDIS_PID,
-# REDIS_HOST (where the local redis listens, default POD_IP).
+# REDIS_HOST (where the local redis listens, default POD_IP),
+# NODE_ZONES_FILE (the zone map "<pod host name>=<zone>" a line, from the
+# ConfigMap <deployment>-zones that the bootstrap Job's cluster-zones.sh
+# writes; absent or empty: steps 5 and 6 ignore zones, as without the map).
 # shellcheck disable=SC2086
 set -u
 set -f
@@ -65,6 +72,9 @@ expired() {
     [ "$(date +%s)" -ge "$deadline" ]
 }
 give_up() { log "giving up: $*"; exit 1; }
+die() { give_up "$*"; }
+# live_nodes, ids_and_hosts, zones, fix_pairing: shared with the bootstrap Job.
+. "$(dirname "$0")/cluster-lib.sh"
 
 [ -n "${REDISCLI_AUTH:-}" ] || give_up "REDISCLI_AUTH is empty: no password for the admin user ${REDIS_USER:-}"
 start_clock
@@ -161,7 +171,35 @@ master="$(cli "$peer" cluster nodes | awk -v me="$my_id" '
     $3 ~ /(^|,)slave(,|$)/ { r[$4]++ }
     END { for (id in m) print r[id] + 0, id }' | sort -n | awk 'NR == 1 { print $2 }')"
 [ -n "$master" ] || give_up "no master with slots in the cluster"
-log "CLUSTER REPLICATE $master (the master with fewest replicas)"
+why="the master with fewest replicas"
+load_node_zones
+my_zone="$(zone_of "$ME")"
+if [ -n "$my_zone" ]; then
+    # Among the masters with fewest replicas, one whose shard this node
+    # (zone $my_zone) takes out of a single zone.
+    ranked="$(cli "$peer" cluster nodes | awk -v me="$my_id" '
+        $1 == me || $3 ~ /fail|handshake|noaddr/ { next }
+        $3 ~ /(^|,)master(,|$)/ && NF >= 9 { m[$1] = 1 }
+        $3 ~ /(^|,)slave(,|$)/ { r[$4]++ }
+        END { for (id in m) print r[id] + 0, id }' | sort -n)"
+    fewest="$(printf '%s\n' "$ranked" | awk 'NR == 1 { print $1 }')"
+    spread=""
+    for cand in $(printf '%s\n' "$ranked" | awk -v f="$fewest" '$1 == f { print $2 }'); do
+        if spans_zones_with "$peer" "$cand" "$my_zone"; then
+            spread="$cand"
+            break
+        fi
+    done
+    if [ -n "$spread" ]; then
+        master="$spread"
+        why="the master with fewest replicas whose shard then spans more than one zone (this pod: $my_zone)"
+    else
+        log "zone map: no master with fewest replicas has a copy outside zone $my_zone; the pairing is put right below"
+    fi
+elif [ -n "$NODE_ZONES" ]; then
+    log "zone map: $ME is not in it (a pod added since the last bootstrap run); pairing by replica count only"
+fi
+log "CLUSTER REPLICATE $master ($why)"
 start_clock
 until [ "$(cli "$LOCAL" cluster replicate "$master")" = "OK" ]; do
     # The replicate is refused until this node knows the master.
@@ -174,3 +212,42 @@ until cli "$LOCAL" info replication | grep -qx "master_link_status:up"; do
 done
 rm -f "$MARKER"
 log "repaired: this node is a replica of $master, in sync"
+
+# After a swap: every live node ok and seeing the same roles as $1, and the
+# moved replicas' links up (bounded; a swap is two CLUSTER REPLICATE).
+settle() {
+    _ref="$1"
+    shift
+    log "pairing: waiting for every node to agree on the new roles"
+    start_clock
+    until members_agree "$_ref"; do
+        expired && give_up "the nodes did not agree on the roles within ${TIMEOUT}s after a swap"
+        sleep 1
+    done
+    for _moved in "$@"; do
+        until cli "$_moved" info replication | grep -qx "master_link_status:up"; do
+            expired && give_up "$_moved has no replication link within ${TIMEOUT}s after a swap"
+            sleep 1
+        done
+        log "pairing: $_moved is in sync with its new master"
+    done
+}
+# Nodes flagged fail or fail? (another lost pod, say) are not asked.
+members_agree() {
+    _want="$(roles_seen_by "$1")"
+    [ -n "$_want" ] || return 1
+    for _mh in $(live_nodes "$1" | awk '$3 !~ /fail/' | ids_and_hosts | awk '{ print $2 }'); do
+        [ "$(info "$_mh" cluster_state)" = "ok" ] || return 1
+        [ "$(roles_seen_by "$_mh")" = "$_want" ] || return 1
+    done
+}
+if [ -n "$NODE_ZONES" ]; then
+    # The pairing reads the peer's table: first it must show this node's new role.
+    start_clock
+    until roles_seen_by "$peer" | awk -v id="$my_id" -v m="$master" '$1 == id && $2 == "slave" && $3 == m { f = 1 } END { exit !f }'; do
+        expired && give_up "$peer does not list this node as a replica of $master after ${TIMEOUT}s; pairing left to the next bootstrap run"
+        sleep 1
+    done
+    settle "$peer"
+    fix_pairing "$peer"
+fi

@@ -12,10 +12,18 @@
 # of forming the cluster: when a pod is not scheduled within the bound or the
 # API refuses, it writes nothing, says why, and exits 0.
 #
+# The same lines also go to the ConfigMap ZONE_MAP_CONFIGMAP (key
+# ZONE_MAP_KEY), which the data pods mount: their self-repair
+# (cluster-repair.sh) has no API access and reads the zones from it. That
+# needs `patch` on that one ConfigMap (the Role names it); a refused or
+# failed write is logged and changes nothing else (exit 0, the file is
+# written). When discovery gives up, the ConfigMap keeps the last map.
+#
 # Environment: ZONE_PODS (pod names, space-separated), NAMESPACE,
 # HOST_SUFFIX (".<headless service>.<namespace>.svc.<cluster domain>"), OUT
 # (file to write), optional TOPOLOGY_KEY, ZONE_TIMEOUT_SECONDS (120), KUBECTL
-# (kubectl).
+# (kubectl), ZONE_MAP_CONFIGMAP (unset: no ConfigMap written), ZONE_MAP_KEY
+# (node-zones).
 # shellcheck disable=SC2086
 set -u
 set -f
@@ -57,3 +65,25 @@ for pod in $ZONE_PODS; do
 done
 mv "$OUT.part" "$OUT"
 log "zones of $(wc -l <"$OUT" | tr -d ' ') pods written to $OUT"
+
+# The map for the data pods: a JSON merge patch of one data key, the file's
+# lines joined with \n, built in plain sh (the kubectl image has no awk).
+# Label values and DNS names hold no quote or backslash; a line with one is
+# not written rather than escaped.
+publish_map() {
+    key="${ZONE_MAP_KEY:-node-zones}"
+    lines=""
+    while IFS= read -r line; do
+        case "$line" in *'"'* | *'\'*)
+            log "not writing ConfigMap $ZONE_MAP_CONFIGMAP: a line holds a quote or backslash ($line)"
+            return 0 ;;
+        esac
+        lines="$lines$line\\n"
+    done <"$OUT"
+    if k patch configmap "$ZONE_MAP_CONFIGMAP" -n "$NAMESPACE" --type merge -p "{\"data\":{\"$key\":\"$lines\"}}" >/dev/null; then
+        log "zone map written to ConfigMap $ZONE_MAP_CONFIGMAP (key $key), read by the data pods' self-repair"
+    else
+        log "could not write ConfigMap $ZONE_MAP_CONFIGMAP (kubectl's error above); the data pods' self-repair keeps the map it had"
+    fi
+}
+if [ -n "${ZONE_MAP_CONFIGMAP:-}" ]; then publish_map; fi

@@ -104,6 +104,9 @@ class ClusterHarness:
         self.addr: dict[int, str] = {}
         self.pods: dict[int, Proc] = {}
         self.tls = tls
+        # More env of every pod started from now on, as the component adds it
+        # (NODE_ZONES_FILE with zone discovery on).
+        self.pod_env: dict[str, str] = {}
 
     def tls_env(self, with_key: bool = False) -> dict[str, str]:
         """What the component puts in a container's env with TLS on (components/common/tls.py)."""
@@ -179,7 +182,7 @@ class ClusterHarness:
             "ACL_DIR": str(self.acl_dir),
             **AUTH_ENV,
             "PATH": f"{bin_dir}:{self.path}" if bin_dir else self.path,
-        } | self.tls_env(with_key=True)
+        } | self.tls_env(with_key=True) | self.pod_env
         argv = self.in_dns_namespace(["dash", str(self.scripts / START_SCRIPT)])
         proc = self.group.start(argv, self.root / f"pod-{ordinal}.log", env=env)
         self.pods[ordinal] = proc

@@ -37,6 +37,40 @@ def _addresses(first: int):
     return Addresses()
 
 
+def roll_in_controller_order(ms: MasterSet, root, started: float, steps: list[str], hook=None) -> tuple[float, str, float]:
+    """The StatefulSet controller's roll: data pods from the highest ordinal
+    down (preStop, stop, start, readiness), then the Sentinels (fresh state),
+    then wait for full health. ``hook(ip, phase, role)`` sees each data pod
+    "stopping", "stopped" and "ready". Returns the roll's and full health's
+    seconds since ``started``, and the master at the end."""
+    hook = hook or (lambda ip, phase, role: None)
+    for ip in reversed(ms.topo.redis):
+        was = ms.role(ip)
+        t0 = time.monotonic()
+        hook(ip, "stopping", was)
+        pre = run_script(REDIS_PRESTOP, ms.node_env(ip), ("45",), timeout=70)
+        assert pre.returncode == 0, pre.stdout + pre.stderr
+        ms.nodes[ip].stop()
+        hook(ip, "stopped", was)
+        ms.start_node(ip)
+        wait_for(lambda: ms.node_ready(ip), 90, interval=0.25, what=f"data pod {ip} ready")
+        hook(ip, "ready", was)
+        steps.append(f"data {ip} ({was}): {time.monotonic() - t0:.1f}s " + pre.stderr.strip().splitlines()[-1][20:])
+    for ip in reversed(ms.topo.sentinels):
+        t0 = time.monotonic()
+        ms.sentinel_procs[ip].stop()
+        (root / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
+        ms.start_sentinel(ip)
+        wait_for(lambda: ms.sentinel_ready(ip), 90, interval=0.25, what=f"sentinel {ip} ready")
+        steps.append(f"sentinel {ip}: {time.monotonic() - t0:.1f}s")
+    rolled = time.monotonic() - started
+    master = ms.via(WRITE_PORT)
+    wait_for(lambda: master and all(ms.sentinel_master(s) == master for s in ms.topo.sentinels)
+             and ms._replicas_online_of(master) and ms._sentinels_know_replicas(), 60, interval=0.5,
+             what="full health")
+    return rolled, master, time.monotonic() - started
+
+
 @pytest.mark.parametrize("roll", ["restart", "version"])
 def test_rolling_restart_of_every_pod_loses_no_acknowledged_write(tmp_path, procs, roll):
     ms = MasterSet(procs, tmp_path, _addresses(30 if roll == "restart" else 40))
@@ -54,28 +88,7 @@ def test_rolling_restart_of_every_pod_loses_no_acknowledged_write(tmp_path, proc
     try:
         wait_for(lambda: len(writer.acked) > 100, 20, what="writes before the roll")
         started = time.monotonic()
-        for ip in reversed(ms.topo.redis):
-            was = ms.role(ip)
-            t0 = time.monotonic()
-            pre = run_script(REDIS_PRESTOP, ms.node_env(ip), ("45",), timeout=70)
-            assert pre.returncode == 0, pre.stdout + pre.stderr
-            ms.nodes[ip].stop()
-            ms.start_node(ip)
-            wait_for(lambda: ms.node_ready(ip), 90, interval=0.25, what=f"data pod {ip} ready")
-            steps.append(f"data {ip} ({was}): {time.monotonic() - t0:.1f}s " + pre.stderr.strip().splitlines()[-1][20:])
-        for ip in reversed(ms.topo.sentinels):
-            t0 = time.monotonic()
-            ms.sentinel_procs[ip].stop()
-            (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
-            ms.start_sentinel(ip)
-            wait_for(lambda: ms.sentinel_ready(ip), 90, interval=0.25, what=f"sentinel {ip} ready")
-            steps.append(f"sentinel {ip}: {time.monotonic() - t0:.1f}s")
-        rolled = time.monotonic() - started
-        master = ms.via(WRITE_PORT)
-        wait_for(lambda: master and all(ms.sentinel_master(s) == master for s in ms.topo.sentinels)
-                 and ms._replicas_online_of(master) and ms._sentinels_know_replicas(), 60, interval=0.5,
-                 what="full health")
-        healthy_after = time.monotonic() - started
+        rolled, master, healthy_after = roll_in_controller_order(ms, tmp_path, started, steps)
         n = len(writer.acked)
         wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the roll")
     finally:
