@@ -1,6 +1,9 @@
 # ACL helpers shared by the Redis Cluster and Sentinel-mode start scripts.
 # Sourced, not run, after the script defines log and die. POSIX sh: runs
 # under busybox sh (redis:7.2-alpine) and Debian's dash.
+# Only the start scripts source it, never a preStop or a library a preStop
+# sources: pods of a release before this file do not mount it
+# (tests/unit/test_prestop_upgrade_safety.py).
 #
 # Reads: ACL_DIR (one password file per ACL user), at call time.
 

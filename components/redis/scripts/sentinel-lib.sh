@@ -45,7 +45,9 @@ redis_cmd() {
         redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
 }
 
-. "$(dirname "$0")/acl-lib.sh"
+# The ACL helpers (acl-lib.sh) are sourced by the start scripts that use
+# them, not here: the data pods' preStop sources this file, and pods of a
+# release before acl-lib.sh do not mount it but run this text in a roll.
 
 # Prints "host port" as one Sentinel sees the master, or nothing.
 sentinel_master_of() {

@@ -47,6 +47,7 @@ set -eu
 
 SCRIPT_NAME=sentinel-redis-start
 . "$(dirname "$0")/sentinel-lib.sh"
+. "$(dirname "$0")/acl-lib.sh"
 
 require_env REDISCLI_AUTH MASTER_SET REDIS_ANNOUNCE_HOST REDIS_HOSTS SENTINEL_HOSTS
 REDIS_PORT="${REDIS_PORT:-6379}"

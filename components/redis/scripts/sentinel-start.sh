@@ -26,6 +26,7 @@ set -eu
 
 SCRIPT_NAME=sentinel-start
 . "$(dirname "$0")/sentinel-lib.sh"
+. "$(dirname "$0")/acl-lib.sh"
 
 require_env REDISCLI_AUTH SENTINEL_USERS_ACL
 acl_check_passwords "$SENTINEL_USERS_ACL" sentinel
