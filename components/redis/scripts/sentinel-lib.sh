@@ -123,11 +123,15 @@ sentinels_majority_master() {
 # not answer (down, or still loading its data):
 #   master <replid> <offset> <connected replicas>
 #   replica <master host> <link status>
-#   standby <replid> <offset>     started, waiting for a master to be chosen;
-#                                 replid/offset are the last ones it recorded
+#   standby <replid> <offset> <parent replid> <parent offset>
+#                                 started, waiting for a master to be chosen;
+#                                 the replication state it last recorded
+#                                 (see record_replication_state)
 # A standby node publishes its recorded replication state as the name of a
-# disabled ACL user (rp-standby-<replid>-<offset>): INFO cannot carry it,
-# because with AOF persistence Redis forgets its replication offset on restart.
+# disabled ACL user (rp-standby-<replid>-<offset>-<parent replid>-<parent
+# offset>): INFO cannot carry it, because with AOF persistence Redis forgets
+# its replication offset on restart. A name with only the first two parts
+# (an earlier release) reads as having no parent.
 node_view() {
     _info=$(redis_cmd "$1" "$2" INFO replication | tr -d '\r') || return 0
     _role=$(printf '%s\n' "$_info" | awk -F: '$1 == "role" { print $2 }')
@@ -141,7 +145,7 @@ node_view() {
         slave)
             _standby=$(redis_cmd "$1" "$2" ACL USERS | tr -d '\r' | sed -n 's/^rp-standby-//p' | head -n 1)
             if [ -n "$_standby" ]; then
-                echo "standby ${_standby%-*} ${_standby##*-}"
+                printf '%s\n' "$_standby" | awk -F- '{ print "standby", $1, $2 + 0, ($3 == "" ? "none" : $3), $4 + 0 }'
             else
                 printf '%s\n' "$_info" | awk -F: '
                     $1 == "master_host" { h = $2 } $1 == "master_link_status" { l = $2 }
@@ -151,33 +155,53 @@ node_view() {
     esac
 }
 
-# Reads "host replid offset" lines (candidates in their configured order) and
-# prints the host that must become master on a cold start: the replication
-# history (replid) most nodes share wins, a node with no recorded history
-# ("none") counts last, then the highest offset within it; an exact tie goes
-# to the first host listed, so every node that sees the same states picks
-# the same one.
+# Reads "host replid offset parent-replid parent-offset" lines (candidates
+# in their configured order; the parent pair may be missing) and prints the
+# host that must become master on a cold start.
+# A node's history beats another's when it continues it: the same replid at
+# a higher offset, or a replid promoted from the other's (its parent replid
+# is the other's replid). A promotion is the Sentinels' decision, so the
+# promoted history wins even over writes its parent took after the branch
+# point (Sentinel discards those too). A node with no recorded history
+# ("none") is beaten by any node with one. The winner is a node no other
+# beats; when several unrelated histories are left (no record links them),
+# the replid most nodes share wins, then the highest offset. An exact tie
+# goes to the first host listed, so every node that sees the same states
+# picks the same one.
 elect_master() {
     awk '
-        { host[NR] = $1; id[NR] = $2; off[NR] = $3 + 0; size[$2]++ }
+        function beats(a, b) {
+            if (id[a] == "none") return 0
+            if (id[b] == "none") return 1
+            if (id[a] == id[b]) return off[a] > off[b]
+            return parent[a] == id[b]
+        }
+        {
+            host[NR] = $1; id[NR] = $2; off[NR] = $3 + 0
+            parent[NR] = ($4 == "" ? "none" : $4); size[$2]++
+        }
         END {
             best = 0
             for (i = 1; i <= NR; i++) {
+                beaten = 0
+                for (j = 1; j <= NR; j++) if (j != i && beats(j, i)) beaten = 1
+                if (beaten) continue
                 if (best == 0) { best = i; continue }
-                a = id[i]; b = id[best]
-                ka = (a != "none"); kb = (b != "none")
-                if (ka != kb) { if (ka) best = i; continue }
-                if (size[a] != size[b]) { if (size[a] > size[b]) best = i; continue }
+                if (size[id[i]] != size[id[best]]) { if (size[id[i]] > size[id[best]]) best = i; continue }
                 if (off[i] > off[best]) best = i
             }
             if (best) print host[best]
         }'
 }
 
-# Writes "replid offset" of the node at "host port" to file $3 when that
-# state is worth keeping: a master's, or an in-sync replica's. A standby or
-# syncing node's INFO shows a fresh replid and offset 0, which must never
-# overwrite what the node recorded before it restarted.
+# Writes "replid offset parent-replid parent-offset" of the node at "host
+# port" to file $3 when that state is worth keeping: a master's, or an
+# in-sync replica's. The parent pair is the history this one was promoted
+# from (INFO's master_replid2 and the offset it is valid up to), "none 0"
+# when there is none: it is what shows that a promoted node's history is
+# newer than a node still holding the old one. A standby or syncing node's
+# INFO shows a fresh replid and offset 0, which must never overwrite what
+# the node recorded before it restarted.
 record_replication_state() {
     _info=$(redis_cmd "$1" "$2" INFO replication | tr -d '\r') || return 0
     _state=$(printf '%s\n' "$_info" | awk -F: '
@@ -185,7 +209,9 @@ record_replication_state() {
         END {
             keep = v["role"] == "master" ||
                 (v["role"] == "slave" && v["master_link_status"] == "up" && v["master_sync_in_progress"] == "0")
-            if (keep && v["master_replid"] != "") print v["master_replid"], v["master_repl_offset"] + 0
+            parent = v["master_replid2"]; upto = v["second_repl_offset"] - 1
+            if (parent == "" || parent ~ /^0+$/ || upto < 0) { parent = "none"; upto = 0 }
+            if (keep && v["master_replid"] != "") print v["master_replid"], v["master_repl_offset"] + 0, parent, upto
         }')
     [ -n "$_state" ] || return 0
     printf '%s\n' "$_state" >"$3.tmp" && mv "$3.tmp" "$3"

@@ -18,15 +18,17 @@
 #      restarted, or none is up), ask the other data nodes: follow a node
 #      that already is master; else, once every data node answers as a
 #      standby, the node holding the newest data (elect_master in
-#      sentinel-lib.sh: the replication history most nodes share, then the
-#      highest offset) becomes master and the others follow it. No node
+#      sentinel-lib.sh: the history that continues the others', a promoted
+#      one beating the one it was promoted from) becomes master and the
+#      others follow it. No node
 #      takes the master role while a peer that may hold newer data has not
 #      answered.
 #    When the bound runs out, redis is stopped and the script exits 1 (the
 #    kubelet restarts the container, which asks again).
 # 3. Supervise: every RECORD_INTERVAL seconds, and once more on SIGTERM
 #    (after pausing client writes), record this node's replication id and
-#    offset in REPL_STATE_FILE on the data volume. Redis itself forgets its
+#    offset, and the history it was promoted from, in REPL_STATE_FILE on the
+#    data volume. Redis itself forgets its
 #    offset on restart when it loads an AOF, and the cold start needs it.
 #    SIGTERM/SIGINT are passed to redis; the script exits with redis's status.
 #
@@ -127,7 +129,7 @@ cold_start_master() {
         case "${1:-}" in
             master) _masters="$_masters$4 $3 $_h $REDIS_PORT
 " ;;
-            standby) _standby="$_standby$_h $2 $3
+            standby) _standby="$_standby$_h $2 $3 $4 $5
 " ;;
             replica)
                 if [ "$3" = up ]; then
@@ -162,7 +164,7 @@ cold_start_master() {
         log "cold start: every data node answered; this node holds the newest data ($MY_STATE)"
         echo "follow $REDIS_ANNOUNCE_HOST $REDIS_PORT"
     else
-        echo "wait cold start: $_winner holds the newest data ($(printf '%s' "$_standby" | awk -v h="$_winner" '$1 == h { print $2, $3 }')); waiting for it to take the master role"
+        echo "wait cold start: $_winner holds the newest data ($(printf '%s' "$_standby" | awk -v h="$_winner" '$1 == h { print $2, $3, $4, $5 }')); waiting for it to take the master role"
     fi
 }
 
@@ -173,12 +175,12 @@ choose_master() {
         [ "$(now)" -lt "$deadline" ] || give_up "redis did not answer PING within ${START_WAIT_SECONDS}s"
         sleep 1
     done
-    MY_STATE=$(cat "$REPL_STATE_FILE" 2>/dev/null || true)
-    case "$MY_STATE" in
-        *' '*) ;;
-        *) MY_STATE="none 0" ;;
-    esac
-    standby_user="rp-standby-${MY_STATE% *}-${MY_STATE#* }"
+    # "replid offset parent-replid parent-offset"; a file an earlier release
+    # wrote has only the first two.
+    MY_STATE=$(awk 'NR == 1 && NF >= 2 { print $1, $2 + 0, ($3 == "" ? "none" : $3), $4 + 0 }' \
+        "$REPL_STATE_FILE" 2>/dev/null || true)
+    [ -n "$MY_STATE" ] || MY_STATE="none 0 none 0"
+    standby_user="rp-standby-$(printf '%s' "$MY_STATE" | tr ' ' '-')"
     local_cmd ACL SETUSER "$standby_user" off >/dev/null || give_up "could not publish the standby state"
     log "standby: recorded replication state ($MY_STATE) published to the other data nodes"
     WAIT_SAID="" WHY=""
