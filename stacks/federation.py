@@ -11,11 +11,12 @@ from typing import Any
 
 import pulumi
 
+from components.common.args import args_from
 from components.monitoring import labels as L
+from components.monitoring.grafana import GrafanaServer
 from components.monitoring.federation import Endpoint, Federation, FederationArgs, LowerServerArgs
 from components.monitoring.network_policies import target_port, url_port
 from components.monitoring.stack import RemoteWriteArgs
-from stacks.args_from import args_from
 from stacks.config import StackConfig
 from stacks.config.federation import LowerAuth, LowerServer, StackRef
 
@@ -90,11 +91,7 @@ def build_federation(
             alertmanager_url=alertmanager_url,
             egress_ports=egress_ports(cfg, alertmanager_url),
             remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in fed.remote_write),
-            grafana_image=g.image if g.enabled else None,
-            grafana_storage=g.storage_size,
-            grafana_service_type=g.service_type,
-            grafana_port=g.port,
-            grafana_lb_ranges=g.load_balancer_source_ranges,
+            grafana=args_from(g, GrafanaServer) if g.enabled else None,
         ),
         opts=opts,
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pulumi
 from pydantic import SecretStr
 
+from components.common.args import args_from
 from components.common.network_policy import ClientsArgs, client_peer, namespace_peer
 from components.common.redis_contract import EXPORTER_PORT
 from components.haproxy.cfg import HAProxySpec
+from components.monitoring.grafana import GrafanaServer
 from components.monitoring.network_policies import prometheus_selector
+from components.monitoring.prometheus import PrometheusServer
 from components.monitoring.prometheus_config import StaticJob
 from components.monitoring.stack import Monitoring, MonitoringArgs, RemoteWriteArgs, TeamRouteArgs
 from stacks.config import StackConfig
@@ -55,14 +58,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             environment=cfg.environment,
             cluster=cfg.cluster_name,
             storage_class_name=storage_class,
-            prometheus_image=p.image,
-            retention=p.retention,
-            retention_size=p.retention_size,
-            prometheus_storage=p.storage_size,
-            scrape_interval=p.scrape_interval,
-            evaluation_interval=p.evaluation_interval,
-            prometheus_service_type=p.service_type,
-            prometheus_lb_ranges=p.load_balancer_source_ranges,
+            prometheus=args_from(p, PrometheusServer),
             remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in p.remote_write),
             static_jobs=tuple(
                 StaticJob(name=t.job, targets=t.targets, metrics_path=t.metrics_path, scheme=t.scheme, labels=dict(t.labels))
@@ -77,11 +73,7 @@ def build_monitoring(cfg: StackConfig, storage_class: str, opts: pulumi.Resource
             pager_kind=am.pager.kind if am.pager else None,
             pager_key=_secret(am.pager.key) if am.pager else None,
             alertmanager_replicas=am.replicas,
-            grafana_image=g.image,
-            grafana_storage=g.storage_size,
-            grafana_service_type=g.service_type,
-            grafana_port=g.port,
-            grafana_lb_ranges=g.load_balancer_source_ranges,
+            grafana=args_from(g, GrafanaServer),
             node_exporter_image=m.node_exporter.image if m.node_exporter.enabled else None,
             cadvisor_image=m.cadvisor.image if m.cadvisor.enabled else None,
             cadvisor_housekeeping_interval=m.cadvisor.housekeeping_interval,

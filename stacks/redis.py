@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 
+from components.common.args import args_from
 from components.common.k8s import labels as k8s_labels
 from components.common.network_policy import DEFAULT_CLIENT_LABEL
 from components.common.redis_acl import HAPROXY, AclSpec, AppAcl
@@ -117,19 +118,15 @@ def build_frontend(cfg: StackConfig, dep: RedisDeployment, base: dict[str, Any],
     RedisSentinel names. Its parent is that component, as when the component
     created it itself, so its URNs (and the running proxies) are unchanged."""
     hp = dep.haproxy
-    args = HAProxyFrontendArgs(
+    # Image, replicas and Service settings under their config names.
+    args = args_from(
+        hp, HAProxyFrontendArgs,
         name=dep.name,
         namespace=base["namespace"],
         team=dep.team,
-        image=hp.image,
         monitoring_namespace=base["monitoring_namespace"],
         client_pod_selector=base["client_pod_selector"],
         client_namespace_selector=base["client_namespace_selector"],
-        replicas=hp.replicas,
-        service_type=hp.service_type,
-        load_balancer_source_ranges=hp.load_balancer_source_ranges,
-        write_node_port=hp.write_node_port,
-        read_node_port=hp.read_node_port,
         cluster_domain=cfg.cluster_domain,
         placement=replace(placement_args(dep), host_network=False),
         master_set=dep.sentinel.master_set,
@@ -177,12 +174,10 @@ def build_deployment(
     )
     cluster_args = None
     if dep.mode == "cluster":
-        cluster_args = RedisClusterArgs(
+        # Shards, replicas and cluster timing under their config names.
+        cluster_args = args_from(
+            dep.cluster, RedisClusterArgs,
             **base,
-            shards=dep.cluster.shards,
-            replicas_per_shard=dep.cluster.replicas_per_shard,
-            node_timeout_ms=dep.cluster.node_timeout_ms,
-            require_full_coverage=dep.cluster.require_full_coverage,
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),
@@ -192,15 +187,11 @@ def build_deployment(
         outputs = component.outputs
     else:
         st = dep.sentinel
-        sentinel_args = RedisSentinelArgs(
+        # Sizes, master set and failover timing under their config names.
+        sentinel_args = args_from(
+            st, RedisSentinelArgs,
             **base,
-            replicas=st.replicas,
-            sentinels=st.sentinels,
             quorum=st.effective_quorum,
-            down_after_ms=st.down_after_ms,
-            failover_timeout_ms=st.failover_timeout_ms,
-            parallel_syncs=st.parallel_syncs,
-            master_set=st.master_set,
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),

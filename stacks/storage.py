@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.common.args import args_from
 from components.storage.ebs import EbsCsiStorage, EbsCsiStorageArgs
 from components.storage.nfs import NfsProvisioner, NfsProvisionerArgs
-from stacks.args_from import args_from
 from stacks.config import StackConfig
 from stacks.config.storage import EbsStorage, NfsStorage
 from stacks.config.volumes import class_for

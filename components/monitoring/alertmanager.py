@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.claims import owned_volumes
 from components.common.k8s import config_hash, container_security_context, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.alertmanager_config import DEFAULT_WEBHOOK_FILE
@@ -66,54 +65,42 @@ class Alertmanager(MonitoringServer):
             opts=child,
         )
         probe = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
-        volume_fields, sts_opts = owned_volumes(self, name, ns, app, args.replicas, sel, lbl, args.storage_class_name,
-                                                args.storage_size)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=metadata(app, ns, lbl),
-            spec={
-                "serviceName": app,
-                "replicas": args.replicas,
-                # Replicas find each other by DNS; none waits for another.
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": sel},
-                "template": {
-                    # Alertmanager does not watch its file: a new config rolls the pod.
-                    "metadata": {"labels": lbl, "annotations": {"redis-platform/config-hash": config_hash({"c": args.config_yaml})}},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(NOBODY),
-                        "containers": [
-                            {
-                                "name": "alertmanager",
-                                "image": args.image,
-                                "args": [
-                                    f"--config.file={L.ALERTMANAGER_SECRETS_DIR}/alertmanager.yml",
-                                    "--storage.path=/alertmanager",
-                                    *cluster_args(ns, args.replicas, app),
-                                ],
-                                "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
-                                "ports": [{"name": "http", "containerPort": L.ALERTMANAGER_PORT},
-                                          {"name": "cluster", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
-                                          {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"}],
-                                "resources": resources("50m", "64Mi", "200m", "256Mi"),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": L.ALERTMANAGER_SECRETS_DIR, "readOnly": True},
-                                    {"name": "data", "mountPath": "/alertmanager"},
-                                ],
-                                "readinessProbe": probe,
-                                "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30},
-                                "securityContext": container_security_context(NOBODY),
-                            }
-                        ],
-                        "volumes": [{"name": "config", "secret": {"secretName": f"{app}-config", "defaultMode": 0o440}}],
-                    },
+        self.statefulset(
+            name, app, ns, args.replicas, args.storage_class_name, args.storage_size,
+            # Replicas find each other by DNS; none waits for another.
+            podManagementPolicy="Parallel",
+            template={
+                # Alertmanager does not watch its file: a new config rolls the pod.
+                "metadata": {"labels": lbl, "annotations": {"redis-platform/config-hash": config_hash({"c": args.config_yaml})}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(NOBODY),
+                    "containers": [
+                        {
+                            "name": "alertmanager",
+                            "image": args.image,
+                            "args": [
+                                f"--config.file={L.ALERTMANAGER_SECRETS_DIR}/alertmanager.yml",
+                                "--storage.path=/alertmanager",
+                                *cluster_args(ns, args.replicas, app),
+                            ],
+                            "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+                            "ports": [{"name": "http", "containerPort": L.ALERTMANAGER_PORT},
+                                      {"name": "cluster", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
+                                      {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"}],
+                            "resources": resources("50m", "64Mi", "200m", "256Mi"),
+                            "volumeMounts": [
+                                {"name": "config", "mountPath": L.ALERTMANAGER_SECRETS_DIR, "readOnly": True},
+                                {"name": "data", "mountPath": "/alertmanager"},
+                            ],
+                            "readinessProbe": probe,
+                            "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30},
+                            "securityContext": container_security_context(NOBODY),
+                        }
+                    ],
+                    "volumes": [{"name": "config", "secret": {"secretName": f"{app}-config", "defaultMode": 0o440}}],
                 },
-                # The claims are the program's own (components/common/claims.py):
-                # a size edit expands them instead of replacing this StatefulSet.
-                **volume_fields,
             },
-            opts=sts_opts,
         )
         # Headless: each replica has its own DNS name, which the peers and
         # Prometheus (it must send every alert to every replica) use; peers must

@@ -9,12 +9,14 @@ composition); its ARN follows from its name.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement)
 
 
 @dataclass(frozen=True)
@@ -37,29 +39,19 @@ def bucket_arn(oidc_provider_arn: str, bucket: str) -> str:
 
 def trust_policy(args: MonitoringBackupRoleArgs) -> str:
     subjects = sorted(f"system:serviceaccount:{ns_sa.replace('/', ':')}" for ns_sa in args.service_accounts)
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": args.oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{args.oidc_issuer}:sub": subjects, f"{args.oidc_issuer}:aud": "sts.amazonaws.com"}},
-        }],
-    }, sort_keys=True)
+    return irsa_trust_policy(args.oidc_provider_arn, args.oidc_issuer, subjects)
 
 
 def access_policy(args: MonitoringBackupRoleArgs) -> str:
     """Under the monitoring prefix only; no delete (expiry is the bucket's job)."""
     arn = bucket_arn(args.oidc_provider_arn, args.bucket_name)
     statements = [
-        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{args.prefix}/*", args.prefix]}}},
-        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-         "Resource": f"{arn}/{args.prefix}/*"},
+        prefix_list_statement(arn, args.prefix),
+        prefix_objects_statement(arn, args.prefix, ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]),
     ]
     if args.kms_key_id:
-        statements.append({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": args.kms_key_id})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+        statements.append(kms_statement(args.kms_key_id))
+    return policy_document(statements)
 
 
 class MonitoringBackupRole(pulumi.ComponentResource):
@@ -68,7 +60,7 @@ class MonitoringBackupRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringBackupRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("redis-platform:monitoring:MonitoringBackupRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = {"managed-by": "redis-platform", "environment": args.environment, "purpose": "monitoring-backups"}
+        tags = aws_tags({"environment": args.environment, "purpose": "monitoring-backups"})
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust_policy(args),
                             description=f"IRSA role of the monitoring backup sidecars ({args.environment})", tags=tags, opts=child)
         aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=access_policy(args), opts=child)

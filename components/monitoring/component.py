@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.claims import owned_volumes
 from components.common.k8s import labels, metadata, selector_of
 
 
@@ -27,6 +28,21 @@ class MonitoringServer(MonitoringComponent):
         super().__init__(kind, name, opts)
         self.labels = labels(kind.lower(), args.name, component, args.component_labels)
         self.selector = selector_of(self.labels)
+
+    def statefulset(self, name: str, app: str, namespace: str, replicas: int, storage_class_name: str,
+                    storage_size: str, template: dict[str, Any], **spec_fields: Any) -> None:
+        """The server's StatefulSet, one ``data`` claim per replica. The claims
+        are the program's own (components/common/claims.py): a size edit
+        expands them instead of replacing the StatefulSet."""
+        volume_fields, sts_opts = owned_volumes(self, name, namespace, app, replicas, self.selector, self.labels,
+                                                storage_class_name, storage_size)
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=metadata(app, namespace, self.labels),
+            spec={"serviceName": app, "replicas": replicas, **spec_fields, "selector": {"matchLabels": self.selector},
+                  "template": template, **volume_fields},
+            opts=sts_opts,
+        )
 
     def service(self, name: str, app: str, namespace: str, spec: dict[str, Any]) -> None:
         """The Service named like the server; its DNS name is ``service_host``."""

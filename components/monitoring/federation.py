@@ -14,15 +14,16 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.args import args_from
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
 from components.monitoring.dashboards import DashboardSpec, render_global_dashboards
 from components.monitoring.federation_config import FederationSpec, LowerPrometheus, render_federation_config
-from components.monitoring.grafana import provisioned_grafana
+from components.monitoring.grafana import Grafana, GrafanaArgs, GrafanaServer
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies
-from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
 from components.monitoring.prometheus_config import RemoteWrite
 from components.monitoring.rules import RulesSpec, render_global_rule_files
 from components.monitoring.stack import RemoteWriteArgs
@@ -100,11 +101,7 @@ class FederationArgs:
     service_type: str = "ClusterIP"
     load_balancer_source_ranges: tuple[str, ...] = ()
     # None: no global Grafana.
-    grafana_image: str | None = None
-    grafana_storage: str = "5Gi"
-    grafana_service_type: str = "ClusterIP"
-    grafana_port: int = 3231
-    grafana_lb_ranges: tuple[str, ...] = ()
+    grafana: GrafanaServer | None = None
     component_labels: dict[str, str] = field(default_factory=dict)
     # Ports the global Prometheus federates, alerts and remote-writes to
     # (the composition reads them from config), and NetworkPolicy peers
@@ -114,11 +111,16 @@ class FederationArgs:
     grafana_clients: tuple[dict, ...] = ()
 
 
+def _exposure(grafana: GrafanaServer | None) -> tuple[str, tuple[str, ...]]:
+    """Service type and source ranges of the global Grafana; no Grafana: the defaults."""
+    return (grafana.service_type, grafana.load_balancer_source_ranges) if grafana else ("ClusterIP", ())
+
+
 def policy_args(args: FederationArgs) -> MonitoringPolicyArgs:
     return MonitoringPolicyArgs(
-        alertmanager=None, grafana="grafana" if args.grafana_image is not None else None, pushgateway=False, cadvisor=False,
+        alertmanager=None, grafana="grafana" if args.grafana is not None else None, pushgateway=False, cadvisor=False,
         prometheus_access=ServerAccess(args.prometheus_clients, args.service_type, args.load_balancer_source_ranges),
-        grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
+        grafana_access=ServerAccess(args.grafana_clients, *_exposure(args.grafana)),
         egress_ports=args.egress_ports, kubernetes_discovery=False,
     )
 
@@ -169,17 +171,13 @@ class Federation(MonitoringNamespace):
         prom = Prometheus(
             f"{name}-prometheus",
             PrometheusArgs(
-                kubernetes_discovery=False,
                 namespace=ns,
-                image=args.prometheus_image,
+                # Retention, storage, timing and Service settings under the same names.
+                server=args_from(args, PrometheusServer, image=args.prometheus_image),
+                storage_class_name=args.storage_class_name,
+                kubernetes_discovery=False,
                 config_yaml=config_yaml,
                 rule_files=render_global_rule_files(RulesSpec()),
-                retention=args.retention,
-                retention_size=args.retention_size,
-                storage_size=args.storage_size,
-                storage_class_name=args.storage_class_name,
-                service_type=args.service_type,
-                load_balancer_source_ranges=args.load_balancer_source_ranges,
                 secret_mounts=secret_mounts(args),
                 component_labels=extra,
             ),
@@ -187,7 +185,7 @@ class Federation(MonitoringNamespace):
         )
         prometheus_url = f"http://{prom.service_host}:{L.PROMETHEUS_PORT}"
         grafana_url = None
-        if args.grafana_image is not None:
+        if args.grafana is not None:
             grafana_url = self._grafana(name, args, prometheus_url, extra, child)
         self.network_policies(name, monitoring_policies(policy_args(args)))
         self.publish({
@@ -208,8 +206,8 @@ class Federation(MonitoringNamespace):
             prometheus_url=prometheus_url, datasource_uid="global-prometheus", datasource_name="Global Prometheus",
             scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
         )
-        graf = provisioned_grafana(
-            f"{name}-grafana", args.namespace, args, spec,
-            render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)), extra, opts,
-        )
+        graf = Grafana(f"{name}-grafana", GrafanaArgs(
+            args.namespace, args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
+            args.storage_class_name, extra,
+        ), opts=opts)
         return f"http://{graf.service_host}:{graf.port}"

@@ -4,7 +4,6 @@ the provisioned Prometheus datasource and the dashboards built as code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,65 +22,31 @@ GRAFANA_UID = 472
 
 
 @dataclass(frozen=True)
-class GrafanaArgs:
-    namespace: str
+class GrafanaServer:
+    """How a Grafana runs and is exposed, as an environment's Monitoring and
+    the global Federation both take it (the config's grafana section)."""
+
     image: str
-    # Datasource and dashboard-provider provisioning are rendered from this.
-    provisioning: GrafanaSpec
-    dashboards: dict[str, str]
     storage_size: str
-    storage_class_name: str
     service_type: str = "ClusterIP"
     port: int = 3231
     load_balancer_source_ranges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrafanaArgs:
+    namespace: str
+    server: GrafanaServer
+    # Datasource and dashboard-provider provisioning are rendered from this.
+    provisioning: GrafanaSpec
+    dashboards: dict[str, str]
+    storage_class_name: str
     component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "grafana"
     # grafana.db to the object store by a sidecar (components/monitoring/backup.py).
     backup: MonitoringBackupSpec | None = None
     # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-
-
-class GrafanaSettings(Protocol):
-    """The Grafana fields MonitoringArgs and FederationArgs both carry."""
-
-    grafana_image: str
-    grafana_storage: str
-    grafana_service_type: str
-    grafana_port: int
-    grafana_lb_ranges: tuple[str, ...]
-    storage_class_name: str
-
-
-def provisioned_grafana(
-    name: str,
-    namespace: str,
-    settings: GrafanaSettings,
-    provisioning: GrafanaSpec,
-    dashboards: dict[str, str],
-    component_labels: dict[str, str],
-    opts: pulumi.ResourceOptions,
-    backup: MonitoringBackupSpec | None = None,
-    service_account_annotations: dict[str, pulumi.Input[str]] | None = None,
-) -> "Grafana":
-    return Grafana(
-        name,
-        GrafanaArgs(
-            namespace=namespace,
-            image=settings.grafana_image,
-            provisioning=provisioning,
-            dashboards=dashboards,
-            storage_size=settings.grafana_storage,
-            storage_class_name=settings.storage_class_name,
-            service_type=settings.grafana_service_type,
-            port=settings.grafana_port,
-            load_balancer_source_ranges=settings.grafana_lb_ranges,
-            component_labels=component_labels,
-            backup=backup,
-            service_account_annotations=service_account_annotations or {},
-        ),
-        opts=opts,
-    )
 
 
 class Grafana(MonitoringServer):
@@ -111,7 +76,7 @@ class Grafana(MonitoringServer):
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data",
             metadata=metadata(f"{app}-data", ns, lbl),
-            spec=claim_spec(args.storage_class_name, args.storage_size),
+            spec=claim_spec(args.storage_class_name, args.server.storage_size),
             opts=child,
         )
         # The image's run.sh reads every GF_*__FILE variable from the file it
@@ -157,7 +122,7 @@ class Grafana(MonitoringServer):
                         "containers": [
                             {
                                 "name": "grafana",
-                                "image": args.image,
+                                "image": args.server.image,
                                 "env": [
                                     file_env("GF_SECURITY_ADMIN_USER", "admin-user"),
                                     file_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
@@ -197,6 +162,7 @@ class Grafana(MonitoringServer):
             },
             opts=child,
         )
-        self.service(name, app, ns, service_spec(sel, args.port, "http", args.service_type, args.load_balancer_source_ranges))
-        self.port = args.port
+        self.service(name, app, ns, service_spec(sel, args.server.port, "http", args.server.service_type,
+                                                 args.server.load_balancer_source_ranges))
+        self.port = args.server.port
         self.register_outputs({"service_host": self.service_host})

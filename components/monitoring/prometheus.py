@@ -9,7 +9,6 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.claims import owned_volumes
 from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringServer
@@ -21,17 +20,27 @@ RELOADER = (Path(__file__).parent / "scripts" / "config-reloader.sh").read_text(
 
 
 @dataclass(frozen=True)
-class PrometheusArgs:
-    namespace: str
+class PrometheusServer:
+    """How an environment's Prometheus runs, keeps data, evaluates and is
+    exposed (the config's prometheus section)."""
+
     image: str
-    config_yaml: str
-    rule_files: dict[str, str]
     retention: str
     retention_size: str
     storage_size: str
-    storage_class_name: str
+    scrape_interval: str
+    evaluation_interval: str
     service_type: str = "ClusterIP"
     load_balancer_source_ranges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrometheusArgs:
+    namespace: str
+    server: PrometheusServer
+    config_yaml: str
+    rule_files: dict[str, str]
+    storage_class_name: str
     # Secret names mounted under PROMETHEUS_SECRETS_DIR/<name>/ (remote_write passwords).
     secret_mounts: tuple[str, ...] = ()
     component_labels: dict[str, str] = field(default_factory=dict)
@@ -119,12 +128,12 @@ class Prometheus(MonitoringServer):
             healthy = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{web_port}/-/healthy"]}}
         server = {
             "name": "prometheus",
-            "image": args.image,
+            "image": args.server.image,
             "args": [
                 f"--config.file={L.PROMETHEUS_CONFIG_DIR}/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
-                f"--storage.tsdb.retention.time={args.retention}",
-                f"--storage.tsdb.retention.size={args.retention_size}",
+                f"--storage.tsdb.retention.time={args.server.retention}",
+                f"--storage.tsdb.retention.size={args.server.retention_size}",
                 # /-/reload for the sidecar; only reachable inside the pod and
                 # from the monitoring namespace.
                 "--web.enable-lifecycle",
@@ -142,7 +151,7 @@ class Prometheus(MonitoringServer):
         }
         reloader = {
             "name": "config-reloader",
-            "image": args.image,
+            "image": args.server.image,
             "command": ["sh", f"{L.PROMETHEUS_CONFIG_DIR}/config-reloader.sh"],
             "env": [
                 {"name": "CONFIG_FILE", "value": f"{L.PROMETHEUS_CONFIG_DIR}/prometheus.yml"},
@@ -165,32 +174,20 @@ class Prometheus(MonitoringServer):
                                   data={GUARD_CONFIG: render_guard_config()}, opts=child)
             k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
                                   data={SCRIPT_NAME: backup_script()}, opts=child)
-        volume_fields, sts_opts = owned_volumes(self, name, ns, app, 1, sel, lbl, args.storage_class_name,
-                                                args.storage_size)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=metadata(app, ns, lbl),
-            spec={
-                "serviceName": app,
-                "replicas": 1,
-                "selector": {"matchLabels": sel},
-                "template": {
-                    # No config-hash annotation: config changes reach the running
-                    # server through the reloader, without a restart.
-                    "metadata": {"labels": lbl},
-                    "spec": {
-                        "serviceAccountName": app,
-                        "securityContext": pod_security_context(NOBODY),
-                        "terminationGracePeriodSeconds": 120,
-                        "containers": containers,
-                        "volumes": volumes,
-                    },
+        self.statefulset(
+            name, app, ns, 1, args.storage_class_name, args.server.storage_size,
+            template={
+                # No config-hash annotation: config changes reach the running
+                # server through the reloader, without a restart.
+                "metadata": {"labels": lbl},
+                "spec": {
+                    "serviceAccountName": app,
+                    "securityContext": pod_security_context(NOBODY),
+                    "terminationGracePeriodSeconds": 120,
+                    "containers": containers,
+                    "volumes": volumes,
                 },
-                # The claims are the program's own (components/common/claims.py):
-                # a size edit expands them instead of replacing this StatefulSet.
-                **volume_fields,
             },
-            opts=sts_opts,
         )
-        self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.service_type, args.load_balancer_source_ranges))
+        self.service(name, app, ns, service_spec(sel, L.PROMETHEUS_PORT, "http", args.server.service_type, args.server.load_balancer_source_ranges))
         self.register_outputs({"service_host": self.service_host})

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.args import args_from
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
@@ -16,10 +17,10 @@ from components.monitoring.alertmanager import Alertmanager, AlertmanagerArgs, a
 from components.monitoring.alertmanager_config import AlertmanagerSpec, Pager, TeamRoute, render_alertmanager_config
 from components.monitoring.dashboards import DashboardSpec, render_dashboards
 from components.monitoring.exporters import Exporters, ExportersArgs
-from components.monitoring.grafana import provisioned_grafana
+from components.monitoring.grafana import Grafana, GrafanaArgs, GrafanaServer
 from components.monitoring.grafana_provisioning import GrafanaSpec
 from components.monitoring.network_policies import MonitoringPolicyArgs, ServerAccess, monitoring_policies, target_port, url_port
-from components.monitoring.prometheus import Prometheus, PrometheusArgs
+from components.monitoring.prometheus import Prometheus, PrometheusArgs, PrometheusServer
 from components.monitoring.kube_state_metrics import METRICS_PORT as KSM_METRICS_PORT
 from components.monitoring.kube_state_metrics import PORT_NAME as KSM_PORT_NAME
 from components.monitoring.kube_state_metrics import TELEMETRY_PORT as KSM_TELEMETRY_PORT
@@ -51,19 +52,11 @@ class MonitoringArgs:
     environment: str
     cluster: str
     storage_class_name: str
-    prometheus_image: str
-    retention: str
-    retention_size: str
-    prometheus_storage: str
-    scrape_interval: str
-    evaluation_interval: str
+    prometheus: PrometheusServer
     alertmanager_image: str
     alertmanager_storage: str
     slack_channel: str
-    grafana_image: str
-    grafana_storage: str
-    prometheus_service_type: str = "ClusterIP"
-    prometheus_lb_ranges: tuple[str, ...] = ()
+    grafana: GrafanaServer
     remote_write: tuple[RemoteWriteArgs, ...] = ()
     static_jobs: tuple[StaticJob, ...] = ()
     slack_webhook_url: pulumi.Input[str] | None = None
@@ -72,9 +65,6 @@ class MonitoringArgs:
     pager_key: pulumi.Input[str] | None = None
     alertmanager_replicas: int = 3
     kube_state_metrics_image: str | None = None
-    grafana_service_type: str = "ClusterIP"
-    grafana_port: int = 3231
-    grafana_lb_ranges: tuple[str, ...] = ()
     node_exporter_image: str | None = None
     cadvisor_image: str | None = None
     cadvisor_housekeeping_interval: str = "10s"
@@ -119,9 +109,9 @@ def policy_args(args: MonitoringArgs) -> MonitoringPolicyArgs:
         cadvisor=args.cadvisor_image is not None,
         kube_state_metrics=ksm,
         alertmanager_gossip_port=AM_CLUSTER_PORT if args.alertmanager_replicas > 1 else None,
-        prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus_service_type, args.prometheus_lb_ranges),
+        prometheus_access=ServerAccess(args.prometheus_clients, args.prometheus.service_type, args.prometheus.load_balancer_source_ranges),
         alertmanager_access=ServerAccess(args.alertmanager_clients),
-        grafana_access=ServerAccess(args.grafana_clients, args.grafana_service_type, args.grafana_lb_ranges),
+        grafana_access=ServerAccess(args.grafana_clients, args.grafana.service_type, args.grafana.load_balancer_source_ranges),
         egress_ports=tuple(sorted(ports)),
         backup_servers=args.monitoring_backup_servers if args.monitoring_backup else (),
         backup_endpoint=args.monitoring_backup.store.endpoint if args.monitoring_backup else None,
@@ -133,8 +123,8 @@ def prometheus_spec(args: MonitoringArgs) -> PrometheusSpec:
         cluster=args.cluster,
         environment=args.environment,
         namespace=args.namespace,
-        scrape_interval=args.scrape_interval,
-        evaluation_interval=args.evaluation_interval,
+        scrape_interval=args.prometheus.scrape_interval,
+        evaluation_interval=args.prometheus.evaluation_interval,
         # Every replica gets every alert; they deduplicate among themselves.
         alertmanager_targets=alertmanager_peers(args.namespace, args.alertmanager_replicas, L.ALERTMANAGER_PORT),
         static_jobs=args.static_jobs,
@@ -187,7 +177,8 @@ class Monitoring(MonitoringNamespace):
             "prometheus",
             PrometheusArgs(
                 namespace=ns,
-                image=args.prometheus_image,
+                server=args.prometheus,
+                storage_class_name=args.storage_class_name,
                 config_yaml=render_prometheus_config(prometheus_spec(args)),
                 rule_files=render_rule_files(RulesSpec(
                     backups=tuple(BackupExpectation(name, age, team) for name, age, team in args.backup_max_age),
@@ -196,12 +187,6 @@ class Monitoring(MonitoringNamespace):
                     shard_memory_target_ratio=args.shard_memory_target_ratio,
                     shard_cpu_target_cores=args.shard_cpu_target_cores,
                     shard_advice_for=args.shard_advice_for)),
-                retention=args.retention,
-                retention_size=args.retention_size,
-                storage_size=args.prometheus_storage,
-                storage_class_name=args.storage_class_name,
-                service_type=args.prometheus_service_type,
-                load_balancer_source_ranges=args.prometheus_lb_ranges,
                 secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
                 component_labels=extra,
                 backup=mb if "prometheus" in backed_up else None,
@@ -211,41 +196,29 @@ class Monitoring(MonitoringNamespace):
         )
         am = Alertmanager(
             "alertmanager",
-            AlertmanagerArgs(
-                namespace=ns,
+            # Namespace, storage class and Slack webhook under the same names.
+            args_from(
+                args, AlertmanagerArgs,
                 image=args.alertmanager_image,
                 config_yaml=render_alertmanager_config(alertmanager_spec(args)),
-                slack_webhook_url=args.slack_webhook_url,
                 secret_files=alertmanager_secret_files(args),
                 replicas=args.alertmanager_replicas,
                 storage_size=args.alertmanager_storage,
-                storage_class_name=args.storage_class_name,
                 component_labels=extra,
             ),
             opts=child,
         )
         grafana_spec = GrafanaSpec(
-            prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.scrape_interval
+            prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.prometheus.scrape_interval
         )
-        graf = provisioned_grafana(
-            "grafana", ns, args, grafana_spec,
-            render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)), extra, child,
+        graf = Grafana("grafana", GrafanaArgs(
+            ns, args.grafana, grafana_spec, render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
+            args.storage_class_name, extra,
             backup=mb if "grafana" in backed_up else None,
-            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else None,
-        )
-        exporters = Exporters(
-            "exporters",
-            ExportersArgs(
-                namespace=ns,
-                node_exporter_image=args.node_exporter_image,
-                cadvisor_image=args.cadvisor_image,
-                pushgateway_image=args.pushgateway_image,
-                cadvisor_housekeeping_interval=args.cadvisor_housekeeping_interval,
-                cadvisor_storage_duration=args.cadvisor_storage_duration,
-                component_labels=extra,
-            ),
-            opts=child,
-        )
+            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else {},
+        ), opts=child)
+        # The exporters' images and cAdvisor settings, under the same names here.
+        exporters = Exporters("exporters", args_from(args, ExportersArgs, namespace=ns, component_labels=extra), opts=child)
         if args.kube_state_metrics_image:
             KubeStateMetrics("kube-state-metrics", KubeStateMetricsArgs(ns, args.kube_state_metrics_image, extra),
                              opts=child)

@@ -4,11 +4,13 @@ pods assume: each limited to the deployment's own prefix."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement)
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,7 @@ def deployment_prefix(prefix: str, deployment: str) -> str:
 
 def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
     """IRSA: only this ServiceAccount, through the cluster's OIDC provider."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                f"{oidc_issuer}:aud": "sts.amazonaws.com",
-            }},
-        }],
-    }, sort_keys=True)
+    return irsa_trust_policy(oidc_provider_arn, oidc_issuer, f"system:serviceaccount:{namespace}:{service_account}")
 
 
 def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None, write_only: bool = False) -> str:
@@ -63,14 +54,12 @@ def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None, write_on
     wipe backups. ``write_only`` (the data pods' preStop uploader): no read,
     no list either, so a compromised Redis pod cannot read old backups."""
     objects = ["s3:PutObject", "s3:AbortMultipartUpload"] + ([] if write_only else ["s3:GetObject"])
-    statements: list[dict] = [{"Effect": "Allow", "Action": objects, "Resource": f"{bucket_arn}/{prefix}/*"}]
+    statements = [prefix_objects_statement(bucket_arn, prefix, objects)]
     if not write_only:
-        statements.append({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-                           "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}})
+        statements.append(prefix_list_statement(bucket_arn, prefix))
     if kms_key_id:
-        # Decrypt too: a multipart upload to an SSE-KMS bucket needs it.
-        statements.append({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_id})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+        statements.append(kms_statement(kms_key_id))
+    return policy_document(statements)
 
 
 def bucket_policy(bucket_arn: str, kms_key_id: str | None) -> str:
@@ -87,7 +76,7 @@ def bucket_policy(bucket_arn: str, kms_key_id: str | None) -> str:
             "Resource": f"{bucket_arn}/*",
             "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         })
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    return policy_document(statements)
 
 
 class BackupBucket(pulumi.ComponentResource):
@@ -98,7 +87,7 @@ class BackupBucket(pulumi.ComponentResource):
         # change the URNs, and the engine would replace the bucket.
         super().__init__("redis-platform:backup:BackupBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = {"managed-by": "redis-platform", "environment": args.environment, "purpose": "redis-backups"}
+        tags = aws_tags({"environment": args.environment, "purpose": "redis-backups"})
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, tags=tags,
                                opts=pulumi.ResourceOptions(parent=self, protect=False))
         aws.s3.BucketPublicAccessBlock(

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.common.redis_contract import SCRIPTS_DIR
-
-_DIR = Path(__file__).with_name("scripts")
+from components.common.script_bundle import ScriptBundle
 
 OPS_LIB = "ops-lib.sh"
 S3_LIB = "s3-lib.sh"
@@ -42,20 +40,7 @@ SCRIPT_NAMES = (OPS_LIB, S3_LIB, SNAPSHOT, UPLOAD, DOWNLOAD, RESTORE, PRESTOP, A
 # The Pushgateway job the backup outcome is pushed under (rules/backup.py reads it).
 PUSH_JOB = "redis-backup"
 
-
-def script_path(name: str) -> Path:
-    """Where ``name`` lives in this package (tests run it from here)."""
-    if name not in SCRIPT_NAMES:
-        raise KeyError(f"unknown ops script {name!r}")
-    return _DIR / name
-
-
-def ops_scripts() -> dict[str, str]:
-    """ConfigMap data: every script by file name."""
-    return {name: script_path(name).read_text(encoding="utf-8") for name in SCRIPT_NAMES}
-
-
-def pod_command(name: str, *args: str) -> list[str]:
-    """Container command running script ``name`` from the scripts mount."""
-    script_path(name)
-    return ["sh", f"{SCRIPTS_DIR}/{name}", *args]
+_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), SCRIPT_NAMES, "ops")
+script_path = _BUNDLE.path
+ops_scripts = _BUNDLE.data
+pod_command = _BUNDLE.command

@@ -46,19 +46,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.common.redis_acl import ACL_DIR, ADMIN, CLI_USER_ARGS, USER_ENV
+from components.common.script_bundle import ScriptBundle
 from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT, REDISCLI_AUTH_ENV, SCRIPTS_DIR
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
+# Part of this module's contract too: the component reads scripts.USERS_KEY.
+from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
-_SCRIPTS = Path(__file__).parent / "scripts"
 START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
-TLS_RELOAD_SCRIPT = "redis-tls-reload.sh"
 # Sourced by the bootstrap and the repair: node table, zones, fix_pairing.
 LIB_SCRIPT = "cluster-lib.sh"
-SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT)
+SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB)
 # What the bootstrap Job mounts: its script and the library it sources.
 BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
@@ -69,9 +70,6 @@ PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
-# The ACL users' rules without passwords (ConfigMap key users.acl), beside it.
-USERS_KEY = "users.acl"
-USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
 
 START_COMMAND = ("sh", f"{SCRIPTS_DIR}/{START_SCRIPT}")
 BOOTSTRAP_COMMAND = ("sh", f"{SCRIPTS_DIR}/{BOOTSTRAP_SCRIPT}")
@@ -137,14 +135,10 @@ class ClusterTopology:
         return self.shards * (1 + self.replicas_per_shard)
 
 
-def _read(name: str) -> str:
-    return (_SCRIPTS / name).read_text(encoding="utf-8")
-
-
-def cluster_scripts() -> dict[str, str]:
-    """ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
-    (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES)."""
-    return {name: _read(name) for name in (*SCRIPT_NAMES, PREROLL_SCRIPT)}
+# ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
+# (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES).
+_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", (*SCRIPT_NAMES, PREROLL_SCRIPT), "cluster")
+cluster_scripts = _BUNDLE.data
 
 
 def pod_hostname(topology: ClusterTopology, ordinal: int) -> str:
@@ -198,6 +192,6 @@ def bootstrap_job_name(topology: ClusterTopology) -> str:
     for key, value in sorted(bootstrap_env(topology).items()):
         digest.update(f"{key}={value}\n".encode())
     for name in BOOTSTRAP_SCRIPTS:
-        digest.update(_read(name).encode())
+        digest.update(_BUNDLE.text(name).encode())
     suffix = f"-bootstrap-{digest.hexdigest()[:10]}"
     return topology.statefulset_name[: _JOB_NAME_MAX - len(suffix)].rstrip("-") + suffix

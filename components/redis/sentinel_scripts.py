@@ -37,29 +37,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.common.redis_acl import ADMIN, CLI_USER_ARGS, USER_ENV
-from components.common.redis_contract import SCRIPTS_DIR, SENTINEL_PORT
+from components.common.redis_contract import SENTINEL_PORT
+from components.common.script_bundle import ScriptBundle
 from components.common.tls import CLI_TLS
-from components.redis.conf import CONF_DIR
-
-_SCRIPT_DIR = Path(__file__).with_name("scripts")
+# Part of this module's contract too: the component reads scripts.USERS_KEY.
+from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
 LIB = "sentinel-lib.sh"
 SENTINEL_START = "sentinel-start.sh"
 REDIS_START = "sentinel-redis-start.sh"
 REDIS_PRESTOP = "sentinel-redis-prestop.sh"
-TLS_RELOAD = "redis-tls-reload.sh"
-SCRIPT_NAMES = (LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
+SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 # What each StatefulSet's pods run: its config hash covers only these.
-DATA_SCRIPT_NAMES = (LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
-SENTINEL_SCRIPT_NAMES = (LIB, SENTINEL_START, TLS_RELOAD)
+DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
+SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
 # its script, the library and the preStop whose handover it runs.
 PREROLL = "sentinel-preroll.sh"
 PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP)
-# The ACL users' rules without passwords (components/common/redis_acl.py):
-# the data nodes' beside redis.conf, the Sentinels' beside sentinel.conf.
-USERS_KEY = "users.acl"
-USERS_ACL_PATH = f"{CONF_DIR}/{USERS_KEY}"
+# The Sentinels' ACL users' rules without passwords, beside sentinel.conf
+# (the data nodes' are USERS_KEY, beside redis.conf).
 SENTINEL_USERS_KEY = "sentinel-users.acl"
 
 # Ready = master, or a replica whose link is up and whose sync has finished
@@ -74,27 +71,15 @@ READY_CHECK = (
 # A Sentinel is ready when it sees enough peers to authorize a failover.
 SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
+# The ConfigMap holds the pods' scripts and the pre-roll Job's.
+_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), (*SCRIPT_NAMES, PREROLL), "sentinel")
+script_path = _BUNDLE.path
+sentinel_scripts = _BUNDLE.data
+pod_command = _BUNDLE.command
+
 
 def preroll_env(master_set: str, sentinel_hosts: tuple[str, ...], redis_hosts: tuple[str, ...]) -> dict[str, str]:
     """Plain env of the pre-roll Job of the data StatefulSet whose pods are
     ``redis_hosts`` (pod 0 first); REDISCLI_AUTH comes from the admin Secret."""
     return {"MASTER_SET": master_set, "SENTINEL_HOSTS": " ".join(sentinel_hosts),
             "REDIS_HOSTS": " ".join(redis_hosts), USER_ENV: ADMIN}
-
-
-def script_path(name: str) -> Path:
-    """Where ``name`` lives in this package (tests run it from here)."""
-    if name not in (*SCRIPT_NAMES, PREROLL):
-        raise KeyError(f"unknown sentinel script {name!r}")
-    return _SCRIPT_DIR / name
-
-
-def sentinel_scripts() -> dict[str, str]:
-    """ConfigMap data: every Sentinel-mode script by file name."""
-    return {name: script_path(name).read_text() for name in (*SCRIPT_NAMES, PREROLL)}
-
-
-def pod_command(name: str, *args: str) -> list[str]:
-    """Container command running script ``name`` from the scripts mount."""
-    script_path(name)
-    return ["sh", f"{SCRIPTS_DIR}/{name}", *args]

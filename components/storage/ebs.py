@@ -12,13 +12,13 @@ IOPS would exceed 500 per GiB and CreateVolume would fail).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.common.iam import aws_tags, irsa_trust_policy
 from components.common.k8s import labels, metadata
 
 CSI_DRIVER = "ebs.csi.aws.com"
@@ -45,25 +45,7 @@ class EbsCsiStorageArgs:
 
 def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
     """IRSA trust: only the EBS CSI controller's ServiceAccount may assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{oidc_issuer}:sub": CONTROLLER_SA,
-                            f"{oidc_issuer}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    return irsa_trust_policy(oidc_provider_arn, oidc_issuer, CONTROLLER_SA)
 
 
 def _partition(arn: str) -> str:
@@ -82,7 +64,7 @@ class EbsCsiStorage(pulumi.ComponentResource):
             f"{name}-ebs-csi-role",
             assume_role_policy=trust_policy(args.oidc_provider_arn, args.oidc_issuer),
             description=f"IRSA role of the EBS CSI controller on {args.eks_cluster_name}",
-            tags={"managed-by": "redis-platform", "eks-cluster": args.eks_cluster_name},
+            tags=aws_tags({"eks-cluster": args.eks_cluster_name}),
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
@@ -99,7 +81,7 @@ class EbsCsiStorage(pulumi.ComponentResource):
             service_account_role_arn=role.arn,
             # Keep settings an operator changed by hand on the add-on.
             resolve_conflicts_on_update="PRESERVE",
-            tags={"managed-by": "redis-platform"},
+            tags=aws_tags(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
         )
         base = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": args.fs_type}

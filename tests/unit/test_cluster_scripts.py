@@ -8,13 +8,14 @@ from dataclasses import replace
 import pytest
 
 from components.redis.cluster_scripts import (
+    ACL_LIB,
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
     LIB_SCRIPT,
     PREROLL_SCRIPT,
     PRESTOP_SCRIPT,
     REPAIR_SCRIPT,
-    TLS_RELOAD_SCRIPT,
+    TLS_RELOAD,
     BOOTSTRAP_SECRET_ENV,
     FIELD_ENV,
     START_COMMAND,
@@ -38,8 +39,11 @@ def uses(script: str, var: str) -> bool:
 
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
-    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, LIB_SCRIPT, PREROLL_SCRIPT}
-    for name, text in scripts.items():
+    assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB,
+                            PREROLL_SCRIPT}
+    # The ACL library is sourced by the start script from the same mount, not run.
+    assert f'. "$(dirname "$0")/{ACL_LIB}"' in scripts[START_SCRIPT]
+    for name, text in ((n, t) for n, t in scripts.items() if n != ACL_LIB):
         assert text.startswith("#!/bin/sh\n")
         if name == LIB_SCRIPT:
             # Sourced by the bootstrap and the repair: it sets no shell options of theirs.
@@ -51,7 +55,7 @@ def test_ships_the_scripts_as_posix_sh():
         # reloader handle every failure themselves (the pod stops, or redis
         # keeps running, either way); the others stop at the first unhandled error.
         # The pre-roll checks each step itself and says why it stops.
-        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD_SCRIPT, PREROLL_SCRIPT)
+        assert ("\nset -u\n" if name in (PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, PREROLL_SCRIPT)
                 else "\nset -eu\n") in text
         assert "bash" not in text.split("\n", 1)[0]
 

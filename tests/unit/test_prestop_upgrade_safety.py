@@ -21,6 +21,7 @@ import pytest
 
 from components.operations import scripts as ops_scripts
 from components.redis import cluster_scripts, sentinel_scripts
+from components.redis.shared_scripts import ACL_LIB
 
 # (scripts folder, preStop script, keys the previous release's pods mount)
 PRESTOPS = [
@@ -58,3 +59,33 @@ def test_prestop_sources_only_what_the_previous_pods_mount(folder, prestop, moun
     new = sourced(folder, prestop) - mounted_before
     assert not new, (f"{prestop} sources {sorted(new)}, which pods of the previous release do not mount: "
                      "their preStop would fail during the roll that replaces them")
+
+
+
+REDIS_SCRIPTS = Path(cluster_scripts.__file__).parent / "scripts"
+C, S = cluster_scripts, sentinel_scripts
+# (where, keys mounted there, the scripts run there): the pods mount
+# SCRIPT_NAMES, the bootstrap Job BOOTSTRAP_SCRIPTS, the pre-roll Jobs
+# PREROLL_SCRIPT_NAMES.
+MOUNTS = [
+    ("cluster-pod", C.SCRIPT_NAMES, (C.START_SCRIPT, C.PRESTOP_SCRIPT, C.REPAIR_SCRIPT, C.TLS_RELOAD)),
+    ("cluster-bootstrap", C.BOOTSTRAP_SCRIPTS, (C.BOOTSTRAP_SCRIPT,)),
+    ("cluster-preroll", C.PREROLL_SCRIPT_NAMES, (C.PREROLL_SCRIPT, C.BOOTSTRAP_SCRIPT)),
+    ("sentinel-pods", S.SCRIPT_NAMES, (S.SENTINEL_START, S.REDIS_START, S.REDIS_PRESTOP, S.TLS_RELOAD)),
+    ("sentinel-preroll", S.PREROLL_SCRIPT_NAMES, (S.PREROLL,)),
+]
+RUNS = [(f"{where}:{script}", script, keys) for where, keys, scripts in MOUNTS for script in scripts]
+
+
+@pytest.mark.parametrize("script,mounted", [r[1:] for r in RUNS], ids=[r[0] for r in RUNS])
+def test_every_script_sources_only_keys_mounted_where_it_runs(script, mounted):
+    assert script in mounted
+    assert sourced(REDIS_SCRIPTS, script) <= set(mounted)
+
+
+@pytest.mark.parametrize("script", sorted({r[1] for r in RUNS}))
+def test_a_script_calling_the_acl_helpers_sources_acl_lib(script):
+    # acl-lib.sh is sourced only by the start scripts that use it, so that
+    # no preStop (nor sentinel-lib.sh, which the preStop sources) needs it.
+    if re.search(r"\bacl_\w+", (REDIS_SCRIPTS / script).read_text()):
+        assert ACL_LIB in sourced(REDIS_SCRIPTS, script)

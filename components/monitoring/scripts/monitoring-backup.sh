@@ -111,6 +111,23 @@ manifest() {
         "$KIND" "$ENVIRONMENT" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$2" >"$3"
 }
 
+# upload_and_finish STARTED ID DEST SIZE WHAT LOCAL REMOTE [cp option...]
+# Uploads LOCAL (WHAT in the log) to REMOTE and removes the local copy either
+# way (scratch space), then the manifest last, so that a backup with a
+# manifest is a complete one, and pushes the outcome.
+upload_and_finish() {
+    started="$1"; id="$2"; dest="$3"; size="$4"; what="$5"; local_copy="$6"; remote="$7"
+    shift 7
+    ok=1
+    s3 cp "$@" --only-show-errors "$local_copy" "$remote" || ok=0
+    rm -rf "$local_copy"
+    [ "$ok" = 1 ] || { log "upload of $what failed"; return 1; }
+    manifest "$id" "$size" "$SCRATCH_DIR/manifest.json"
+    s3 cp --only-show-errors "$SCRATCH_DIR/manifest.json" "$dest/manifest.json" || return 1
+    log "uploaded $what ($size bytes) to $dest"
+    push_metrics "$started" "$size"
+}
+
 backup_prometheus() {
     started="$1"; id="$2"; dest="$3"
     resp="$(http_post "$SNAPSHOT_URL" '')" || { log "snapshot request failed"; return 1; }
@@ -118,30 +135,15 @@ backup_prometheus() {
     [ -n "$name" ] || { log "no snapshot name in: $resp"; return 1; }
     snap="$DATA_DIR/snapshots/$name"
     [ -d "$snap" ] || { log "snapshot $snap is missing"; return 1; }
-    size="$(dir_bytes "$snap")"
-    ok=1
-    s3 cp --recursive --only-show-errors "$snap" "$dest/tsdb/" || ok=0
     # Hard links to the blocks: removing them frees nothing the server still uses.
-    rm -rf "$snap"
-    [ "$ok" = 1 ] || { log "upload of snapshot $name failed"; return 1; }
-    manifest "$id" "$size" "$SCRATCH_DIR/manifest.json"
-    s3 cp --only-show-errors "$SCRATCH_DIR/manifest.json" "$dest/manifest.json" || return 1
-    log "uploaded snapshot $name ($size bytes) to $dest"
-    push_metrics "$started" "$size"
+    upload_and_finish "$started" "$id" "$dest" "$(dir_bytes "$snap")" "snapshot $name" "$snap" "$dest/tsdb/" --recursive
 }
 
 backup_grafana() {
     started="$1"; id="$2"; dest="$3"
     copy_sqlite "$DATA_DIR/grafana.db" "$SCRATCH_DIR/grafana.db" || { log "no consistent copy of grafana.db"; return 1; }
     size="$(wc -c <"$SCRATCH_DIR/grafana.db" | tr -d ' ')"
-    ok=1
-    s3 cp --only-show-errors "$SCRATCH_DIR/grafana.db" "$dest/grafana.db" || ok=0
-    rm -f "$SCRATCH_DIR/grafana.db"
-    [ "$ok" = 1 ] || { log "upload of grafana.db failed"; return 1; }
-    manifest "$id" "$size" "$SCRATCH_DIR/manifest.json"
-    s3 cp --only-show-errors "$SCRATCH_DIR/manifest.json" "$dest/manifest.json" || return 1
-    log "uploaded grafana.db ($size bytes) to $dest"
-    push_metrics "$started" "$size"
+    upload_and_finish "$started" "$id" "$dest" "$size" grafana.db "$SCRATCH_DIR/grafana.db" "$dest/grafana.db"
 }
 
 # The keys come from an optional Secret (CREDENTIALS_SECRET names it) so that

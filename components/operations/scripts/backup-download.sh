@@ -13,8 +13,7 @@ set -eu
 SCRIPT_NAME=backup-download
 . "$(dirname "$0")/s3-lib.sh"
 
-[ -n "${BUCKET:-}" ] || die "BUCKET is not set"
-[ -n "${RESTORE_DIR:-}" ] || die "RESTORE_DIR is not set"
+require_env BUCKET RESTORE_DIR
 [ -n "${BACKUP_PATH:-}" ] || die "BACKUP_PATH is not set (a backup's <deployment>/<date>/<id>, or latest)"
 mkdir -p "$RESTORE_DIR"
 

@@ -17,9 +17,7 @@ SCRIPT_NAME=backup-prestop
 budget="${1:-60}"
 DATA_DIR="${DATA_DIR:-/data}"
 HANDOVER_WAIT="${HANDOVER_WAIT:-0}"
-[ -n "${BUCKET:-}" ] || die "BUCKET is not set"
-[ -n "${DEPLOYMENT:-}" ] || die "DEPLOYMENT is not set"
-[ -n "${POD_NAME:-}" ] || die "POD_NAME is not set"
+require_env BUCKET DEPLOYMENT POD_NAME
 start=$(date +%s)
 
 if [ -n "${HANDOFF_FILE:-}" ] && [ "$HANDOVER_WAIT" -gt 0 ]; then

@@ -15,8 +15,7 @@ set -eu
 SCRIPT_NAME=backup-upload
 . "$(dirname "$0")/s3-lib.sh"
 
-[ -n "${OUT_DIR:-}" ] || die "OUT_DIR is not set"
-[ -n "${BUCKET:-}" ] || die "BUCKET is not set"
+require_env OUT_DIR BUCKET
 [ -s "$OUT_DIR/backup-path" ] || die "no $OUT_DIR/backup-path: the snapshot step did not finish"
 [ -s "$OUT_DIR/manifest.json" ] || die "no $OUT_DIR/manifest.json: the snapshot step did not finish"
 # The credentials Secret is optional (Redis must start without it): report

@@ -12,6 +12,14 @@ S3_TIMEOUT="${S3_TIMEOUT:-1800}"
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${SCRIPT_NAME:-s3}" "$*" >&2; }
 die() { log "STOPPED: $*"; exit 1; }
 
+# Stops, naming the first one, unless every variable named is set and non-empty.
+require_env() {
+    for _name in "$@"; do
+        eval "_value=\${$_name:-}"
+        [ -n "$_value" ] || die "$_name is not set"
+    done
+}
+
 # s3://bucket/prefix/$1 with no doubled slashes.
 s3_uri() {
     _p="${PREFIX:-}"

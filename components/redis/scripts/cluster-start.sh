@@ -42,6 +42,7 @@ set -f
 
 log() { printf '%s cluster-start: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "$0")/acl-lib.sh"
 
 REDIS_CONF="${REDIS_CONF:-/usr/local/etc/redis/redis.conf}"
 RUNTIME_CONF="${RUNTIME_CONF:-/run/redis/runtime.conf}"
@@ -63,35 +64,14 @@ if [ -z "${POD_IP:-}" ]; then
 fi
 ANNOUNCE_HOSTNAME="$POD_NAME.$HEADLESS_SERVICE.$NAMESPACE.svc.$CLUSTER_DOMAIN"
 
-# Redis config strings: double-quoted, with backslash and quote escaped.
-# printf is a shell builtin, so the password never shows in a process list.
-quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'; }
-
-acl_user_names() { awk '$1 == "user" { print $2 }' "$USERS_ACL"; }
-
-# Every user must have its password file before anything is written: an
-# empty one would become `>` (an empty password) in the include.
-check_passwords() {
-    for name in $(acl_user_names) replication; do
-        [ -s "$ACL_DIR/$name" ] || die "no password for ACL user $name in $ACL_DIR/$name (its Secret is not mounted)"
-    done
-}
-
-# One `user` line per line of USERS_ACL, with the user's password added.
-acl_users() {
-    grep '^user ' "$USERS_ACL" | while read -r _kw name rules; do
-        printf 'user %s %s %s\n' "$name" "$rules" "$(quote ">$(cat "$ACL_DIR/$name")")"
-    done
-}
-
 write_runtime_conf() {
     run_dir="$(dirname "$RUNTIME_CONF")"
     mkdir -p "$run_dir"
     old_umask="$(umask)"
     umask 077
     tmp="$RUNTIME_CONF.tmp.$$"
-    repl_pw="$(quote "$(cat "$ACL_DIR/replication")")"
-    users="$(acl_users)"
+    repl_pw="$(acl_quoted_password replication)"
+    users="$(acl_user_lines "$USERS_ACL")"
     {
         printf '# Written at start by cluster-start.sh; per pod, not in the ConfigMap.\n'
         printf '%s\n' "$users"
@@ -102,7 +82,7 @@ write_runtime_conf() {
     chmod 600 "$tmp"
     mv -f "$tmp" "$RUNTIME_CONF"
     umask "$old_umask"
-    log "wrote $RUNTIME_CONF (mode 0600): ACL users $(acl_user_names | tr '\n' ' ')announcing hostname $ANNOUNCE_HOSTNAME"
+    log "wrote $RUNTIME_CONF (mode 0600): ACL users $(acl_user_names "$USERS_ACL" | tr '\n' ' ')announcing hostname $ANNOUNCE_HOSTNAME"
 }
 
 # First address of $1 in POD_IP's family, or nothing.
@@ -182,7 +162,7 @@ fix_nodes_conf() {
     rm -f "$map" "$map.changes"
 }
 
-check_passwords
+acl_check_passwords "$USERS_ACL" replication
 write_runtime_conf
 if [ ! -s "$NODES_CONF" ] || [ -f "$DATA_DIR/.repair-pending" ]; then
     log "starting cluster-repair.sh in the background: it rejoins this node if the cluster lost it"

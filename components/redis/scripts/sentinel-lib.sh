@@ -45,34 +45,9 @@ redis_cmd() {
         redis-cli $CLI_USER $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
 }
 
-# Redis config strings: double-quoted, with backslash and quote escaped.
-# printf is a shell builtin, so a password never shows in a process list.
-quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'; }
-
-# ACL users: $1 is a users file (`user <name> on <rules>` lines, no
-# passwords, from the ConfigMap); each user's password is ACL_DIR/<name>.
-acl_user_names() { awk '$1 == "user" { print $2 }' "$1"; }
-
-# Stops unless every user of file $1 (and the extra names after it) has a
-# non-empty password file: an empty one would become `>`, an empty password.
-acl_check_passwords() {
-    [ -f "$1" ] || die "the ACL users file $1 is missing"
-    _file="$1"
-    shift
-    for _name in $(acl_user_names "$_file") "$@"; do
-        [ -s "$ACL_DIR/$_name" ] || die "no password for ACL user $_name in $ACL_DIR/$_name (its Secret is not mounted)"
-    done
-}
-
-# The `user` lines of file $1 with each user's password added.
-acl_user_lines() {
-    grep '^user ' "$1" | while read -r _kw _name _rules; do
-        printf 'user %s %s %s\n' "$_name" "$_rules" "$(quote ">$(cat "$ACL_DIR/$_name")")"
-    done
-}
-
-# The password of user $1, quoted for a config file.
-acl_quoted_password() { quote "$(cat "$ACL_DIR/$1")"; }
+# The ACL helpers (acl-lib.sh) are sourced by the start scripts that use
+# them, not here: the data pods' preStop sources this file, and pods of a
+# release before acl-lib.sh do not mount it but run this text in a roll.
 
 # Prints "host port" as one Sentinel sees the master, or nothing.
 sentinel_master_of() {
@@ -105,6 +80,18 @@ sentinels_master() {
 
 now() {
     date +%s
+}
+
+# One pass of a bounded wait loop: logs $1 unless the last pass logged the
+# same (a long wait names each new reason once), fails once now() reaches
+# the deadline $2, else sleeps SENTINEL_QUERY_INTERVAL. A loop starts with
+# WAIT_SAID="".
+WAIT_SAID=""
+wait_pass() {
+    [ "$1" = "$WAIT_SAID" ] || log "$1"
+    WAIT_SAID=$1
+    [ "$(now)" -lt "$2" ] || return 1
+    sleep "$SENTINEL_QUERY_INTERVAL"
 }
 
 count_words() {

@@ -49,6 +49,7 @@ set -eu
 
 SCRIPT_NAME=sentinel-redis-start
 . "$(dirname "$0")/sentinel-lib.sh"
+. "$(dirname "$0")/acl-lib.sh"
 
 require_env REDISCLI_AUTH MASTER_SET REDIS_ANNOUNCE_HOST REDIS_HOSTS SENTINEL_HOSTS
 REDIS_PORT="${REDIS_PORT:-6379}"
@@ -182,7 +183,7 @@ choose_master() {
     standby_user="rp-standby-$(printf '%s' "$MY_STATE" | tr ' ' '-')"
     local_cmd ACL SETUSER "$standby_user" off >/dev/null || give_up "could not publish the standby state"
     log "standby: recorded replication state ($MY_STATE) published to the other data nodes"
-    said="" WHY=""
+    WAIT_SAID="" WHY=""
     master=""
     while [ -z "$stopping" ]; do
         set -- $(sentinels_majority_master)
@@ -202,10 +203,7 @@ choose_master() {
             shift
             WHY="no sentinel knows a master; $*"
         fi
-        [ "$WHY" = "$said" ] || log "$WHY"
-        said=$WHY
-        [ "$(now)" -lt "$deadline" ] || give_up "no master chosen within ${START_WAIT_SECONDS}s (last: $WHY)"
-        sleep "$SENTINEL_QUERY_INTERVAL"
+        wait_pass "$WHY" "$deadline" || give_up "no master chosen within ${START_WAIT_SECONDS}s (last: $WHY)"
     done
     [ -z "$stopping" ] || return 0
     follow "$master"

@@ -26,6 +26,7 @@ set -eu
 
 SCRIPT_NAME=sentinel-start
 . "$(dirname "$0")/sentinel-lib.sh"
+. "$(dirname "$0")/acl-lib.sh"
 
 require_env REDISCLI_AUTH SENTINEL_USERS_ACL
 acl_check_passwords "$SENTINEL_USERS_ACL" sentinel
@@ -56,7 +57,7 @@ data_master() {
 derive_master() {
     SENTINEL_SKIP="${SENTINEL_ANNOUNCE_HOST:-}"
     _deadline=$(($(now) + SENTINEL_START_WAIT))
-    _said=""
+    WAIT_SAID=""
     while :; do
         set -- $(sentinels_majority_master)
         if [ "$#" -eq 3 ]; then
@@ -73,10 +74,7 @@ derive_master() {
             return 0
         fi
         _why="no majority of the other sentinels names a master ($1 name one) and no data node is master yet; waiting"
-        [ "$_why" = "$_said" ] || log "$_why"
-        _said=$_why
-        [ "$(now)" -lt "$_deadline" ] || die "no master known after ${SENTINEL_START_WAIT}s; exiting so the container starts again and asks again"
-        sleep "$SENTINEL_QUERY_INTERVAL"
+        wait_pass "$_why" "$_deadline" || die "no master known after ${SENTINEL_START_WAIT}s; exiting so the container starts again and asks again"
     done
 }
 

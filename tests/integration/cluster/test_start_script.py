@@ -50,7 +50,9 @@ def pod(request, tmp_path: Path):
     (tmp_path / "acl").mkdir()
     (tmp_path / "acl" / "app").write_text("app-pw")
     (tmp_path / "acl" / "replication").write_text(PASSWORD)
-    (tmp_path / "script.sh").write_text(cluster_scripts()[START_SCRIPT])
+    # Every script, as in the pod's mount: the start script sources acl-lib.sh beside it.
+    for name, text in cluster_scripts().items():
+        (tmp_path / name).write_text(text)
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "USERS_ACL": str(tmp_path / "users.acl"),
@@ -72,7 +74,7 @@ def run(pod) -> subprocess.CompletedProcess:
     root, shell, env = pod
     wrapper = 'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/nsswitch.conf" /etc/nsswitch.conf && exec "$@"'
     argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", wrapper, str(root),
-            *shell, str(root / "script.sh")]
+            *shell, str(root / START_SCRIPT)]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
 
 
