@@ -42,6 +42,9 @@ set -f
 
 log() { printf '%s cluster-start: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "ERROR: $*"; exit 1; }
+# A pod of an earlier release mounts only the keys it listed, and runs this
+# text if its container restarts before the roll reaches it.
+[ -r "$(dirname "$0")/acl-lib.sh" ] || die "acl-lib.sh is not mounted here: this pod still has the template of an earlier release; the rolling update replaces it"
 . "$(dirname "$0")/acl-lib.sh"
 
 REDIS_CONF="${REDIS_CONF:-/usr/local/etc/redis/redis.conf}"

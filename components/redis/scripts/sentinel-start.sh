@@ -26,6 +26,9 @@ set -eu
 
 SCRIPT_NAME=sentinel-start
 . "$(dirname "$0")/sentinel-lib.sh"
+# A pod of an earlier release mounts only the keys it listed, and runs this
+# text if its container restarts before the roll reaches it.
+[ -r "$(dirname "$0")/acl-lib.sh" ] || die "acl-lib.sh is not mounted here: this pod still has the template of an earlier release; the rolling update replaces it"
 . "$(dirname "$0")/acl-lib.sh"
 
 require_env REDISCLI_AUTH SENTINEL_USERS_ACL
