@@ -33,6 +33,16 @@ REDIS_UID = 999
 # names in pods, loopback addresses in tests).
 HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
+# A Sentinel master-set name, as sentinel.conf and haproxy.cfg both write it
+# (unquoted, one word).
+_MASTER_SET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_master_set(name: str) -> None:
+    """Raises ValueError, naming master_set, unless ``name`` is a master-set name."""
+    if not _MASTER_SET_RE.match(name):
+        raise ValueError(f"master_set {name!r}: letters, digits, '.', '_' and '-' only")
+
 # Environment variable names shared by containers, scripts and probes.
 # REDISCLI_AUTH is what redis-cli reads, so the password never needs -a.
 PASSWORD_ENV = "REDIS_PASSWORD"

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.common.redis_contract import HOST_RE, PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT
+from components.common.redis_contract import HOST_RE, PASSWORD_ENV, REDIS_PORT, SENTINEL_PORT, check_master_set
 
 RESOLVERS = "kubernetes"
 NO_MASTER = "no_master"
@@ -90,8 +90,7 @@ class HAProxySpec:
             raise ValueError(f"password_env {self.password_env!r} is not an environment variable name")
         if self.user is not None and not re.match(r"^[A-Za-z0-9._-]+$", self.user):
             raise ValueError(f"user {self.user!r}: letters, digits, '.', '_' and '-' only")
-        if not re.match(r"^[A-Za-z0-9._-]+$", self.master_set):
-            raise ValueError(f"master_set {self.master_set!r}: letters, digits, '.', '_' and '-' only")
+        check_master_set(self.master_set)
         n = len(self.sentinel_hosts)
         if self.sentinel_agreement is not None and not n // 2 < self.sentinel_agreement <= n:
             raise ValueError(f"sentinel_agreement must be a majority of the {n} sentinels")

@@ -64,9 +64,10 @@ SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, T
 BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
 # its script first, then what it sources (the preStop's catch-up test) and
-# runs (the bootstrap's drain, with the library the bootstrap sources).
+# runs (the bootstrap's drain, with the library the bootstrap sources), and
+# the library both modes' pre-roll scripts source for their waits (within).
 PREROLL_SCRIPT = "cluster-preroll.sh"
-PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS)
+PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS, ACL_LIB)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"

@@ -10,10 +10,9 @@ those ever appear in the rendered text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from components.common.redis_contract import HOST_RE, REDIS_PORT, SENTINEL_PORT
+from components.common.redis_contract import HOST_RE, REDIS_PORT, SENTINEL_PORT, check_master_set
 from components.common.tls import TlsFiles, redis_tls_directives
 
 # Writable copy of sentinel.conf inside the pod (a medium: Memory emptyDir,
@@ -21,8 +20,6 @@ from components.common.tls import TlsFiles, redis_tls_directives
 SENTINEL_CONF_DIR = "/usr/local/etc/sentinel"
 SENTINEL_WORK_DIR = "/run/sentinel"
 SENTINEL_CONF_NAME = "sentinel.conf"
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,7 @@ class SentinelConfSpec:
     tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.match(self.master_set):
-            raise ValueError(f"master_set {self.master_set!r}: letters, digits, '.', '_' and '-' only")
+        check_master_set(self.master_set)
         if not HOST_RE.match(self.master_host):
             raise ValueError(f"master_host {self.master_host!r} is not a host name or address")
         if self.quorum < 1:

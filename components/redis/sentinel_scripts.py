@@ -52,9 +52,10 @@ SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, REDIS_START, REDIS_PRESTOP, TLS_RE
 DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
-# its script, the library and the preStop whose handover it runs.
+# its script, the library, the preStop whose handover it runs and the
+# library both modes' pre-roll scripts source for their waits (within).
 PREROLL = "sentinel-preroll.sh"
-PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP)
+PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP, ACL_LIB)
 # The Sentinels' ACL users' rules without passwords, beside sentinel.conf
 # (the data nodes' are USERS_KEY, beside redis.conf).
 SENTINEL_USERS_KEY = "sentinel-users.acl"

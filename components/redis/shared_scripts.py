@@ -3,7 +3,8 @@ bundle lists them among its own), and the users file both start scripts read."""
 
 from components.redis.conf import CONF_DIR
 
-# ACL helpers the start scripts source from their own directory.
+# ACL helpers the start scripts, and the wait helper (within) the pre-roll
+# scripts, source from their own directory.
 ACL_LIB = "acl-lib.sh"
 # Reloads the server certificates when cert-manager renews them.
 TLS_RELOAD = "redis-tls-reload.sh"

@@ -14,13 +14,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stacks.config.base import DnsLabel, StrictModel, matching
-from stacks.config.cidr import Cidr
 from stacks.config.durations import Duration, seconds
-from stacks.config.images import ImageRef
-from stacks.config.monitoring import Grafana, Prometheus, RemoteWrite
-from stacks.config.quantities import Memory
+from stacks.config.monitoring import Grafana, PrometheusServer
 from stacks.config.selectors import check_selector
-from stacks.config.sizes import PrometheusSize
 from stacks.config.targets import Target
 # org/project/stack, org/stack or stack (Pulumi's fully qualified stack names).
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
@@ -110,7 +106,7 @@ class FederationGrafana(Grafana):
     enabled: bool = True
 
 
-class Federation(StrictModel):
+class Federation(PrometheusServer):
     enabled: bool = False
     namespace: DnsLabel = "monitoring-global"
     lower: tuple[LowerServer, ...] = ()
@@ -122,13 +118,7 @@ class Federation(StrictModel):
     scrape_interval: Duration = "60s"
     scrape_timeout: Duration = "45s"
     evaluation_interval: Duration = "60s"
-    image: ImageRef = Prometheus.model_fields["image"].default
     retention: Duration = "30d"
-    retention_size: PrometheusSize = "40GB"
-    storage_size: Memory = "50Gi"
-    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
-    load_balancer_source_ranges: tuple[Cidr, ...] = ()
-    remote_write: tuple[RemoteWrite, ...] = ()
     # Default: the host stack's own Alertmanager.
     alertmanager_url: str | None = None
     grafana: FederationGrafana = Field(default_factory=FederationGrafana)

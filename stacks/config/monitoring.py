@@ -55,17 +55,24 @@ class StaticTarget(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class Prometheus(StrictModel):
+class PrometheusServer(StrictModel):
+    """The keys every Prometheus server of the stack takes alike: the
+    per-environment one (monitoring.prometheus) and the federating one
+    (federation): image, storage, Service and remote write."""
+
     image: ImageRef = "prom/prometheus:v2.54.1"
-    retention: Duration = "15d"
     # Prometheus's own units (GB = GiB), not Kubernetes' (Gi).
     retention_size: PrometheusSize = "40GB"
     storage_size: Memory = "50Gi"
-    scrape_interval: Duration = "30s"
-    evaluation_interval: Duration = "30s"
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     load_balancer_source_ranges: tuple[Cidr, ...] = ()
     remote_write: tuple[RemoteWrite, ...] = ()
+
+
+class Prometheus(PrometheusServer):
+    retention: Duration = "15d"
+    scrape_interval: Duration = "30s"
+    evaluation_interval: Duration = "30s"
     static_targets: tuple[StaticTarget, ...] = ()
     # Who may query it besides Grafana (an Ingress controller, a federating server elsewhere).
     clients: tuple[AccessFrom, ...] = ()

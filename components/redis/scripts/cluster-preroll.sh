@@ -41,6 +41,8 @@ CLUSTER_PRESTOP_LIB=yes
 
 log() { printf '%s cluster-preroll: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "STOPPED: $*"; exit 1; }
+# within (each wait below, bounded by WAIT).
+. "$SCRIPTS/acl-lib.sh"
 
 WAIT="${PREROLL_WAIT_SECONDS:-60}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
@@ -132,40 +134,34 @@ printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; d
     [ "$(cli "$thost" ping)" = "PONG" ] ||
         die "shard of master $mhost: its lowest-ordinal pod $thost does not answer (down?), so it cannot take the master role before the roll; nothing was moved"
     [ "$tlink" = connected ] || log "note: $thost's bus link is $tlink as $ref sees it"
-    waited=0
-    until caught_up "$mhost" "$mid" "$taddr"; do
-        if [ "$waited" -ge "$WAIT" ]; then
-            LOCAL="$mhost"
-            die "shard of master $mhost: its lowest-ordinal pod $thost has not caught up within ${WAIT}s (online, at most $MAX_LAG bytes behind): $(replica_states); nothing was moved"
-        fi
-        [ "$waited" -gt 0 ] || log "shard of master $mhost: waiting up to ${WAIT}s for $thost ($taddr) to catch up"
-        sleep 1
-        waited=$((waited + 1))
-    done
+    within "$WAIT" "$thost ($taddr), the lowest-ordinal pod of the shard of master $mhost, to catch up" \
+        caught_up "$mhost" "$mid" "$taddr" || {
+        LOCAL="$mhost"
+        die "shard of master $mhost: its lowest-ordinal pod $thost has not caught up within ${WAIT}s (online, at most $MAX_LAG bytes behind): $(replica_states); nothing was moved"
+    }
     log "shard of master $mhost: $thost is the lowest-ordinal pod and has caught up"
 done || exit 1
+
+# True when host $1 is a master and host $2 a replica.
+swapped() { [ "$(role_of "$1")" = master ] && [ "$(role_of "$2")" = slave ]; }
+# True when $ref sees no replica of node $1 left and $1 itself following node $2.
+followed() {
+    cli "$ref" cluster nodes | awk -v old="$1" -v new="$2" '
+        $4 == old { stale = 1 } $1 == old && $4 == new { followed = 1 } END { exit !(followed && !stale) }'
+}
 
 printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; do
     log "shard of master $mhost: handing the master role to $thost (graceful CLUSTER FAILOVER: writes pause until it holds every one)"
     answer="$(cli "$thost" cluster failover)"
     [ "$answer" = "OK" ] || die "shard of master $mhost: $thost refused CLUSTER FAILOVER (${answer:-no answer}); the shards before it were moved"
-    waited=0
-    until [ "$(role_of "$thost")" = master ] && [ "$(role_of "$mhost")" = slave ]; do
-        [ "$waited" -lt "$WAIT" ] ||
-            die "shard of master $mhost: $thost did not take the master role within ${WAIT}s; the shards before it were moved"
-        sleep 1
-        waited=$((waited + 1))
-    done
+    within "$WAIT" "" swapped "$thost" "$mhost" ||
+        die "shard of master $mhost: $thost did not take the master role within ${WAIT}s; the shards before it were moved"
+    took=$waited
     # The shard's other replicas learn the new master by gossip: wait until
-    # $ref sees every copy of the shard following it.
-    until cli "$ref" cluster nodes | awk -v old="$mid" -v new="$tid" '
-            $4 == old { stale = 1 } $1 == old && $4 == new { followed = 1 } END { exit !(followed && !stale) }'; do
-        [ "$waited" -lt "$WAIT" ] ||
-            die "shard of master $mhost: its replicas did not all follow $thost within ${WAIT}s; the shards before it were moved"
-        sleep 1
-        waited=$((waited + 1))
-    done
-    log "shard of master $mhost: $thost is its master now (after about ${waited}s), every other copy follows it"
+    # $ref sees every copy of the shard following it (the rest of the bound).
+    within $((WAIT - took)) "" followed "$mid" "$tid" ||
+        die "shard of master $mhost: its replicas did not all follow $thost within ${WAIT}s; the shards before it were moved"
+    log "shard of master $mhost: $thost is its master now (after about $((took + waited))s), every other copy follows it"
 done || exit 1
 
 log "every shard's master is on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master"

@@ -34,6 +34,8 @@ set -eu
 SCRIPT_NAME=sentinel-preroll
 SCRIPTS="$(dirname "$0")"
 . "$SCRIPTS/sentinel-lib.sh"
+# within (each wait below, bounded by WAIT).
+. "$SCRIPTS/acl-lib.sh"
 
 die() { log "STOPPED: $*"; exit 1; }
 
@@ -79,15 +81,10 @@ in_sync() {
         { v[$1] = $2 }
         END { exit !(v["role"] == "slave" && v["master_host"] == m && v["master_link_status"] == "up" && v["master_sync_in_progress"] == "0") }'
 }
-waited=0
-until in_sync "$POD0" "$master"; do
-    [ "$waited" -lt "$WAIT" ] ||
-        die "pod 0 ($POD0) is not an in-sync replica of the master $master within ${WAIT}s (it says: ${view0:-nothing, it does not answer}), so it cannot take the master role before the roll; nothing was moved"
-    [ "$waited" -gt 0 ] || log "waiting up to ${WAIT}s for pod 0 ($POD0) to be an in-sync replica of $master"
-    sleep 1
-    waited=$((waited + 1))
+within "$WAIT" "pod 0 ($POD0) to be an in-sync replica of $master" in_sync "$POD0" "$master" || {
     view0=$(node_view "$POD0" "$REDIS_PORT")
-done
+    die "pod 0 ($POD0) is not an in-sync replica of the master $master within ${WAIT}s (it says: ${view0:-nothing, it does not answer}), so it cannot take the master role before the roll; nothing was moved"
+}
 prio0=$(redis_cmd "$POD0" "$REDIS_PORT" CONFIG GET replica-priority | sed -n 2p | tr -d '\r')
 [ "${prio0:-0}" != 0 ] ||
     die "pod 0 ($POD0) has replica-priority 0 (no Sentinel would promote it; a node-group migration left it so?); nothing was moved"
@@ -148,14 +145,8 @@ priorities_seen() {
     done
 }
 if [ -n "$others" ]; then
-    waited=0
-    until priorities_seen; do
-        [ "$waited" -lt "$WAIT" ] ||
-            die "the Sentinels did not see replica-priority 0 on$others within ${WAIT}s; nothing was moved (priorities restored)"
-        [ "$waited" -gt 0 ] || log "waiting up to ${WAIT}s for every Sentinel to see the priorities (they read INFO every 10 s)"
-        sleep 1
-        waited=$((waited + 1))
-    done
+    within "$WAIT" "every Sentinel to see the priorities (they read INFO every 10 s)" priorities_seen ||
+        die "the Sentinels did not see replica-priority 0 on$others within ${WAIT}s; nothing was moved (priorities restored)"
     log "every Sentinel that answers sees replica-priority 0 on$others"
 fi
 
@@ -164,15 +155,13 @@ LOCAL_REDIS_HOST="$master" REDIS_ANNOUNCE_HOST="$master" \
     sh "$SCRIPTS/sentinel-redis-prestop.sh" "$PAUSE" ||
     die "the handover from $master to pod 0 ($POD0) failed (the line above says why); writes resumed on $master"
 
-waited=0
-while :; do
+# True when a majority of the Sentinels name pod 0 (sets named: whom they name) and it says master.
+pod0_is_master() {
     majority=$(sentinels_majority_master)
     named=${majority#* }
-    [ "${named% *}" = "$POD0" ] && [ "$(node_view "$POD0" "$REDIS_PORT" | cut -d ' ' -f 1)" = master ] && break
-    [ "$waited" -lt "$WAIT" ] ||
-        die "a majority of the Sentinels did not name pod 0 ($POD0) as master within ${WAIT}s after the handover (they name: ${named:-nobody})"
-    sleep 1
-    waited=$((waited + 1))
-done
+    [ "${named% *}" = "$POD0" ] && [ "$(node_view "$POD0" "$REDIS_PORT" | cut -d ' ' -f 1)" = master ]
+}
+within "$WAIT" "" pod0_is_master ||
+    die "a majority of the Sentinels did not name pod 0 ($POD0) as master within ${WAIT}s after the handover (they name: ${named:-nobody})"
 restore_priorities
 log "pod 0 ($POD0) is the master and a majority of the Sentinels name it: the roll (highest ordinal first) restarts every replica before it"
