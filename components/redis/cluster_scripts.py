@@ -51,7 +51,7 @@ from components.common.redis_contract import DATA_DIR, PASSWORD_ENV, REDIS_PORT,
 from components.common.tls import CLI_TLS
 from components.redis.conf import CONF_DIR, RUNTIME_CONF
 # Part of this module's contract too: the component reads scripts.USERS_KEY.
-from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
+from components.redis.shared_scripts import ACL_LIB, PREROLL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
 START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
@@ -65,9 +65,10 @@ BOOTSTRAP_SCRIPTS = (BOOTSTRAP_SCRIPT, LIB_SCRIPT)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
 # its script first, then what it sources (the preStop's catch-up test) and
 # runs (the bootstrap's drain, with the library the bootstrap sources), and
-# the library both modes' pre-roll scripts source for their waits (within).
+# the library both modes' pre-roll scripts source for their waits
+# (within, preroll-lib.sh).
 PREROLL_SCRIPT = "cluster-preroll.sh"
-PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS, ACL_LIB)
+PREROLL_SCRIPT_NAMES = (PREROLL_SCRIPT, PRESTOP_SCRIPT, *BOOTSTRAP_SCRIPTS, PREROLL_LIB)
 
 # Where the StatefulSet mounts the rendered redis.conf (ConfigMap key redis.conf).
 REDIS_CONF_PATH = f"{CONF_DIR}/redis.conf"
@@ -138,7 +139,7 @@ class ClusterTopology:
 
 # ConfigMap data: script file name -> text, mounted at ``SCRIPTS_DIR``
 # (the pods mount SCRIPT_NAMES, the pre-roll Job PREROLL_SCRIPT_NAMES).
-_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", (*SCRIPT_NAMES, PREROLL_SCRIPT), "cluster")
+_BUNDLE = ScriptBundle(Path(__file__).parent / "scripts", (*SCRIPT_NAMES, PREROLL_SCRIPT, PREROLL_LIB), "cluster")
 cluster_scripts = _BUNDLE.data
 
 

@@ -41,7 +41,7 @@ from components.common.redis_contract import SENTINEL_PORT
 from components.common.script_bundle import ScriptBundle
 from components.common.tls import CLI_TLS
 # Part of this module's contract too: the component reads scripts.USERS_KEY.
-from components.redis.shared_scripts import ACL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
+from components.redis.shared_scripts import ACL_LIB, PREROLL_LIB, TLS_RELOAD, USERS_ACL_PATH, USERS_KEY
 
 LIB = "sentinel-lib.sh"
 SENTINEL_START = "sentinel-start.sh"
@@ -53,9 +53,10 @@ DATA_SCRIPT_NAMES = (LIB, ACL_LIB, REDIS_START, REDIS_PRESTOP, TLS_RELOAD)
 SENTINEL_SCRIPT_NAMES = (LIB, ACL_LIB, SENTINEL_START, TLS_RELOAD)
 # The pre-roll Job's (components/redis/preroll.py), not mounted in the pods:
 # its script, the library, the preStop whose handover it runs and the
-# library both modes' pre-roll scripts source for their waits (within).
+# library both modes' pre-roll scripts source for their waits (within,
+# preroll-lib.sh).
 PREROLL = "sentinel-preroll.sh"
-PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP, ACL_LIB)
+PREROLL_SCRIPT_NAMES = (PREROLL, LIB, REDIS_PRESTOP, PREROLL_LIB)
 # The Sentinels' ACL users' rules without passwords, beside sentinel.conf
 # (the data nodes' are USERS_KEY, beside redis.conf).
 SENTINEL_USERS_KEY = "sentinel-users.acl"
@@ -73,7 +74,7 @@ READY_CHECK = (
 SENTINEL_READY = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" | grep -q "^OK"'
 
 # The ConfigMap holds the pods' scripts and the pre-roll Job's.
-_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), (*SCRIPT_NAMES, PREROLL), "sentinel")
+_BUNDLE = ScriptBundle(Path(__file__).with_name("scripts"), (*SCRIPT_NAMES, PREROLL, PREROLL_LIB), "sentinel")
 script_path = _BUNDLE.path
 sentinel_scripts = _BUNDLE.data
 pod_command = _BUNDLE.command

@@ -9,6 +9,7 @@ import pytest
 
 from components.redis.cluster_scripts import (
     ACL_LIB,
+    PREROLL_LIB,
     BOOTSTRAP_COMMAND,
     BOOTSTRAP_SCRIPT,
     LIB_SCRIPT,
@@ -40,10 +41,12 @@ def uses(script: str, var: str) -> bool:
 def test_ships_the_scripts_as_posix_sh():
     scripts = cluster_scripts()
     assert set(scripts) == {START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB,
-                            PREROLL_SCRIPT}
+                            PREROLL_SCRIPT, PREROLL_LIB}
     # The ACL library is sourced by the start script from the same mount, not run.
     assert f'. "$(dirname "$0")/{ACL_LIB}"' in scripts[START_SCRIPT]
-    for name, text in ((n, t) for n, t in scripts.items() if n != ACL_LIB):
+    # The pre-roll's wait helper likewise, by the pre-roll script.
+    assert f'. "$SCRIPTS/{PREROLL_LIB}"' in scripts[PREROLL_SCRIPT]
+    for name, text in ((n, t) for n, t in scripts.items() if n not in (ACL_LIB, PREROLL_LIB)):
         assert text.startswith("#!/bin/sh\n")
         if name == LIB_SCRIPT:
             # Sourced by the bootstrap and the repair: it sets no shell options of theirs.

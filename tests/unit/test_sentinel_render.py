@@ -11,6 +11,7 @@ from components.redis.sentinel_scripts import (
     REDIS_PRESTOP,
     REDIS_START,
     PREROLL,
+    PREROLL_LIB,
     SCRIPT_NAMES,
     SENTINEL_START,
     pod_command,
@@ -76,7 +77,8 @@ def test_invalid_specs_are_refused(change):
 
 def test_script_bundle_holds_every_script_as_posix_sh():
     scripts = sentinel_scripts()
-    assert set(scripts) == {*SCRIPT_NAMES, PREROLL}
+    assert set(scripts) == {*SCRIPT_NAMES, PREROLL, PREROLL_LIB}
+    assert f'. "$SCRIPTS/{PREROLL_LIB}"' in scripts[PREROLL]
     for name in (SENTINEL_START, REDIS_START, REDIS_PRESTOP, PREROLL):
         assert scripts[name].startswith("#!/bin/sh\n")
         assert "sentinel-lib.sh" in scripts[name]

@@ -1,8 +1,7 @@
-# Helpers shared by the Redis Cluster and Sentinel-mode start scripts (the
-# ACL ones) and pre-roll scripts (within). Sourced, not run, after the script
-# defines log and die. POSIX sh: runs under busybox sh (redis:7.2-alpine) and
-# Debian's dash.
-# Only those scripts source it, never a preStop or a library a preStop
+# ACL helpers shared by the Redis Cluster and Sentinel-mode start scripts.
+# Sourced, not run, after the script defines log and die. POSIX sh: runs
+# under busybox sh (redis:7.2-alpine) and Debian's dash.
+# Only the start scripts source it, never a preStop or a library a preStop
 # sources: pods of a release before this file do not mount it
 # (tests/unit/test_prestop_upgrade_safety.py).
 #
@@ -36,20 +35,3 @@ acl_user_lines() {
 
 # The password of user $1, quoted for a config file.
 acl_quoted_password() { quote "$(cat "$ACL_DIR/$1")"; }
-
-# within SECONDS WHAT COMMAND [ARG...]: runs COMMAND (in this shell) once a
-# second until it succeeds, and fails once SECONDS have passed without. When
-# the first try fails it logs "waiting up to SECONDS s for WHAT" (WHAT empty:
-# no line). Leaves the seconds it slept in $waited.
-within() {
-    _bound="$1"
-    _what="$2"
-    shift 2
-    waited=0
-    until "$@"; do
-        [ "$waited" -lt "$_bound" ] || return 1
-        [ "$waited" -gt 0 ] || [ -z "$_what" ] || log "waiting up to ${_bound}s for $_what"
-        sleep 1
-        waited=$((waited + 1))
-    done
-}

@@ -42,7 +42,7 @@ CLUSTER_PRESTOP_LIB=yes
 log() { printf '%s cluster-preroll: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "STOPPED: $*"; exit 1; }
 # within (each wait below, bounded by WAIT).
-. "$SCRIPTS/acl-lib.sh"
+. "$SCRIPTS/preroll-lib.sh"
 
 WAIT="${PREROLL_WAIT_SECONDS:-60}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"

@@ -35,7 +35,7 @@ SCRIPT_NAME=sentinel-preroll
 SCRIPTS="$(dirname "$0")"
 . "$SCRIPTS/sentinel-lib.sh"
 # within (each wait below, bounded by WAIT).
-. "$SCRIPTS/acl-lib.sh"
+. "$SCRIPTS/preroll-lib.sh"
 
 die() { log "STOPPED: $*"; exit 1; }
 
