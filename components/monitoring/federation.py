@@ -207,7 +207,7 @@ class Federation(MonitoringNamespace):
             scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
         )
         graf = Grafana(f"{name}-grafana", GrafanaArgs(
-            args.namespace, args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
-            args.storage_class_name, extra,
+            args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
+            namespace=args.namespace, storage_class_name=args.storage_class_name, component_labels=extra,
         ), opts=opts)
         return f"http://{graf.service_host}:{graf.port}"
