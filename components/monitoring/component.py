@@ -1,8 +1,8 @@
 """What every monitoring ComponentResource sets up the same way: its type
 token and the options its children take; for a server (Prometheus,
 Alertmanager, Grafana) also its labels, selector and the Service that names it;
-for a server whose data a sidecar backs up (Prometheus, Grafana) the args and
-the sidecar that takes."""
+for a server whose data a sidecar backs up (Prometheus, Grafana) the args
+both take and that sidecar."""
 
 from __future__ import annotations
 
