@@ -14,6 +14,7 @@ import pulumi
 from components.common.args import args_from
 from components.monitoring import labels as L
 from components.monitoring.grafana import GrafanaServer
+from components.monitoring.prometheus import PrometheusServer
 from components.monitoring.federation import Endpoint, Federation, FederationArgs, LowerServerArgs
 from components.monitoring.network_policies import target_port, url_port
 from components.monitoring.stack import RemoteWriteArgs
@@ -80,14 +81,15 @@ def build_federation(
     lower += tuple(referenced_lower(r) for r in fed.stack_references)
     component = Federation(
         "federation",
-        # Namespace, retention, scrape timing, selectors and Service settings
-        # under their config names; the rest is derived or renamed here.
+        # Namespace, scrape timeout and selectors under their config names, the
+        # server's image, retention, storage, timing and Service settings too;
+        # the rest is derived or renamed here.
         args_from(
             fed, FederationArgs,
             cluster=cfg.cluster_name,
             lower=lower,
             storage_class_name=storage_class,
-            prometheus_image=fed.image,
+            server=args_from(fed, PrometheusServer),
             alertmanager_url=alertmanager_url,
             egress_ports=egress_ports(cfg, alertmanager_url),
             remote_write=tuple(RemoteWriteArgs(r.url, r.username, r.password_secret) for r in fed.remote_write),

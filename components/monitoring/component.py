@@ -1,9 +1,12 @@
 """What every monitoring ComponentResource sets up the same way: its type
 token and the options its children take; for a server (Prometheus,
-Alertmanager, Grafana) also its labels, selector and the Service that names it."""
+Alertmanager, Grafana) also its labels, selector and the Service that names it;
+for a server whose data a sidecar backs up (Prometheus, Grafana) the args
+both take and that sidecar."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -11,6 +14,21 @@ import pulumi_kubernetes as k8s
 
 from components.common.claims import owned_volumes
 from components.common.k8s import labels, metadata, selector_of
+from components.monitoring.backup import SCRIPT_NAME, MonitoringBackupSpec, backup_container, backup_script
+
+
+# Keyword-only: each server's own fields stay first and positional.
+@dataclass(frozen=True, kw_only=True)
+class BackedUpServerArgs:
+    """What Prometheus and Grafana take alike besides their own settings."""
+
+    namespace: str
+    storage_class_name: str
+    component_labels: dict[str, str] = field(default_factory=dict)
+    # The server's data volume to the object store by a sidecar (components/monitoring/backup.py).
+    backup: MonitoringBackupSpec | None = None
+    # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class MonitoringComponent(pulumi.ComponentResource):
@@ -48,6 +66,13 @@ class MonitoringServer(MonitoringComponent):
         """The Service named like the server; its DNS name is ``service_host``."""
         k8s.core.v1.Service(f"{name}-service", metadata=metadata(app, namespace, self.labels), spec=spec, opts=self.child)
         self.service_host = f"{app}.{namespace}.svc"
+
+    def backup_sidecar(self, name: str, app: str, namespace: str, spec: MonitoringBackupSpec, kind: str,
+                       data_dir: str, uid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The backup sidecar and the volumes it adds; its script goes in a ConfigMap of its own."""
+        k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", namespace, self.labels),
+                              data={SCRIPT_NAME: backup_script()}, opts=self.child)
+        return backup_container(spec, kind, data_dir, uid, f"{app}-backup")
 
 
 class MonitoringNamespace(MonitoringComponent):

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.args import args_from
 from components.common.k8s import labels, metadata
 from components.monitoring import labels as L
 from components.monitoring.component import MonitoringNamespace
@@ -85,21 +84,15 @@ class FederationArgs:
     cluster: str  # external label cluster of the global server: where it runs
     lower: tuple[LowerServerArgs, ...]
     storage_class_name: str
-    prometheus_image: str
-    retention: str
-    retention_size: str
-    storage_size: str
+    # The global Prometheus: image, retention, storage, timing, Service.
+    server: PrometheusServer
     environment: str = "global"
-    scrape_interval: str = "60s"
     scrape_timeout: str = "45s"
-    evaluation_interval: str = "60s"
     selectors: tuple[str, ...] = ()
     replace_default_selectors: bool = False
     # http://host:port of an Alertmanager; None: the global alerts go nowhere.
     alertmanager_url: str | None = None
     remote_write: tuple[RemoteWriteArgs, ...] = ()
-    service_type: str = "ClusterIP"
-    load_balancer_source_ranges: tuple[str, ...] = ()
     # None: no global Grafana.
     grafana: GrafanaServer | None = None
     component_labels: dict[str, str] = field(default_factory=dict)
@@ -119,7 +112,7 @@ def _exposure(grafana: GrafanaServer | None) -> tuple[str, tuple[str, ...]]:
 def policy_args(args: FederationArgs) -> MonitoringPolicyArgs:
     return MonitoringPolicyArgs(
         alertmanager=None, grafana="grafana" if args.grafana is not None else None, pushgateway=False, cadvisor=False,
-        prometheus_access=ServerAccess(args.prometheus_clients, args.service_type, args.load_balancer_source_ranges),
+        prometheus_access=ServerAccess(args.prometheus_clients, args.server.service_type, args.server.load_balancer_source_ranges),
         grafana_access=ServerAccess(args.grafana_clients, *_exposure(args.grafana)),
         egress_ports=args.egress_ports, kubernetes_discovery=False,
     )
@@ -138,9 +131,9 @@ def federation_spec(args: FederationArgs, endpoints: list[Endpoint]) -> Federati
         lower=tuple(lp.lower_prometheus(ep) for lp, ep in zip(args.lower, endpoints, strict=True)),
         cluster=args.cluster,
         environment=args.environment,
-        scrape_interval=args.scrape_interval,
+        scrape_interval=args.server.scrape_interval,
         scrape_timeout=args.scrape_timeout,
-        evaluation_interval=args.evaluation_interval,
+        evaluation_interval=args.server.evaluation_interval,
         alertmanager_targets=alerting,
         remote_write=tuple(
             RemoteWrite(url=rw.url, username=rw.username,
@@ -172,8 +165,7 @@ class Federation(MonitoringNamespace):
             f"{name}-prometheus",
             PrometheusArgs(
                 namespace=ns,
-                # Retention, storage, timing and Service settings under the same names.
-                server=args_from(args, PrometheusServer, image=args.prometheus_image),
+                server=args.server,
                 storage_class_name=args.storage_class_name,
                 kubernetes_discovery=False,
                 config_yaml=config_yaml,
@@ -204,10 +196,10 @@ class Federation(MonitoringNamespace):
     def _grafana(name: str, args: FederationArgs, prometheus_url: str, extra: dict, opts: pulumi.ResourceOptions) -> str:
         spec = GrafanaSpec(
             prometheus_url=prometheus_url, datasource_uid="global-prometheus", datasource_name="Global Prometheus",
-            scrape_interval=args.scrape_interval, folder="Redis Platform Fleet",
+            scrape_interval=args.server.scrape_interval, folder="Redis Platform Fleet",
         )
         graf = Grafana(f"{name}-grafana", GrafanaArgs(
-            args.namespace, args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
-            args.storage_class_name, extra,
+            args.grafana, spec, render_global_dashboards(DashboardSpec(datasource_uid=spec.datasource_uid)),
+            namespace=args.namespace, storage_class_name=args.storage_class_name, component_labels=extra,
         ), opts=opts)
         return f"http://{graf.service_host}:{graf.port}"

@@ -3,7 +3,7 @@ the provisioned Prometheus datasource and the dashboards built as code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -11,8 +11,7 @@ import pulumi_random as random
 
 from components.common.k8s import config_hash, selector_of, claim_spec, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
-from components.monitoring.component import MonitoringServer
-from components.monitoring.backup import SCRIPT_NAME, MonitoringBackupSpec, backup_container, backup_script
+from components.monitoring.component import BackedUpServerArgs, MonitoringServer
 from components.monitoring.grafana_provisioning import GrafanaSpec, render_dashboard_provider, render_datasources
 from components.monitoring.prometheus import service_spec
 
@@ -34,19 +33,12 @@ class GrafanaServer:
 
 
 @dataclass(frozen=True)
-class GrafanaArgs:
-    namespace: str
+class GrafanaArgs(BackedUpServerArgs):
     server: GrafanaServer
     # Datasource and dashboard-provider provisioning are rendered from this.
     provisioning: GrafanaSpec
     dashboards: dict[str, str]
-    storage_class_name: str
-    component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "grafana"
-    # grafana.db to the object store by a sidecar (components/monitoring/backup.py).
-    backup: MonitoringBackupSpec | None = None
-    # IRSA role annotation of the pod's ServiceAccount, for that sidecar.
-    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class Grafana(MonitoringServer):
@@ -90,10 +82,8 @@ class Grafana(MonitoringServer):
         sidecar_volumes: list[dict] = []
         pod_account: dict = {}
         if args.backup is not None:
-            sidecar, sidecar_volumes = backup_container(args.backup, "grafana", "/var/lib/grafana", GRAFANA_UID, f"{app}-backup")
+            sidecar, sidecar_volumes = self.backup_sidecar(name, app, ns, args.backup, "grafana", "/var/lib/grafana", GRAFANA_UID)
             sidecars = [sidecar]
-            k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
-                                  data={SCRIPT_NAME: backup_script()}, opts=child)
             # Its own account, so an IRSA role names only Grafana; no API token
             # (the EKS webhook projects the web identity token by itself).
             k8s.core.v1.ServiceAccount(

@@ -3,7 +3,7 @@ and rules, a StatefulSet with its TSDB on a PVC, a reloader sidecar, a Service."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -11,9 +11,8 @@ import pulumi_kubernetes as k8s
 
 from components.common.k8s import selector_of, container_security_context, labels, metadata, pod_security_context, resources
 from components.monitoring import labels as L
-from components.monitoring.component import MonitoringServer
-from components.monitoring.backup import (GUARD_CONFIG, PROMETHEUS_LOOPBACK_PORT, SCRIPT_NAME, MonitoringBackupSpec,
-                                          backup_container, backup_script, guard_container, render_guard_config)
+from components.monitoring.component import BackedUpServerArgs, MonitoringServer
+from components.monitoring.backup import GUARD_CONFIG, PROMETHEUS_LOOPBACK_PORT, guard_container, render_guard_config
 
 NOBODY = 65534
 RELOADER = (Path(__file__).parent / "scripts" / "config-reloader.sh").read_text()
@@ -35,23 +34,18 @@ class PrometheusServer:
 
 
 @dataclass(frozen=True)
-class PrometheusArgs:
-    namespace: str
+class PrometheusArgs(BackedUpServerArgs):
+    """With ``backup``, TSDB snapshots: the admin API on loopback only, the
+    pod's web port behind a guard (components/monitoring/backup.py)."""
+
     server: PrometheusServer
     config_yaml: str
     rule_files: dict[str, str]
-    storage_class_name: str
     # Secret names mounted under PROMETHEUS_SECRETS_DIR/<name>/ (remote_write passwords).
     secret_mounts: tuple[str, ...] = ()
-    component_labels: dict[str, str] = field(default_factory=dict)
     name: str = "prometheus"
     # A federating Prometheus scrapes other servers only: no API access.
     kubernetes_discovery: bool = True
-    # TSDB snapshots to the object store (components/monitoring/backup.py):
-    # the admin API on loopback only, the pod's web port behind a guard.
-    backup: MonitoringBackupSpec | None = None
-    # IRSA role annotation of the ServiceAccount, for the backup sidecar.
-    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def discovery_rules() -> list[dict]:
@@ -167,13 +161,11 @@ class Prometheus(MonitoringServer):
         containers = [server, reloader]
         if args.backup is not None:
             guard, guard_volumes = guard_container(args.backup.guard_image, NOBODY, f"{app}-web-guard")
-            sidecar, sidecar_volumes = backup_container(args.backup, "prometheus", "/prometheus", NOBODY, f"{app}-backup")
-            containers += [guard, sidecar]
-            volumes += guard_volumes + sidecar_volumes
             k8s.core.v1.ConfigMap(f"{name}-web-guard", metadata=metadata(f"{app}-web-guard", ns, lbl),
                                   data={GUARD_CONFIG: render_guard_config()}, opts=child)
-            k8s.core.v1.ConfigMap(f"{name}-backup", metadata=metadata(f"{app}-backup", ns, lbl),
-                                  data={SCRIPT_NAME: backup_script()}, opts=child)
+            sidecar, sidecar_volumes = self.backup_sidecar(name, app, ns, args.backup, "prometheus", "/prometheus", NOBODY)
+            containers += [guard, sidecar]
+            volumes += guard_volumes + sidecar_volumes
         self.statefulset(
             name, app, ns, 1, args.storage_class_name, args.server.storage_size,
             template={

@@ -167,6 +167,13 @@ def alertmanager_secret_files(args: MonitoringArgs) -> dict[str, pulumi.Input[st
     return out
 
 
+def backup_fields(args: MonitoringArgs, server: str) -> dict:
+    """BackedUpServerArgs' backup fields for ``server``: set only where its data is backed up."""
+    if args.monitoring_backup is None or server not in args.monitoring_backup_servers:
+        return {}
+    return {"backup": args.monitoring_backup, "service_account_annotations": args.monitoring_backup_annotations}
+
+
 class Monitoring(MonitoringNamespace):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("Monitoring", name, args.namespace, args.environment, {}, opts)
@@ -189,8 +196,7 @@ class Monitoring(MonitoringNamespace):
                     shard_advice_for=args.shard_advice_for)),
                 secret_mounts=tuple(sorted({rw.password_secret for rw in args.remote_write if rw.password_secret})),
                 component_labels=extra,
-                backup=mb if "prometheus" in backed_up else None,
-                service_account_annotations=args.monitoring_backup_annotations if "prometheus" in backed_up else {},
+                **backup_fields(args, "prometheus"),
             ),
             opts=child,
         )
@@ -212,10 +218,9 @@ class Monitoring(MonitoringNamespace):
             prometheus_url=f"http://{prom.service_host}:{L.PROMETHEUS_PORT}", scrape_interval=args.prometheus.scrape_interval
         )
         graf = Grafana("grafana", GrafanaArgs(
-            ns, args.grafana, grafana_spec, render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
-            args.storage_class_name, extra,
-            backup=mb if "grafana" in backed_up else None,
-            service_account_annotations=args.monitoring_backup_annotations if "grafana" in backed_up else {},
+            args.grafana, grafana_spec, render_dashboards(DashboardSpec(datasource_uid=grafana_spec.datasource_uid)),
+            namespace=ns, storage_class_name=args.storage_class_name, component_labels=extra,
+            **backup_fields(args, "grafana"),
         ), opts=child)
         # The exporters' images and cAdvisor settings, under the same names here.
         exporters = Exporters("exporters", args_from(args, ExportersArgs, namespace=ns, component_labels=extra), opts=child)

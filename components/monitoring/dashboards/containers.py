@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Row
 
-from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, timeseries, to_json, variable
+from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, timeseries, variable
 from components.monitoring.labels import DEPLOYMENT
 
 UID = "containers"
@@ -62,7 +62,3 @@ def build(spec: DashboardSpec):
         .with_panel(timeseries(spec, "Filesystem usage", "bytes",
                                (with_deployment(f"sum {BY} (container_fs_usage_bytes{{{C}}})"), CONTAINER)))
     )
-
-
-def render(spec: DashboardSpec) -> str:
-    return to_json(build(spec))

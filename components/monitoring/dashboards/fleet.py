@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Row
 
-from components.monitoring.dashboards.common import DashboardSpec, new_dashboard, stat, timeseries, to_json, variable
+from components.monitoring.dashboards.common import DashboardSpec, new_dashboard, stat, timeseries, variable
 
 UID = "redis-fleet"
 E = 'environment=~"$environment"'
@@ -39,7 +39,3 @@ def build(spec: DashboardSpec):
     for title, unit, record in DEPLOYMENT_SERIES:
         board = board.with_panel(timeseries(spec, title, unit, (f"{record}{{{E}}}", "{{environment}}/{{deployment}}")))
     return board
-
-
-def render(spec: DashboardSpec) -> str:
-    return to_json(build(spec))

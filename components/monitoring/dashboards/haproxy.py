@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders.dashboard import Row
 
 from components.monitoring.rules.haproxy import WRITE_CANDIDATES
-from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, to_json, variable
+from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, variable
 
 UID = "haproxy"
 D = 'deployment=~"$deployment"'
@@ -38,7 +38,3 @@ def build(spec: DashboardSpec):
                                (f"rate(haproxy_frontend_bytes_in_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}} in"),
                                (f"rate(haproxy_frontend_bytes_out_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}} out")))
     )
-
-
-def render(spec: DashboardSpec) -> str:
-    return to_json(build(spec))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Row
 
-from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, timeseries, to_json, variable
+from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, timeseries, variable
 from components.monitoring.dashboards.containers import POD_DEPLOYMENT
 
 UID = "nodes"
@@ -44,7 +44,3 @@ def build(spec: DashboardSpec):
         .with_panel(timeseries(spec, "Network sent", "Bps",
                                (f'rate(node_network_transmit_bytes_total{{{N}, device!="lo"}}[{RATE}])', "{{node}} {{device}}")))
     )
-
-
-def render(spec: DashboardSpec) -> str:
-    return to_json(build(spec))

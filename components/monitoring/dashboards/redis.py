@@ -12,7 +12,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders.dashboard import Row
 
 from components.common.redis_contract import SENTINEL
-from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, to_json, variable
+from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, variable
 
 UID = "redis-overview"
 D = f'deployment=~"$deployment", component!="{SENTINEL}"'
@@ -119,7 +119,3 @@ def build(spec: DashboardSpec):
         .with_variable(variable(spec, "role", f"label_values(redis_instance_info{{{D}}}, role)"))
     )
     return _sentinel(spec, _cluster(spec, _traffic_and_memory(spec, _health(spec, board))))
-
-
-def render(spec: DashboardSpec) -> str:
-    return to_json(build(spec))
