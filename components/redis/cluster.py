@@ -157,9 +157,12 @@ class RedisCluster(pulumi.ComponentResource):
             tls_secret=args.tls.secret_name if args.tls else None,
             depends_on=(cm, *(s for s, _ in secrets.values()), headless, *([cert] if cert else []))),
             lambda sts: scripts.preroll_env(replace(topology, statefulset_name=sts), shrink=args.migrate_to is None))
+        # Only what the pods mount: a change to the pre-roll Job's scripts
+        # alone must not roll the data pods.
+        pod_hash = config_hash({k: data[k] for k in (CONF_KEY, *pod.conf_extra_keys, *pod.script_keys)})
         current_sts = data_statefulsets(
             self, args, pod, tuple(generations), topology.node_count, topology.headless_service, node_selector, node_labels,
-            mode_annotations("cluster", args.replicas_per_shard), config_hash(data),
+            mode_annotations("cluster", args.replicas_per_shard), pod_hash,
             [cm, *(s for s, _ in secrets.values()), sa, headless, *([cert] if cert else [])], pre_roll=pre_roll,
         )[args.generation]
         k8s.policy.v1.PodDisruptionBudget(

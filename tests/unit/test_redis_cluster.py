@@ -316,6 +316,19 @@ def test_bootstrap_job_runs_shipped_script(run):
     assert pod["restartPolicy"] == "Never"
 
 
+def _pod_hash(run) -> str:
+    return pod_spec(run)[0]["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
+
+
+@pytest.mark.parametrize("script, rolls", [(cluster_scripts.START_SCRIPT, True), (cluster_scripts.PREROLL_SCRIPT, False),
+                                           (cluster_scripts.PREROLL_LIB, False)])
+def test_pods_roll_for_the_scripts_they_mount_only(monkeypatch, script, rolls):
+    base = _pod_hash(cluster_run())
+    real = cluster_scripts.cluster_scripts
+    monkeypatch.setattr(cluster_scripts, "cluster_scripts", lambda: {**real(), script: real()[script] + "# changed\n"})
+    assert (_pod_hash(cluster_run()) != base) is rolls
+
+
 def test_config_change_rolls_pods():
     a = pod_spec(cluster_run())[0]["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
     b = pod_spec(cluster_run(maxmemoryPolicy="allkeys-lru"))[0]["spec"]["template"]["metadata"]["annotations"]["redis-platform/config-hash"]
