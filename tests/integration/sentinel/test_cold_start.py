@@ -56,6 +56,42 @@ def sentinels_see_down(ms: MasterSet, ip: str) -> bool:
     return True
 
 
+def started_with_keys_everywhere(procs, tmp_path, first: int) -> tuple[MasterSet, redis.Redis]:
+    """A healthy set on this module's addresses from ``first``, with keys
+    a:0..499 written through HAProxy and on both replicas; and that client."""
+    ms = MasterSet(procs, tmp_path, _addresses(first))
+    ms.start_all()
+    front = ms.client(ms.topo.haproxy, WRITE_PORT)
+    front.mset({f"a:{i}": i for i in range(500)})
+    assert front.execute_command("WAIT", 2, 5000) == 2
+    return ms, front
+
+
+def stop_at_once(procs) -> None:
+    for p in procs:
+        p.popen.send_signal(15)
+    for p in procs:
+        p.stop()
+
+
+def start_everything(ms: MasterSet, tmp_path, writer: Writer) -> tuple[str, float]:
+    """Every Sentinel (with no state: a memory emptyDir, as new pods) and
+    every data pod starts; returns the master once the set is fully healthy,
+    with that moment, after writes went on through HAProxy."""
+    for ip in ms.topo.sentinels:
+        (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
+    ms.start_sentinels()
+    for ip in ms.topo.redis:
+        ms.start_node(ip)
+    ms.wait_sentinels(timeout=60)
+    master = ms.sentinel_master(ms.topo.sentinels[0])
+    wait_for(lambda: healthy(ms, master), 60, interval=0.25, what="full health after the restart")
+    healthy_at = time.monotonic()
+    n = len(writer.acked)
+    wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the restart")
+    return master, healthy_at
+
+
 def test_restart_of_every_sentinel_and_data_pod_keeps_the_newest_data(tmp_path, procs):
     """Must show 1: pod 0 hands over and stays down while writes go on to
     the new master and its replica; then all Sentinels and data pods restart
@@ -79,23 +115,10 @@ def test_restart_of_every_sentinel_and_data_pod_keeps_the_newest_data(tmp_path, 
         newest = writer.acked[-1]
 
         restart_at = time.monotonic()
-        for p in [*ms.sentinel_procs.values(), *(ms.nodes[ip] for ip in ms.topo.redis[1:])]:
-            p.popen.send_signal(15)  # all at once
-        for p in [*ms.sentinel_procs.values(), *(ms.nodes[ip] for ip in ms.topo.redis[1:])]:
-            p.stop()
+        stop_at_once([*ms.sentinel_procs.values(), *(ms.nodes[ip] for ip in ms.topo.redis[1:])])
         acked_before_restart = len(writer.acked)
-        # Sentinel pods start with no state (a memory emptyDir), as new pods.
-        for ip in ms.topo.sentinels:
-            (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
-        ms.start_sentinels()
-        for ip in ms.topo.redis:
-            ms.start_node(ip)
-        ms.wait_sentinels(timeout=60)
-        master = ms.sentinel_master(ms.topo.sentinels[0])
-        wait_for(lambda: healthy(ms, master), 60, interval=0.25, what="full health after the restart")
-        took = time.monotonic() - restart_at
-        n = len(writer.acked)
-        wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the restart")
+        master, healthy_at = start_everything(ms, tmp_path, writer)
+        took = healthy_at - restart_at
     finally:
         writer.stop()
     assert master != old, "pod 0 held older data and must not be master"
@@ -115,12 +138,8 @@ def test_no_node_promotes_itself_while_a_peer_holds_newer_data(tmp_path, procs):
     data) starts first, then pod 1: neither promotes itself while pod 2, not
     up yet, may hold newer data; once every node answers, the one holding
     the newest data becomes master and every key written is there."""
-    ms = MasterSet(procs, tmp_path, _addresses(110))
-    ms.start_all()
+    ms, _ = started_with_keys_everywhere(procs, tmp_path, 110)
     old, n1, n2 = ms.topo.redis
-    front = ms.client(ms.topo.haproxy, WRITE_PORT)
-    front.mset({f"a:{i}": i for i in range(500)})
-    assert front.execute_command("WAIT", 2, 5000) == 2
     ms.nodes[old].stop()
     wait_for(lambda: ms.via(WRITE_PORT) in (n1, n2), 30, what="failover away from pod 0")
     newer = {f"b:{i}": i for i in range(500)}
@@ -162,12 +181,8 @@ def test_promoted_node_wins_over_two_nodes_still_on_the_old_history(tmp_path, pr
     nowhere else. (Seen in CI: after a handover, a replica's full sync to the
     new master had not finished when every pod restarted, and the history
     two nodes shared won.)"""
-    ms = MasterSet(procs, tmp_path, _addresses(120))
-    ms.start_all()
+    ms, front = started_with_keys_everywhere(procs, tmp_path, 120)
     old, lagging, promoted = ms.topo.redis
-    front = ms.client(ms.topo.haproxy, WRITE_PORT)
-    front.mset({f"a:{i}": i for i in range(500)})
-    assert front.execute_command("WAIT", 2, 5000) == 2
     ms.nodes[lagging].stop()
     wait_for(lambda: sentinels_see_down(ms, lagging), 30, what="every Sentinel sees pod 1 down")
     front.mset({f"b:{i}": i for i in range(500)})
@@ -180,21 +195,9 @@ def test_promoted_node_wins_over_two_nodes_still_on_the_old_history(tmp_path, pr
         wait_for(lambda: ms.via(WRITE_PORT) == promoted, 30, what="writes reach pod 2")
         n = len(writer.acked)
         wait_for(lambda: len(writer.acked) > n + 300, 30, what="writes only pod 2 has")
-        for p in [*ms.sentinel_procs.values(), ms.nodes[promoted]]:
-            p.popen.send_signal(15)
-        for p in [*ms.sentinel_procs.values(), ms.nodes[promoted]]:
-            p.stop()
+        stop_at_once([*ms.sentinel_procs.values(), ms.nodes[promoted]])
         states = {ip: (tmp_path / ip / "data" / "replication-state").read_text().split() for ip in ms.topo.redis}
-        for ip in ms.topo.sentinels:
-            (tmp_path / f"sentinel-{ip}" / "work" / "sentinel.conf").unlink()
-        ms.start_sentinels()
-        for ip in ms.topo.redis:
-            ms.start_node(ip)
-        ms.wait_sentinels(timeout=60)
-        master = ms.sentinel_master(ms.topo.sentinels[0])
-        wait_for(lambda: healthy(ms, master), 60, interval=0.25, what="full health after the restart")
-        n = len(writer.acked)
-        wait_for(lambda: len(writer.acked) > n + 50, 20, what="writes after the restart")
+        master, _ = start_everything(ms, tmp_path, writer)
     finally:
         writer.stop()
     print(f"\nrecorded states before the restart: {states}; master after it {master}")
