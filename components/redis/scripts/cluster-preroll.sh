@@ -150,7 +150,17 @@ followed() {
         $4 == old { stale = 1 } $1 == old && $4 == new { followed = 1 } END { exit !(followed && !stale) }'
 }
 
+# The slot ranges node $1 (ID) holds as host $2 sees it.
+slots_seen() { cli "$2" cluster nodes | awk -v id="$1" '$1 == id { for (i = 9; i <= NF; i++) printf "%s ", $i }'; }
+# True when replica host $2 sees master $1 (ID) holding the slots master host
+# $3 says it holds. A failover claims the slots of the replica's own view: a
+# slot the last drain step moved and the replica has not heard of yet would
+# be left with no owner (seen in CI: slot 8191, after a 4 -> 3 drain).
+slots_agree() { [ "$(slots_seen "$1" "$2")" = "$(slots_seen "$1" "$3")" ]; }
+
 printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; do
+    within "$WAIT" "$thost to see the slots of master $mhost as it holds them" slots_agree "$mid" "$thost" "$mhost" ||
+        die "shard of master $mhost: $thost sees its slots as '$(slots_seen "$mid" "$thost")', the master as '$(slots_seen "$mid" "$mhost")' after ${WAIT}s; a failover now would leave slots unowned; the shards before it were moved"
     log "shard of master $mhost: handing the master role to $thost (graceful CLUSTER FAILOVER: writes pause until it holds every one)"
     answer="$(cli "$thost" cluster failover)"
     [ "$answer" = "OK" ] || die "shard of master $mhost: $thost refused CLUSTER FAILOVER (${answer:-no answer}); the shards before it were moved"
