@@ -55,6 +55,10 @@ def test_pod_with_a_wiped_volume_rejoins_by_itself(cluster, role):
         data.mkdir()
         h.start(victim_ord)
         h.wait_healthy(everyone, timeout=120)
+        # Healthy counts the node once it has met the cluster, as an empty
+        # master; the repair then makes it a replica: wait for its word.
+        wait_for(lambda: "repaired: this node is a replica" in h.log(victim_ord), 60, interval=0.25,
+                 what="the repair making the wiped node a replica")
         healed = time.monotonic() - lost_at
         n = len(writer.acked)
         wait_for(lambda: len(writer.acked) > n + 200, 20, what="writes after the repair")
