@@ -145,7 +145,7 @@ node_view() {
         slave)
             _standby=$(redis_cmd "$1" "$2" ACL USERS | tr -d '\r' | sed -n 's/^rp-standby-//p' | head -n 1)
             if [ -n "$_standby" ]; then
-                printf '%s\n' "$_standby" | awk -F- '{ print "standby", $1, $2 + 0, ($3 == "" ? "none" : $3), $4 + 0 }'
+                printf 'standby %s\n' "$(printf '%s\n' "$_standby" | repl_state -)"
             else
                 printf '%s\n' "$_info" | awk -F: '
                     $1 == "master_host" { h = $2 } $1 == "master_link_status" { l = $2 }
@@ -154,6 +154,12 @@ node_view() {
             ;;
     esac
 }
+
+# Reads a recorded replication state, fields separated by $1 (" " in the
+# file, "-" in the standby user's name), and prints it as "replid offset
+# parent-replid parent-offset"; a record of an earlier release has only the
+# first two (no parent), and no record at all prints nothing.
+repl_state() { awk -F"$1" 'NR == 1 && NF >= 2 { print $1, $2 + 0, ($3 == "" ? "none" : $3), $4 + 0 }'; }
 
 # Reads "host replid offset parent-replid parent-offset" lines (candidates
 # in their configured order; the parent pair may be missing) and prints the

@@ -180,8 +180,7 @@ choose_master() {
     done
     # "replid offset parent-replid parent-offset"; a file an earlier release
     # wrote has only the first two.
-    MY_STATE=$(awk 'NR == 1 && NF >= 2 { print $1, $2 + 0, ($3 == "" ? "none" : $3), $4 + 0 }' \
-        "$REPL_STATE_FILE" 2>/dev/null || true)
+    MY_STATE=$(repl_state ' ' 2>/dev/null <"$REPL_STATE_FILE" || true)
     [ -n "$MY_STATE" ] || MY_STATE="none 0 none 0"
     standby_user="rp-standby-$(printf '%s' "$MY_STATE" | tr ' ' '-')"
     local_cmd ACL SETUSER "$standby_user" off >/dev/null || give_up "could not publish the standby state"
