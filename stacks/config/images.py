@@ -61,6 +61,22 @@ def floats(ref: str) -> bool:
     return digest is None and not _EXACT.search(tag or "")
 
 
+def exact_version(ref: str) -> tuple[int, int, int] | None:
+    """The X.Y.Z release a tag names (``7.0.15`` of ``redis:7.0.15-alpine``);
+    None without one."""
+    _, tag, _ = split_image(ref)
+    found = _EXACT.search(tag or "")
+    if found is None:
+        return None
+    major, minor, patch = found.group(0).lstrip("v").split(".")
+    return int(major), int(minor), int(patch)
+
+
+def image_name(ref: str) -> str:
+    """The repository's last path component (``redis`` of ``docker.io/library/redis:7``)."""
+    return split_image(ref)[0].rsplit("/", 1)[-1]
+
+
 ImageRef = Annotated[str, AfterValidator(check_image)]
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from stacks.config.backup import NoBackup
 from stacks.config.errors import PROJECT, config_warning
-from stacks.config.images import floats, image_fields
+from stacks.config.images import exact_version, floats, image_fields, image_name
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
@@ -80,10 +80,31 @@ def _floating_images(cfg: "StackConfig") -> Iterator[str]:
                                       "change under the same config; pin a patch version or a digest (@sha256:...)")
 
 
+# Redis releases with redis/redis#12564: a master keeps, in memory only, a
+# mark "this slot's owner no longer claims it" that nothing clears; after a
+# resharding, a failover to such a node can leave a slot no master serves and
+# drop its keys on the new master. Fixed in 7.2.4.
+_SLOT_CLAIM_BUG = ((7, 0, 13), (7, 0, 15)), ((7, 2, 0), (7, 2, 3))
+
+
+def _redis_with_slot_claim_bug(cfg: "StackConfig") -> Iterator[str]:
+    for i, dep in enumerate(cfg.deployments):
+        version = exact_version(dep.image)
+        if dep.mode != "cluster" or image_name(dep.image) != "redis" or version is None:
+            continue
+        if any(low <= version <= high for low, high in _SLOT_CLAIM_BUG):
+            yield config_warning(
+                f"deployments[{i}].image",
+                f"{dep.image!r} is a Redis release with redis/redis#12564 (7.0.13-7.0.15, 7.2.0-7.2.3): after a "
+                "resharding, a failover can leave a slot no master serves and drop its keys on the new master; "
+                "the scripts work around it (docs/operations.md, \"A slot no master serves\"); use 7.2.4 or later",
+            )
+
+
 def config_warnings(cfg: "StackConfig", secret_keys: Collection[str]) -> list[str]:
     out: list[str] = []
     for rule in (_ignored_by_mode, _unknown_teams, _ranges_without_load_balancer, _backup_settings_without_backup,
-                 _floating_images):
+                 _floating_images, _redis_with_slot_claim_bug):
         out += rule(cfg)
     out += _alert_delivery(cfg, secret_keys)
     return out

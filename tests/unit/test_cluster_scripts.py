@@ -73,8 +73,33 @@ def test_scripts_keep_secrets_out_of_args_and_never_wipe_data(name):
     text = cluster_scripts()[name]
     assert not re.search(r"redis-cli[^\n]*\s-a\s", text), "the password must reach redis-cli by REDISCLI_AUTH"
     assert "set -x" not in text
+    code = "\n".join(ln for ln in text.lower().splitlines() if not ln.lstrip().startswith("#"))
     for wipe in ("flushall", "flushdb", "cluster reset", "--cluster fix", "rm -rf"):
-        assert wipe not in text.lower(), f"{name} must never run {wipe}"
+        if wipe == "cluster reset" and name == BOOTSTRAP_SCRIPT:
+            continue  # its one reset, rejoin_fresh's, is pinned by the next test
+        assert wipe not in code, f"{name} must never run {wipe}"
+
+
+def test_the_bootstrap_resets_only_a_drained_master_that_holds_no_slots():
+    """The one CLUSTER RESET (soft: same node ID) is rejoin_fresh's, after its
+    check that the node holds no slots, and rejoin_fresh runs only on the
+    drained masters that stay, once the drain has moved their slots."""
+    text = cluster_scripts()[BOOTSTRAP_SCRIPT]
+    code = [ln.strip() for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    # Every line that names a reset: one command, and what it logs.
+    assert [ln for ln in code if "cluster reset" in ln.lower()] == [
+        'log "$1 held a drained shard and stays: it rejoins as a new member would (CLUSTER RESET SOFT, MEET, '
+        'REPLICATE $2), so nothing of the drain\'s slot bookkeeping stays in its memory"',
+        '[ "$(cli "$1" cluster reset soft)" = OK ] || die "CLUSTER RESET SOFT refused by $1"']
+    body = text[text.index("\nrejoin_fresh() {"):]
+    body = body[:body.index("\n}\n")]
+    assert body.index("NF >= 9 { f = 1 } END { exit f }") < body.index("cluster reset soft")
+    calls = [ln for ln in code if ln.startswith("rejoin_fresh ")]
+    assert calls == ['rejoin_fresh "$(host_of "$id")" "$(masters_by_replicas "$ref" "$drain" | head -n 1)"']
+    shrink = text[text.index("\nshrink_cluster() {"):]
+    loop = shrink[:shrink.index(calls[0])]
+    assert "--cluster rebalance" in loop and loop.rstrip().endswith(
+        'for id in $drain; do\n        stays "$id" || continue')
 
 
 def test_start_script_reads_every_variable_the_module_promises():

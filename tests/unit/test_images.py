@@ -107,3 +107,18 @@ def test_floating_tag_is_one_warning_naming_the_key():
     assert warnings == (f"{W}deployments[1].haproxy.image: 'haproxy:2.8-alpine' is a floating tag (no exact X.Y.Z "
                         "version, no digest): the image can change under the same config; pin a patch version or a "
                         "digest (@sha256:...)",)
+
+
+@pytest.mark.parametrize("image, warned", [
+    ("redis:7.0.12-alpine", False), ("redis:7.0.13-alpine", True), ("redis:7.0.15", True), ("redis:7.2.0-alpine", True),
+    ("redis:7.2.3", True), ("redis:7.2.4-alpine", False), ("redis:7.2.11-alpine", False),
+    ("registry.example.com/mirror/redis:7.2.1", True), ("valkey/valkey:7.2.3", False),
+    (f"redis:7.2@{DIGEST}", False),
+])
+def test_redis_releases_with_the_slot_claim_bug_are_one_warning(image, warned):
+    warnings = check_config(to_runtime(apply(GOOD, {"deployments[0].image": image})), {"redis-platform:monitoring"}).warnings
+    expected = (f"{W}deployments[0].image: {image!r} is a Redis release with redis/redis#12564 (7.0.13-7.0.15, "
+                "7.2.0-7.2.3): after a resharding, a failover can leave a slot no master serves and drop its keys on "
+                "the new master; the scripts work around it (docs/operations.md, \"A slot no master serves\"); use "
+                "7.2.4 or later")
+    assert (expected in warnings) is warned

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Functions shared by cluster-bootstrap.sh (the Job) and cluster-repair.sh
-# (a data pod back with an empty volume): the cluster's node table, the
-# pods' zones and zone-aware pairing. Sourced, not run:
+# Functions shared by cluster-bootstrap.sh (the Job), cluster-repair.sh
+# (a data pod back with an empty volume) and cluster-preroll.sh: the
+# cluster's node table, the pods' zones and zone-aware pairing, and the
+# check that every master claims the slots it is routed. Sourced, not run:
 #   . "$(dirname "$0")/cluster-lib.sh"
 # POSIX sh: busybox sh (redis:*-alpine) and Debian's dash; busybox awk.
 #
@@ -111,4 +112,59 @@ fix_pairing() {
         settle "$_fp_ref" "$_fp_ah" "$_fp_bh"
     done
     die "pairing: still not spread after $_fp_tries swaps"
+}
+
+# Slot numbers, one a line, from CLUSTER NODES slot fields on stdin (fields
+# 9.. of a line; the "[slot->-id]" markers of an open slot are left out).
+expand_slots() {
+    tr ' ' '\n' | awk '/^[0-9]/ { n = split($1, r, "-"); for (s = r[1] + 0; s <= r[n] + 0; s++) print s }'
+}
+
+# Host name of a CLUSTER NODES line on stdin (its address without one).
+host_of_line() { awk '{ n = split($2, a, ","); split(a[1], b, ":"); print (n >= 2 && a[2] != "") ? a[2] : b[1] }'; }
+
+# Redis 7.0.13-7.0.15 and 7.2.0-7.2.3 (redis/redis#12564) can leave a master
+# that no longer claims a slot every other node still routes to it: clients
+# get "Hash slot not served" for its keys. Lines "id host slot", one per such
+# slot, for the masters with slots as $1 sees them; a master's routes are
+# read from another node than itself (its own table is the one in doubt). A
+# node whose own table says it is no master is left to the caller's wait: a
+# failover in flight.
+routed_unclaimed() {
+    _ru_view="$(live_nodes "$1")"
+    _ru_other="$(printf '%s\n' "$_ru_view" | awk '$3 !~ /(^|,)myself(,|$)/' | host_of_line | head -n 1)"
+    _ru_others="$(cli "$_ru_other" cluster nodes)"
+    printf '%s\n' "$_ru_view" | awk '$3 ~ /(^|,)master(,|$)/ && NF >= 9 { print $1 }' | while read -r _ru_id; do
+        _ru_line="$(printf '%s\n' "$_ru_view" | awk -v id="$_ru_id" '$1 == id')"
+        case "$_ru_line" in *myself*) _ru_line="$(printf '%s\n' "$_ru_others" | awk -v id="$_ru_id" '$1 == id')" ;; esac
+        _ru_host="$(printf '%s\n' "$_ru_line" | host_of_line)"
+        _ru_own="$(cli "$_ru_host" cluster nodes | awk '$3 ~ /(^|,)myself(,|$)/')"
+        printf '%s\n' "$_ru_own" | awk '$3 ~ /(^|,)master(,|$)/ { f = 1 } END { exit !f }' || continue
+        { printf '%s\n' "$_ru_own" | cut -d' ' -f9- | expand_slots; echo -; printf '%s\n' "$_ru_line" | cut -d' ' -f9- | expand_slots; } |
+            awk -v id="$_ru_id" -v h="$_ru_host" '$0 == "-" { routed = 1; next } !routed { own[$0] = 1; next } !($0 in own) { print id, h, $0 }'
+    done
+}
+
+# One pass over routed_unclaimed's lines on stdin: each slot is claimed back
+# on the master the cluster routes it to (CLUSTER SETSLOT <slot> NODE <its
+# own ID>: no key moves, and its epoch, already the one the others route
+# by, does not change) when none of its replicas holds more of the slot's
+# keys than it does; otherwise it stops, saying which copy to keep.
+# $1: the node whose view names the replicas.
+reclaim_routed_slots() {
+    _rs_view="$(live_nodes "$1")"
+    _rs_n=0
+    while read -r _rs_id _rs_host _rs_slot; do
+        _rs_n=$((_rs_n + 1))
+        [ "$_rs_n" -le 256 ] || die "more than 256 slots are routed to masters that do not claim them; that is no known race: look at CLUSTER NODES on each master by hand"
+        _rs_mine="$(cli "$_rs_host" cluster countkeysinslot "$_rs_slot")"
+        for _rs_r in $(printf '%s\n' "$_rs_view" | awk -v m="$_rs_id" '$4 == m' | host_of_line); do
+            _rs_theirs="$(cli "$_rs_r" cluster countkeysinslot "$_rs_slot")"
+            [ "${_rs_theirs:-0}" -le "${_rs_mine:-0}" ] ||
+                die "slot $_rs_slot: the cluster routes it to $_rs_host, which does not claim it (redis/redis#12564), and its replica $_rs_r holds more of its keys ($_rs_theirs against ${_rs_mine:-unknown}): claiming it back there would drop them; keep $_rs_r's copy (docs/operations.md, \"A slot no master serves\")"
+        done
+        _rs_ok="$(cli "$_rs_host" cluster setslot "$_rs_slot" node "$_rs_id")"
+        [ "$_rs_ok" = OK ] || die "slot $_rs_slot: CLUSTER SETSLOT on $_rs_host refused (${_rs_ok:-no answer})"
+        log "slot $_rs_slot: the cluster routes it to $_rs_host, which did not claim it (redis/redis#12564); claimed back there (keys in it: ${_rs_mine:-0}; no replica holds more)"
+    done
 }

@@ -43,6 +43,8 @@ log() { printf '%s cluster-preroll: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*";
 die() { log "STOPPED: $*"; exit 1; }
 # within (each wait below, bounded by WAIT).
 . "$SCRIPTS/preroll-lib.sh"
+# live_nodes, routed_unclaimed and reclaim_routed_slots (the claims check below).
+. "$SCRIPTS/cluster-lib.sh"
 
 WAIT="${PREROLL_WAIT_SECONDS:-60}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
@@ -118,6 +120,19 @@ plan() {
 }
 
 moves="$(plan)"
+# Every master claims the slots the cluster routes to it; a slot it does not
+# is claimed back when no replica holds more of its keys (routed_unclaimed,
+# reclaim_routed_slots: cluster-lib.sh). The roll must not start with a slot
+# no node serves, and a failover hands over only what the master claims.
+all_claimed() { [ -z "$(routed_unclaimed "$ref")" ]; }
+check_claims() {
+    within 10 "" all_claimed && return 0
+    routed_unclaimed "$ref" | reclaim_routed_slots "$ref" || exit 1
+    within "$WAIT" "every master to claim the slots the cluster routes to it" all_claimed ||
+        die "slots still routed to a master that does not claim them after ${WAIT}s: $(routed_unclaimed "$ref" | awk '{ print $3 " on " $2 }' | tr '\n' ' ')"
+}
+
+check_claims
 if [ -z "$moves" ]; then
     log "every shard's master is already on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master; nothing to move"
     exit 0
@@ -150,17 +165,7 @@ followed() {
         $4 == old { stale = 1 } $1 == old && $4 == new { followed = 1 } END { exit !(followed && !stale) }'
 }
 
-# The slot ranges node $1 (ID) holds as host $2 sees it.
-slots_seen() { cli "$2" cluster nodes | awk -v id="$1" '$1 == id { for (i = 9; i <= NF; i++) printf "%s ", $i }'; }
-# True when replica host $2 sees master $1 (ID) holding the slots master host
-# $3 says it holds. A failover claims the slots of the replica's own view: a
-# slot the last drain step moved and the replica has not heard of yet would
-# be left with no owner (seen in CI: slot 8191, after a 4 -> 3 drain).
-slots_agree() { [ "$(slots_seen "$1" "$2")" = "$(slots_seen "$1" "$3")" ]; }
-
 printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; do
-    within "$WAIT" "$thost to see the slots of master $mhost as it holds them" slots_agree "$mid" "$thost" "$mhost" ||
-        die "shard of master $mhost: $thost sees its slots as '$(slots_seen "$mid" "$thost")', the master as '$(slots_seen "$mid" "$mhost")' after ${WAIT}s; a failover now would leave slots unowned; the shards before it were moved"
     log "shard of master $mhost: handing the master role to $thost (graceful CLUSTER FAILOVER: writes pause until it holds every one)"
     answer="$(cli "$thost" cluster failover)"
     [ "$answer" = "OK" ] || die "shard of master $mhost: $thost refused CLUSTER FAILOVER (${answer:-no answer}); the shards before it were moved"
@@ -174,4 +179,5 @@ printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; d
     log "shard of master $mhost: $thost is its master now (after about $((took + waited))s), every other copy follows it"
 done || exit 1
 
+check_claims
 log "every shard's master is on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master"

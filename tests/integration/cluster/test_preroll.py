@@ -11,7 +11,10 @@ renders (cluster_scripts.preroll_env), on a real Redis Cluster:
 - refusals: the lowest-ordinal pod of a shard down, or not caught up: one
   STOPPED line naming the pod, nothing moved;
 - scale-in in the same Job: a lower SHARDS drains before the pods go, and
-  refuses in one line when the data does not fit.
+  refuses in one line when the data does not fit;
+- a slot the cluster routes to a master that does not claim it (the end state
+  of redis/redis#12564, made here with CLUSTER DELSLOTS) is claimed back when
+  no replica holds more of its keys, and refused in one line when one does.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from redis.exceptions import RedisError
 from components.common.tls import TlsArgs, certificate_spec
 from components.redis.cluster_scripts import PREROLL_SCRIPT, ClusterTopology, preroll_env
 from tests.integration.cluster.harness import (
-    ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set,
+    ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set, write,
 )
 from tests.integration.cluster.test_scale_in import four_to_three_under_load
 from tests.integration.procs import wait_for
@@ -43,11 +46,12 @@ pytestmark = pytest.mark.integration
 ROLL = ClusterTopology("pre", "pre-headless", "rp-test", shards=3, replicas_per_shard=2)
 SMALL = ClusterTopology("pre", "pre-headless", "rp-test", shards=3, replicas_per_shard=1)
 FOUR = replace(SMALL, shards=4)
-# This module's addresses: 127.0.14.10 - 127.0.14.99.
+# This module's addresses: 127.0.14.10 - 127.0.14.149.
 ROLL_ADDRESSES = [f"127.0.14.{i}" for i in range(10, 30)]
 REFUSE_ADDRESSES = [f"127.0.14.{i}" for i in range(30, 50)]
 SHRINK_ADDRESSES = [f"127.0.14.{i}" for i in range(60, 90)]
 TLS_ADDRESSES = [f"127.0.14.{i}" for i in range(100, 120)]
+CLAIM_ADDRESSES = [f"127.0.14.{i}" for i in range(130, 150)]
 
 
 def run_preroll(h: ClusterHarness, topology: ClusterTopology, wait_s: int = 20, **extra: str) -> subprocess.CompletedProcess:
@@ -242,3 +246,55 @@ def test_over_tls_as_admin(tmp_path):
         assert result.returncode == 0
         for shard in shards(h).values():
             assert shard["master"] < min(shard["replicas"]), shard
+
+
+def claims(h: ClusterHarness, ordinal: int) -> set[int]:
+    """The slots a pod's own table says it serves (its myself line)."""
+    me = next(v for v in h.view(ordinal).values() if "myself" in v["flags"])
+    return slot_set(me["slots"])
+
+
+def test_a_slot_its_master_stopped_claiming_is_claimed_back_or_refused(tmp_path):
+    """Every other node routes the slot to its master, which answers "Hash
+    slot not served": the pre-roll takes the slot back on the master when no
+    replica holds more of its keys; when one does, it stops in one line
+    naming the slot and the replica, and changes nothing."""
+    with formed_cluster(tmp_path, SMALL, CLAIM_ADDRESSES) as h:
+        items = {f"claim:{i}": str(i) for i in range(3000)}
+        write(h, items)
+        shard = shards(h)[0]
+        owner, replica = shard["master"], shard["replicas"][0]
+        n = h.node(owner)
+        owner_id = n.execute_command("CLUSTER", "MYID")
+        mine = sorted((int(n.execute_command("CLUSTER", "KEYSLOT", k)), k) for k in items)
+        mine = [(slot, k) for slot, k in mine if slot in claims(h, owner)]
+        (s1, k1), (s2, k2) = mine[0], next(x for x in mine if x[0] != mine[0][0])
+
+        def routed_to_owner(slot: int) -> bool:
+            return all(slot in slot_set(h.view(i)[owner_id]["slots"]) for i in range(SMALL.node_count) if i != owner)
+
+        # 1. The owner drops s1 from its own table; its replica holds as many keys.
+        assert n.execute_command("CLUSTER", "DELSLOTS", s1) == "OK"
+        wait_for(lambda: s1 not in claims(h, owner), 10, what="the owner's own table without the slot")
+        with pytest.raises(RedisError, match="not served"):
+            n.get(k1)
+        assert routed_to_owner(s1)
+        fixed = run_preroll(h, SMALL, wait_s=10)
+        assert fixed.returncode == 0
+        assert f"slot {s1}: the cluster routes it to {h.hostname(owner)}, which did not claim it" in fixed.stdout
+        assert s1 in claims(h, owner) and routed_to_owner(s1)
+        assert n.get(k1) == items[k1] and missing(h, items) == []
+
+        # 2. The owner lost a key of s2 that its replica still holds (as
+        #    redis#12564 deletes the keys of the slot it drops, on the master
+        #    alone), then drops s2: claiming it back would lose that key.
+        assert n.eval("redis.set_repl(redis.REPL_NONE) return redis.call('DEL', KEYS[1])", 1, k2) == 1
+        assert n.execute_command("CLUSTER", "DELSLOTS", s2) == "OK"
+        wait_for(lambda: s2 not in claims(h, owner), 10, what="the owner's own table without the slot")
+        keys_before, in_s2 = n.dbsize(), sum(slot == s2 for slot, _ in mine)
+        refused = run_preroll(h, SMALL, wait_s=10)
+        stops = [ln for ln in refused.stdout.splitlines() if "STOPPED" in ln]
+        assert refused.returncode == 1 and len(stops) == 1, refused.stdout
+        assert f"slot {s2}:" in stops[0] and h.hostname(replica) in stops[0] and f"holds more of its keys ({in_s2} against {in_s2 - 1})" in stops[0], stops
+        assert s2 not in claims(h, owner) and routed_to_owner(s2) and n.dbsize() == keys_before
+        print(f"\nclaimed back: slot {s1} on pod {owner}; refused: {stops[0]}")
