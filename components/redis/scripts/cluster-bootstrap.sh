@@ -325,24 +325,6 @@ rejoin_fresh() {
     wait_joined "$ref" "$1" slave
 }
 
-# Every master claims the slots the cluster routes to it (routed_unclaimed,
-# reclaim_routed_slots: cluster-lib.sh). Ten seconds for gossip in flight,
-# then one pass of reclaiming, then a bounded wait for it to show.
-claims_settle() {
-    cs_n=0
-    while [ -n "$(routed_unclaimed "$1")" ] && [ "$cs_n" -lt 10 ]; do
-        cs_n=$((cs_n + 1))
-        sleep 1
-    done
-    [ "$cs_n" -ge 10 ] || return 0
-    routed_unclaimed "$1" | reclaim_routed_slots "$1" || exit 1
-    start_clock
-    until [ -z "$(routed_unclaimed "$1")" ]; do
-        expired && die "slots still routed to a master that does not claim them after ${WAIT_TIMEOUT_SECONDS}s"
-        sleep 1
-    done
-}
-
 # A leaving pod may have held a kept master's only replica: move one replica
 # from the master with most replicas to each master left with none (Redis's
 # own replica migration only serves masters that lost replicas they had).
@@ -396,7 +378,7 @@ else
     grow_cluster "$ref"
 fi
 fix_pairing "$ref"
-claims_settle "$ref"
+settle_claims "$ref" "$WAIT_TIMEOUT_SECONDS"
 log "final state:"
 redis-cli $CLI_USER $TLS_ARGS --cluster check "$ref:$PORT" || die "the final check failed"
 log "done"

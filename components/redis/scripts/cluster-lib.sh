@@ -26,9 +26,9 @@ roles_seen_by() {
     live_nodes "$1" | awk '{ r = ($3 ~ /(^|,)master(,|$)/) ? "master" : "slave"; print $1, r, $4 }' | sort
 }
 
-# The hostname a CLUSTER NODES line announces (field 2: addr@bus,hostname).
-# Lines on stdin, "id hostname" out.
-ids_and_hosts() { awk '{ n = split($2, a, ","); print $1, (n >= 2 ? a[2] : "") }'; }
+# The hostname a CLUSTER NODES line announces (field 2: addr@bus,hostname),
+# its address when it announces none. Lines on stdin, "id hostname" out.
+ids_and_hosts() { awk '{ n = split($2, a, ","); split(a[1], b, ":"); print $1, (n >= 2 && a[2] != "") ? a[2] : b[1] }'; }
 host_of_id() { live_nodes "$1" | ids_and_hosts | awk -v id="$2" '$1 == id { print $2 }'; }
 
 # NODE_ZONES from NODE_ZONES_FILE when only the file is given. An absent or
@@ -120,8 +120,8 @@ expand_slots() {
     tr ' ' '\n' | awk '/^[0-9]/ { n = split($1, r, "-"); for (s = r[1] + 0; s <= r[n] + 0; s++) print s }'
 }
 
-# Host name of a CLUSTER NODES line on stdin (its address without one).
-host_of_line() { awk '{ n = split($2, a, ","); split(a[1], b, ":"); print (n >= 2 && a[2] != "") ? a[2] : b[1] }'; }
+# Host names alone of CLUSTER NODES lines on stdin.
+host_of_line() { ids_and_hosts | cut -d' ' -f2; }
 
 # Redis 7.0.13-7.0.15 and 7.2.0-7.2.3 (redis/redis#12564) can leave a master
 # that no longer claims a slot every other node still routes to it: clients
@@ -166,5 +166,19 @@ reclaim_routed_slots() {
         _rs_ok="$(cli "$_rs_host" cluster setslot "$_rs_slot" node "$_rs_id")"
         [ "$_rs_ok" = OK ] || die "slot $_rs_slot: CLUSTER SETSLOT on $_rs_host refused (${_rs_ok:-no answer})"
         log "slot $_rs_slot: the cluster routes it to $_rs_host, which did not claim it (redis/redis#12564); claimed back there (keys in it: ${_rs_mine:-0}; no replica holds more)"
+    done
+}
+
+# Waits until every master claims the slots the cluster (as $1 sees it)
+# routes to it: 10 s for gossip in flight, then one pass of
+# reclaim_routed_slots, then at most $2 more seconds for it to show.
+settle_claims() {
+    _sc_n=0
+    while [ -n "$(routed_unclaimed "$1")" ]; do
+        _sc_n=$((_sc_n + 1))
+        if [ "$_sc_n" -eq 10 ]; then routed_unclaimed "$1" | reclaim_routed_slots "$1" || exit 1; fi
+        [ "$_sc_n" -lt $((10 + $2)) ] ||
+            die "slots still routed to a master that does not claim them after ${2}s: $(routed_unclaimed "$1" | awk '{ print $3 " on " $2 }' | tr '\n' ' ')"
+        sleep 1
     done
 }

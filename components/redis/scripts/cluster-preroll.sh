@@ -43,7 +43,7 @@ log() { printf '%s cluster-preroll: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*";
 die() { log "STOPPED: $*"; exit 1; }
 # within (each wait below, bounded by WAIT).
 . "$SCRIPTS/preroll-lib.sh"
-# live_nodes, routed_unclaimed and reclaim_routed_slots (the claims check below).
+# live_nodes and settle_claims (the claims check below).
 . "$SCRIPTS/cluster-lib.sh"
 
 WAIT="${PREROLL_WAIT_SECONDS:-60}"
@@ -122,17 +122,9 @@ plan() {
 moves="$(plan)"
 # Every master claims the slots the cluster routes to it; a slot it does not
 # is claimed back when no replica holds more of its keys (routed_unclaimed,
-# reclaim_routed_slots: cluster-lib.sh). The roll must not start with a slot
-# no node serves, and a failover hands over only what the master claims.
-all_claimed() { [ -z "$(routed_unclaimed "$ref")" ]; }
-check_claims() {
-    within 10 "" all_claimed && return 0
-    routed_unclaimed "$ref" | reclaim_routed_slots "$ref" || exit 1
-    within "$WAIT" "every master to claim the slots the cluster routes to it" all_claimed ||
-        die "slots still routed to a master that does not claim them after ${WAIT}s: $(routed_unclaimed "$ref" | awk '{ print $3 " on " $2 }' | tr '\n' ' ')"
-}
-
-check_claims
+# settle_claims: cluster-lib.sh). The roll must not start with a slot no
+# node serves, and a failover hands over only what the master claims.
+settle_claims "$ref" "$WAIT"
 if [ -z "$moves" ]; then
     log "every shard's master is already on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master; nothing to move"
     exit 0
@@ -179,5 +171,5 @@ printf '%s\n' "$moves" | while read -r mid mhost tid thost taddr tflags tlink; d
     log "shard of master $mhost: $thost is its master now (after about $((took + waited))s), every other copy follows it"
 done || exit 1
 
-check_claims
+settle_claims "$ref" "$WAIT"
 log "every shard's master is on its lowest-ordinal pod: the roll (highest ordinal first) restarts each replica before its master"
