@@ -11,7 +11,8 @@ from pathlib import Path
 
 from components.common.redis_acl import SENTINEL_DATA_ROLES, AclSpec, render_users
 from components.redis.conf import RedisConfSpec, maxmemory_bytes
-from components.redis.sentinel_conf import SentinelConfSpec
+from components.common.args import args_from
+from components.redis.sentinel_conf import SentinelConfSpec, SentinelFailover
 from stacks.config.redis import RedisDeployment
 
 # This helper's loopback block: 127.0.0.200 - 127.0.0.249.
@@ -63,13 +64,9 @@ def maxmemory() -> int:
 def sentinel_conf_spec(master_set: str, master_host: str, bind: str, work_dir: Path) -> SentinelConfSpec:
     st = deployment("sentinel").sentinel
     return SentinelConfSpec(
-        master_set=master_set,
         master_host=master_host,
-        quorum=st.effective_quorum,
+        failover=args_from(st, SentinelFailover, master_set=master_set, quorum=st.effective_quorum),
         bind=bind,
-        down_after_ms=st.down_after_ms,
-        failover_timeout_ms=st.failover_timeout_ms,
-        parallel_syncs=st.parallel_syncs,
         work_dir=str(work_dir),
     )
 

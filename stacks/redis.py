@@ -27,6 +27,7 @@ from components.redis.common import RedisCommonArgs
 from components.redis.generations import pod_hostnames, statefulset_name
 from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
 from components.redis.sentinel import generation_hosts as sentinel_generation_hosts
+from components.redis.sentinel_conf import SentinelFailover
 from stacks.operations import BackupContext, backup_pod_additions, build_ops
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
@@ -191,7 +192,7 @@ def build_deployment(
         sentinel_args = args_from(
             st, RedisSentinelArgs,
             **base,
-            quorum=st.effective_quorum,
+            failover=args_from(st, SentinelFailover, quorum=st.effective_quorum),
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),

@@ -26,7 +26,7 @@ from components.redis.conf import render_redis_conf
 from components.redis.generations import data_statefulsets, pod_hostnames, statefulset_name
 from components.redis.preroll import PreRoll, PreRollArgs
 from components.redis.pod import exec_probe, exporter_addr, exporter_container, exporter_volume, field_env, scrape_annotations
-from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_conf import SENTINEL_CONF_DIR, SENTINEL_CONF_NAME, SENTINEL_WORK_DIR, SentinelConfSpec, SentinelFailover, render_sentinel_conf
 from components.redis.statefulset import RedisPodSpec, with_additions
 
 APP = "redis"
@@ -41,11 +41,7 @@ SENTINEL_ALIVE = f'redis-cli {CLI_USER_ARGS} {CLI_TLS} -h 127.0.0.1 -p {SENTINEL
 class RedisSentinelArgs(RedisCommonArgs):
     replicas: int = 2
     sentinels: int = 3
-    quorum: int = 2
-    down_after_ms: int = 5000
-    failover_timeout_ms: int = 60000
-    parallel_syncs: int = 1
-    master_set: str = "mymaster"
+    failover: SentinelFailover = field(default_factory=SentinelFailover)
     placement: PlacementArgs = field(default_factory=PlacementArgs)
     # Node-group migration (docs/operations.md): the pods run in StatefulSet
     # statefulset_name(name, generation). migrate_to (the new placement) and
@@ -120,12 +116,8 @@ class RedisSentinel(pulumi.ComponentResource):
         conf = render_redis_conf(redis_conf_spec(args, args.replicas))
         sentinel_conf = render_sentinel_conf(
             SentinelConfSpec(
-                master_set=args.master_set,
                 master_host=redis_hosts[0],
-                quorum=args.quorum,
-                down_after_ms=args.down_after_ms,
-                failover_timeout_ms=args.failover_timeout_ms,
-                parallel_syncs=args.parallel_syncs,
+                failover=args.failover,
                 tls=TlsFiles() if args.tls else None,
             )
         )
@@ -170,7 +162,7 @@ class RedisSentinel(pulumi.ComponentResource):
         # start, and where a new Sentinel looks for the master. Not both
         # generations: that would roll the current pods when a migration starts.
         shared_env = [
-            {"name": "MASTER_SET", "value": args.master_set},
+            {"name": "MASTER_SET", "value": args.failover.master_set},
             {"name": "SENTINEL_HOSTS", "value": " ".join(sentinel_hosts)},
             {"name": "REDIS_HOSTS", "value": " ".join(redis_hosts)},
         ]
@@ -208,7 +200,7 @@ class RedisSentinel(pulumi.ComponentResource):
             scripts=scripts.PREROLL_SCRIPT_NAMES, script_texts=tuple(data[k] for k in scripts.PREROLL_SCRIPT_NAMES),
             admin_secret=secret_name(dep, ADMIN), peers=((node_sel, (REDIS_PORT,)), (sent_sel, (SENTINEL_PORT,))),
             tls_secret=args.tls.secret_name if args.tls else None, depends_on=(cm, *all_secrets, *cert_dep)),
-            lambda sts: scripts.preroll_env(args.master_set, sentinel_hosts, generation_hosts(args, gen_of[sts])))
+            lambda sts: scripts.preroll_env(args.failover.master_set, sentinel_hosts, generation_hosts(args, gen_of[sts])))
         data_sts = data_statefulsets(
             self, args, pod, generations, args.replicas + 1, headless, node_sel, node_labels,
             mode_annotations("sentinel", args.replicas), data_hash, [cm, *all_secrets, sa, *cert_dep], pre_roll=pre_roll,
@@ -311,7 +303,7 @@ class RedisSentinel(pulumi.ComponentResource):
         self.outputs = {
             "mode": "sentinel",
             "port": REDIS_PORT,
-            "masterSet": args.master_set,
+            "masterSet": args.failover.master_set,
             "sentinelEndpoints": [f"{h}:{SENTINEL_PORT}" for h in sentinel_hosts],
             "sentinelService": f"{dep}-sentinel.{domain}:{SENTINEL_PORT}",
             "secretName": secret.metadata["name"],

@@ -10,7 +10,7 @@ those ever appear in the rendered text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from components.common.redis_contract import HOST_RE, REDIS_PORT, SENTINEL_PORT, check_master_set
 from components.common.tls import TlsFiles, redis_tls_directives
@@ -23,34 +23,21 @@ SENTINEL_CONF_NAME = "sentinel.conf"
 
 
 @dataclass(frozen=True)
-class SentinelConfSpec:
-    """What sentinel.conf depends on; built by the component from stack config."""
+class SentinelFailover:
+    """When the Sentinels call the master down and how they replace it: the
+    ``sentinel`` lines of sentinel.conf. The one home of their defaults; the
+    stack config's defaults are read from here."""
 
-    master_set: str
-    # Stable DNS name of the initial master (pod 0 behind the headless Service).
-    master_host: str
-    quorum: int
-    master_port: int = REDIS_PORT
-    port: int = SENTINEL_PORT
-    bind: str = "0.0.0.0"
+    master_set: str = "mymaster"
+    quorum: int = 2
     down_after_ms: int = 5000
     failover_timeout_ms: int = 60000
     parallel_syncs: int = 1
-    work_dir: str = SENTINEL_WORK_DIR
-    # TLS on: Sentinel listens with TLS only and reaches the data nodes and
-    # the other Sentinels over TLS (tls-replication covers all its links).
-    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         check_master_set(self.master_set)
-        if not HOST_RE.match(self.master_host):
-            raise ValueError(f"master_host {self.master_host!r} is not a host name or address")
         if self.quorum < 1:
             raise ValueError("quorum must be at least 1")
-        for name in ("master_port", "port"):
-            value = getattr(self, name)
-            if not 0 < value < 65536:
-                raise ValueError(f"{name} {value} is not a TCP port")
         if self.down_after_ms < 100:
             raise ValueError("down_after_ms must be at least 100")
         # Sentinel refuses a failover that cannot finish before the next one may start.
@@ -60,8 +47,33 @@ class SentinelConfSpec:
             raise ValueError("parallel_syncs must be at least 1")
 
 
+@dataclass(frozen=True)
+class SentinelConfSpec:
+    """What sentinel.conf depends on; built by the component from stack config."""
+
+    # Stable DNS name of the initial master (pod 0 behind the headless Service).
+    master_host: str
+    failover: SentinelFailover = field(default_factory=SentinelFailover)
+    master_port: int = REDIS_PORT
+    port: int = SENTINEL_PORT
+    bind: str = "0.0.0.0"
+    work_dir: str = SENTINEL_WORK_DIR
+    # TLS on: Sentinel listens with TLS only and reaches the data nodes and
+    # the other Sentinels over TLS (tls-replication covers all its links).
+    tls: TlsFiles | None = None
+
+    def __post_init__(self) -> None:
+        if not HOST_RE.match(self.master_host):
+            raise ValueError(f"master_host {self.master_host!r} is not a host name or address")
+        for name in ("master_port", "port"):
+            value = getattr(self, name)
+            if not 0 < value < 65536:
+                raise ValueError(f"{name} {value} is not a TCP port")
+
+
 def _directives(spec: SentinelConfSpec) -> list[str]:
-    s = spec.master_set
+    f = spec.failover
+    s = f.master_set
     ports = [f"port {spec.port}"] if spec.tls is None else ["port 0", f"tls-port {spec.port}"]
     tls = [f"{k} {v}" for k, v in redis_tls_directives(spec.tls, cluster=False)] if spec.tls else []
     return [
@@ -80,10 +92,10 @@ def _directives(spec: SentinelConfSpec) -> list[str]:
         "sentinel announce-hostnames yes",
         # Reconfiguration scripts are never used; keep them unsettable at runtime.
         "sentinel deny-scripts-reconfig yes",
-        f"sentinel monitor {s} {spec.master_host} {spec.master_port} {spec.quorum}",
-        f"sentinel down-after-milliseconds {s} {spec.down_after_ms}",
-        f"sentinel failover-timeout {s} {spec.failover_timeout_ms}",
-        f"sentinel parallel-syncs {s} {spec.parallel_syncs}",
+        f"sentinel monitor {s} {spec.master_host} {spec.master_port} {f.quorum}",
+        f"sentinel down-after-milliseconds {s} {f.down_after_ms}",
+        f"sentinel failover-timeout {s} {f.failover_timeout_ms}",
+        f"sentinel parallel-syncs {s} {f.parallel_syncs}",
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from components.common.redis_acl import APP_DEFAULT_COMMANDS
+from components.redis.sentinel_conf import SentinelFailover
 from stacks.config.base import DeploymentName, DnsLabel, LabelKey, StrictModel, dns_subdomain
 from stacks.config.cidr import Cidr
 from stacks.config.cron import Schedule
@@ -20,6 +21,7 @@ from stacks.config.quantities import Cpu, Memory, cpu_millicores, memory_bytes
 REDIS_IMAGE = "redis:7.2.11-alpine"
 EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
 HAPROXY_IMAGE = "haproxy:2.8.10-alpine"
+FAILOVER = SentinelFailover()
 
 
 class Resources(StrictModel):
@@ -94,10 +96,10 @@ class SentinelTopology(StrictModel):
     autoscaling: ReplicaAutoscaling | None = None
     sentinels: int = Field(default=3, ge=3, le=9)
     quorum: int | None = None
-    down_after_ms: int = Field(default=5000, ge=1000, le=60000)
-    failover_timeout_ms: int = Field(default=60000, ge=5000)
-    parallel_syncs: int = Field(default=1, ge=1)
-    master_set: DnsLabel = "mymaster"
+    down_after_ms: int = Field(default=FAILOVER.down_after_ms, ge=1000, le=60000)
+    failover_timeout_ms: int = Field(default=FAILOVER.failover_timeout_ms, ge=5000)
+    parallel_syncs: int = Field(default=FAILOVER.parallel_syncs, ge=1)
+    master_set: DnsLabel = FAILOVER.master_set
 
     @model_validator(mode="after")
     def _odd_and_quorum(self) -> "SentinelTopology":
@@ -239,6 +241,7 @@ class RedisDeployment(StrictModel):
     team: DnsLabel
     mode: Literal["cluster", "sentinel"]
     namespace: DnsLabel | None = None
+    # What each node runs and holds.
     size: Literal["small", "medium", "large"] | None = None
     resources: Resources | None = None
     image: ImageRef = REDIS_IMAGE
@@ -248,21 +251,25 @@ class RedisDeployment(StrictModel):
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     ] = "noeviction"
     maxmemory_fraction: float = Field(default=0.7, gt=0.1, lt=0.95)
-    # Bounded loss under a partition (off by default: with 1, a master whose
-    # only replica restarts refuses writes meanwhile; docs/operations.md).
-    min_replicas_to_write: int = Field(default=0, ge=0, le=9)
-    min_replicas_max_lag_seconds: int = Field(default=10, ge=1, le=300)
-    persistence: Persistence = Field(default_factory=Persistence)
+    # The shape of each mode; only the section of `mode` is read.
     cluster: ClusterTopology = Field(default_factory=ClusterTopology)
     sentinel: SentinelTopology = Field(default_factory=SentinelTopology)
     haproxy: HAProxyFront = Field(default_factory=HAProxyFront)
-    placement: Placement = Field(default_factory=Placement)
-    clients: Clients = Field(default_factory=Clients)
-    host_network: bool = False
+    # Durability. Bounded loss under a partition (off by default: with 1, a
+    # master whose only replica restarts refuses writes meanwhile;
+    # docs/operations.md), the AOF, and backups.
+    min_replicas_to_write: int = Field(default=0, ge=0, le=9)
+    min_replicas_max_lag_seconds: int = Field(default=10, ge=1, le=300)
+    persistence: Persistence = Field(default_factory=Persistence)
     backup: DeploymentBackup = Field(default_factory=DeploymentBackup)
-    # Which StatefulSet generation holds the pods: <name> for 0, <name>-g<N> after N migrations.
+    # Where the pods run. Which StatefulSet generation holds them: <name>
+    # for 0, <name>-g<N> after N node-group migrations.
+    placement: Placement = Field(default_factory=Placement)
+    host_network: bool = False
     generation: int = Field(default=0, ge=0, le=99)
     migration: Migration | None = None
+    # Who may connect, and how.
+    clients: Clients = Field(default_factory=Clients)
     tls: Tls = Field(default_factory=Tls)
     acl: DeploymentAcl = Field(default_factory=DeploymentAcl)
 

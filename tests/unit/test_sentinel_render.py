@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_conf import SentinelConfSpec, SentinelFailover, render_sentinel_conf
 from components.redis.sentinel_scripts import (
     REDIS_PRESTOP,
     REDIS_START,
@@ -18,7 +18,7 @@ from components.redis.sentinel_scripts import (
     sentinel_scripts,
 )
 
-SPEC = SentinelConfSpec(master_set="main", master_host="redis-0.redis-headless.ns.svc.cluster.local", quorum=2)
+SPEC = SentinelConfSpec(master_host="redis-0.redis-headless.ns.svc.cluster.local", failover=SentinelFailover(master_set="main", quorum=2))
 
 
 def _lines(text: str) -> list[str]:
@@ -48,8 +48,8 @@ def test_no_secret_or_per_pod_line_is_rendered():
 
 
 def test_spec_values_flow_into_text():
-    spec = dataclasses.replace(SPEC, quorum=3, down_after_ms=1500, failover_timeout_ms=9000, parallel_syncs=2,
-                               master_port=6380, port=26380, work_dir="/w")
+    failover = SentinelFailover(master_set="main", quorum=3, down_after_ms=1500, failover_timeout_ms=9000, parallel_syncs=2)
+    spec = dataclasses.replace(SPEC, failover=failover, master_port=6380, port=26380, work_dir="/w")
     lines = _lines(render_sentinel_conf(spec))
     assert "sentinel monitor main redis-0.redis-headless.ns.svc.cluster.local 6380 3" in lines
     assert "sentinel down-after-milliseconds main 1500" in lines
@@ -58,21 +58,34 @@ def test_spec_values_flow_into_text():
     assert "port 26380" in lines and "dir /w" in lines
 
 
+@pytest.mark.parametrize("change", [{"master_host": "-x"}, {"port": 70000}, {"master_port": 0}])
+def test_invalid_specs_are_refused(change):
+    with pytest.raises(ValueError):
+        dataclasses.replace(SPEC, **change)
+
+
 @pytest.mark.parametrize(
     "change",
     [
         {"master_set": "bad name"},
-        {"master_host": "-x"},
         {"quorum": 0},
-        {"port": 70000},
         {"down_after_ms": 10},
         {"failover_timeout_ms": 1000},
         {"parallel_syncs": 0},
     ],
 )
-def test_invalid_specs_are_refused(change):
+def test_invalid_failover_settings_are_refused(change):
     with pytest.raises(ValueError):
-        dataclasses.replace(SPEC, **change)
+        dataclasses.replace(SPEC.failover, **change)
+
+
+def test_the_stack_config_takes_its_failover_defaults_from_the_renderer():
+    from stacks.config.redis import SentinelTopology
+
+    st = SentinelTopology()
+    assert (st.master_set, st.down_after_ms, st.failover_timeout_ms, st.parallel_syncs) == (
+        SentinelFailover().master_set, SentinelFailover().down_after_ms,
+        SentinelFailover().failover_timeout_ms, SentinelFailover().parallel_syncs)
 
 
 def test_script_bundle_holds_every_script_as_posix_sh():

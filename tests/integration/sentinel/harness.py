@@ -35,7 +35,7 @@ from components.common.redis_acl import (
 from components.common.tls import CA_ENV, CERT_ENV, KEY_ENV, TLS_ENV, TlsFiles
 from components.haproxy.cfg import HAProxySpec, render_haproxy_cfg
 from components.redis.conf import DEFAULT_MAXMEMORY_FRACTION, RedisConfSpec, render_redis_conf, repl_backlog_bytes
-from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_conf import SentinelConfSpec, SentinelFailover, render_sentinel_conf
 from components.redis.sentinel_scripts import READY_CHECK, REDIS_START, SENTINEL_READY, SENTINEL_START, script_path
 from tests.integration.procs import ProcGroup, Proc, port_open, require, wait_for
 from tests.integration.tls_certs import TestPki
@@ -44,6 +44,8 @@ from tests.integration.tls_certs import TestPki
 # (e.g. POD_SHELL="busybox sh").
 POD_SHELL = shlex.split(os.environ.get("POD_SHELL", "dash"))
 MASTER_SET = "main"
+# Short timings so a failover takes seconds, not a minute.
+FAILOVER = SentinelFailover(master_set=MASTER_SET, quorum=2, down_after_ms=1000, failover_timeout_ms=5000)
 NODES = 3
 WRITE_PORT, READ_PORT, STATS_PORT = 6379, 6380, 8404
 
@@ -152,12 +154,9 @@ class MasterSet:
     def sentinel_conf(self, ip: str) -> str:
         return render_sentinel_conf(
             SentinelConfSpec(
-                master_set=MASTER_SET,
                 master_host=self.topo.redis[0],
-                quorum=2,
+                failover=FAILOVER,
                 bind=ip,
-                down_after_ms=1000,
-                failover_timeout_ms=5000,
                 work_dir=str(self.root / f"sentinel-{ip}" / "work"),
                 tls=self.tls_files,
             )

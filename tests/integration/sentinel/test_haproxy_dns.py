@@ -20,7 +20,7 @@ from dnslib.server import BaseResolver, DNSServer
 from components.haproxy.cfg import render_haproxy_cfg
 from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
 from tests.integration.procs import ProcGroup, wait_for
-from tests.integration.sentinel.harness import MASTER_SET, NODES, READ_PORT, MasterSet, Topology, haproxy_spec
+from tests.integration.sentinel.harness import FAILOVER, NODES, READ_PORT, MasterSet, Topology, haproxy_spec
 
 pytestmark = pytest.mark.integration
 
@@ -81,8 +81,7 @@ class NamedMasterSet(MasterSet):
 
     def sentinel_conf(self, ip: str) -> str:
         return render_sentinel_conf(SentinelConfSpec(
-            master_set=MASTER_SET, master_host=NAMES[0], quorum=2, bind=ip, down_after_ms=1000,
-            failover_timeout_ms=5000, work_dir=str(self.root / f"sentinel-{ip}" / "work"),
+            master_host=NAMES[0], failover=FAILOVER, bind=ip, work_dir=str(self.root / f"sentinel-{ip}" / "work"),
         ))
 
     def start_haproxy(self):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from components.redis.sentinel_conf import SentinelConfSpec, render_sentinel_conf
+from components.redis.sentinel_conf import SentinelConfSpec, SentinelFailover, render_sentinel_conf
 from components.redis.sentinel_scripts import REDIS_PRESTOP, REDIS_START, SENTINEL_START
 from tests.integration.procs import require, wait_for
 from tests.integration.sentinel.harness import POD_SHELL, run_script
@@ -113,7 +113,7 @@ def test_runtime_include_password_is_read_back_by_redis(tmp_path, procs):
 def test_sentinel_start_keeps_state_and_replaces_secrets(tmp_path):
     src = tmp_path / "etc" / "sentinel.conf"
     src.parent.mkdir()
-    src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
+    src.write_text(render_sentinel_conf(SentinelConfSpec(master_host="redis-0.h", failover=SentinelFailover(master_set="main"))))
     work = tmp_path / "work"
     work.mkdir()
     # As Sentinel left it after a failover, with older passwords.
@@ -149,7 +149,7 @@ def test_new_sentinel_without_a_master_to_find_gives_up_bounded(tmp_path):
     """A Sentinel pod with no state never monitors the rendered placeholder."""
     src = tmp_path / "etc" / "sentinel.conf"
     src.parent.mkdir()
-    src.write_text(render_sentinel_conf(SentinelConfSpec(master_set="main", master_host="redis-0.h", quorum=2)))
+    src.write_text(render_sentinel_conf(SentinelConfSpec(master_host="redis-0.h", failover=SentinelFailover(master_set="main"))))
     env = {
         **_acl(tmp_path, {"admin": "pw", "sentinel": "pw2"}),
         "SENTINEL_CONF_SRC": str(src),
