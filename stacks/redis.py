@@ -17,7 +17,7 @@ from components.common.redis_acl import secret_name as acl_secret_name
 from components.common.redis_contract import deployment_labels
 from components.autoscaling.replicas import ReplicaAutoscalerArgs, replica_autoscaler
 from components.common.scheduling import PlacementArgs
-from components.common.tls import TlsArgs, tls_secret_name
+from components.common.tls import IssuerRef, TlsArgs, tls_secret_name
 from components.haproxy.frontend import HAProxyFrontend, HAProxyFrontendArgs, service_names
 from components.operations.migration import MigrationStep
 from components.redis.bootstrap import ZoneDiscovery
@@ -57,9 +57,7 @@ def tls_args(dep: RedisDeployment) -> TlsArgs | None:
     Services (clients' TLS passes through HAProxy to Redis)."""
     if not dep.tls.enabled or dep.tls.issuer is None:
         return None
-    issuer = dep.tls.issuer
-    return TlsArgs(secret_name=tls_secret_name(dep.name), issuer_name=issuer.name, issuer_kind=issuer.kind,
-                   issuer_group=issuer.group,
+    return TlsArgs(secret_name=tls_secret_name(dep.name), issuer=args_from(dep.tls.issuer, IssuerRef),
                    extra_service_names=service_names(dep.name) if dep.mode == "sentinel" else ())
 
 

@@ -38,13 +38,21 @@ def tls_secret_name(deployment: str) -> str:
 
 
 @dataclass(frozen=True)
+class IssuerRef:
+    """The cert-manager issuer that signs a Certificate, as its ``issuerRef``
+    names it."""
+
+    name: str
+    kind: str = "ClusterIssuer"
+    group: str = "cert-manager.io"
+
+
+@dataclass(frozen=True)
 class TlsArgs:
     """Per deployment, from config (stacks/redis.py)."""
 
     secret_name: str
-    issuer_name: str
-    issuer_kind: str = "ClusterIssuer"
-    issuer_group: str = "cert-manager.io"
+    issuer: IssuerRef
     # Names the composition adds (the HAProxy Services in front of a Sentinel set).
     extra_service_names: tuple[str, ...] = ()
 
@@ -82,7 +90,7 @@ def certificate_spec(tls: TlsArgs, namespace: str, cluster_domain: str, headless
         "renewBefore": "720h",
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         "usages": ["digital signature", "key encipherment", "server auth", "client auth"],
-        "issuerRef": {"name": tls.issuer_name, "kind": tls.issuer_kind, "group": tls.issuer_group},
+        "issuerRef": {"name": tls.issuer.name, "kind": tls.issuer.kind, "group": tls.issuer.group},
     }
 
 

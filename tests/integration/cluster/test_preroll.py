@@ -32,7 +32,7 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
-from components.common.tls import TlsArgs, certificate_spec
+from components.common.tls import IssuerRef, TlsArgs, certificate_spec
 from components.redis.cluster_scripts import PREROLL_SCRIPT, ClusterTopology, preroll_env
 from tests.integration.cluster.harness import (
     ADMIN_USER, AUTH_ENV, PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, slot_set, write,
@@ -238,7 +238,7 @@ def test_lower_shards_drain_before_the_pods_go(tmp_path):
 
 def test_over_tls_as_admin(tmp_path):
     """TLS on: the Job's redis-cli calls go over TLS with the CA alone."""
-    spec = certificate_spec(TlsArgs("pre-tls", "ca"), SMALL.namespace, SMALL.cluster_domain, (SMALL.headless_service,), ("pre",), {})
+    spec = certificate_spec(TlsArgs("pre-tls", IssuerRef("ca")), SMALL.namespace, SMALL.cluster_domain, (SMALL.headless_service,), ("pre",), {})
     pki = TestPki(tmp_path / "tls", spec["dnsNames"] + spec["ipAddresses"] + TLS_ADDRESSES)
     with formed_cluster(tmp_path / "c", SMALL, TLS_ADDRESSES, tls=pki) as h:
         masters_to_highest(h)

@@ -18,7 +18,7 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from components.common.redis_contract import CLUSTER_BUS_PORT, REDIS_PORT
-from components.common.tls import TlsArgs, certificate_spec
+from components.common.tls import IssuerRef, TlsArgs, certificate_spec
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import PASSWORD, ClusterHarness, ClusterWriter, formed_cluster, masters, missing, replicas_of, write
 from tests.integration.procs import wait_for
@@ -34,7 +34,7 @@ ADDRESSES = [f"127.0.17.{i}" for i in range(10, 30)]
 def certificate_names() -> list[str]:
     """The rendered Certificate's names, plus this suite's loopback addresses
     (pods here are reached by address; in Kubernetes by the wildcard name)."""
-    spec = certificate_spec(TlsArgs("tls-tls", "ca"), TOPO.namespace, TOPO.cluster_domain,
+    spec = certificate_spec(TlsArgs("tls-tls", IssuerRef("ca")), TOPO.namespace, TOPO.cluster_domain,
                             (TOPO.headless_service,), ("tls",), {})
     return spec["dnsNames"] + spec["ipAddresses"] + ADDRESSES
 

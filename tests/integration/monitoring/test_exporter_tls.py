@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from components.common.tls import CA_FILE, TlsArgs, TlsFiles, certificate_spec
+from components.common.tls import CA_FILE, IssuerRef, TlsArgs, TlsFiles, certificate_spec
 from components.redis.conf import RedisConfSpec, render_redis_conf
 from components.redis.pod import exporter_container
 from tests.integration.procs import ProcGroup, port_open, require, wait_for
@@ -44,7 +44,7 @@ def start_exporter(procs: ProcGroup, tmp, pki: TestPki, port: int):
 
 
 def test_exporter_scrapes_over_tls_and_refuses_an_unknown_ca(procs, tmp_path):
-    spec = certificate_spec(TlsArgs("web-tls", "ca"), "rp-test", "cluster.local", ("web-headless",), ("web",), {})
+    spec = certificate_spec(TlsArgs("web-tls", IssuerRef("ca")), "rp-test", "cluster.local", ("web-headless",), ("web",), {})
     pki = TestPki(tmp_path / "tls", spec["dnsNames"] + spec["ipAddresses"])
     conf = render_redis_conf(RedisConfSpec(maxmemory_bytes=64 << 20, bind="127.0.0.1", port=REDIS_PORT,
                                            data_dir=str(tmp_path), include=None, appendonly=False, save_rules=(),

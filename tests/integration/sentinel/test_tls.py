@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from components.common.redis_contract import SENTINEL_PORT
-from components.common.tls import TlsArgs, certificate_spec
+from components.common.tls import IssuerRef, TlsArgs, certificate_spec
 from components.haproxy.cfg import render_haproxy_cfg
 from components.haproxy.frontend import service_names
 from tests.integration.procs import port_open, wait_for
@@ -38,7 +38,7 @@ class TlsTopology(Topology):
 def pki(folder, topo: Topology) -> TestPki:
     """The names the rendered Certificate of a Sentinel set asks for, plus this
     test's addresses (its pods are reached by address)."""
-    spec = certificate_spec(TlsArgs("web-tls", "ca", extra_service_names=service_names("web")), "rp-test",
+    spec = certificate_spec(TlsArgs("web-tls", IssuerRef("ca"), extra_service_names=service_names("web")), "rp-test",
                             "cluster.local", ("web-headless", "web-sentinel-headless"), ("web-sentinel",), {})
     return TestPki(folder, spec["dnsNames"] + spec["ipAddresses"] + [*topo.redis, *topo.sentinels, topo.haproxy])
 
