@@ -10,6 +10,7 @@ from typing import Any
 
 import pulumi
 
+from components.common.iam import OidcProvider
 from components.monitoring import labels as L
 from components.monitoring.backup import CronFields, MonitoringBackupSpec
 from components.monitoring.backup_role import MonitoringBackupRole, MonitoringBackupRoleArgs
@@ -72,7 +73,7 @@ def build_monitoring_backup(cfg: StackConfig) -> MonitoringBackupPlan | None:
     if not isinstance(b, S3CompatibleBackup):
         role = MonitoringBackupRole("monitoring-backup", MonitoringBackupRoleArgs(
             bucket_name=b.bucket_name, prefix=mb.prefix, environment=cfg.environment,
-            oidc_provider_arn=b.oidc_provider_arn, oidc_issuer=b.oidc_issuer,
+            oidc=OidcProvider(b.oidc_provider_arn, b.oidc_issuer),
             service_accounts=tuple(f"{m.namespace}/{s}" for s in servers), kms_key_id=b.kms_key_id,
         ))
         annotations = {IRSA_ANNOTATION: role.role_arn}

@@ -4,6 +4,8 @@ that an unchanged policy renders the same text and Pulumi sees no change."""
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -11,15 +13,34 @@ def policy_document(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, subjects: str | list[str]) -> str:
-    """IRSA: only these ServiceAccounts (``system:serviceaccount:<ns>:<name>``),
-    through the cluster's OIDC provider."""
-    return policy_document([{
-        "Effect": "Allow",
-        "Principal": {"Federated": oidc_provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{oidc_issuer}:sub": subjects, f"{oidc_issuer}:aud": "sts.amazonaws.com"}},
-    }])
+@dataclass(frozen=True)
+class OidcProvider:
+    """The EKS cluster's IAM OIDC provider: its ARN, and its issuer URL
+    without the scheme. A role trusts it to let ServiceAccounts assume the
+    role (IRSA)."""
+
+    arn: str
+    issuer: str
+
+    @property
+    def partition(self) -> str:
+        """aws, aws-cn or aws-us-gov: the cluster's partition, which every
+        ARN the roles name shares."""
+        found = re.match(r"^arn:(aws[a-z-]*):", self.arn)
+        return found.group(1) if found else "aws"
+
+    def trust_policy(self, subjects: str | list[str]) -> str:
+        """Only these ServiceAccounts (``system:serviceaccount:<ns>:<name>``)."""
+        return policy_document([{
+            "Effect": "Allow",
+            "Principal": {"Federated": self.arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{self.issuer}:sub": subjects, f"{self.issuer}:aud": "sts.amazonaws.com"}},
+        }])
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    return f"system:serviceaccount:{namespace}:{service_account}"
 
 
 def prefix_list_statement(bucket_arn: str, prefix: str) -> dict[str, Any]:

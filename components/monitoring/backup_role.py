@@ -9,14 +9,13 @@ composition); its ARN follows from its name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
-                                   prefix_objects_statement)
+from components.common.iam import (OidcProvider, aws_tags, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement, service_account_subject)
 
 
 @dataclass(frozen=True)
@@ -24,27 +23,19 @@ class MonitoringBackupRoleArgs:
     bucket_name: str
     prefix: str
     environment: str
-    oidc_provider_arn: str
-    oidc_issuer: str
+    oidc: OidcProvider
     # "namespace/serviceaccount" of the pods with a backup sidecar.
     service_accounts: tuple[str, ...]
     kms_key_id: str | None = None
 
 
-def bucket_arn(oidc_provider_arn: str, bucket: str) -> str:
-    # Same partition as the cluster's OIDC provider (aws, aws-cn, aws-us-gov).
-    partition = re.match(r"^arn:(aws[a-z-]*):", oidc_provider_arn)
-    return f"arn:{partition.group(1) if partition else 'aws'}:s3:::{bucket}"
-
-
 def trust_policy(args: MonitoringBackupRoleArgs) -> str:
-    subjects = sorted(f"system:serviceaccount:{ns_sa.replace('/', ':')}" for ns_sa in args.service_accounts)
-    return irsa_trust_policy(args.oidc_provider_arn, args.oidc_issuer, subjects)
+    return args.oidc.trust_policy(sorted(service_account_subject(*ns_sa.split("/", 1)) for ns_sa in args.service_accounts))
 
 
 def access_policy(args: MonitoringBackupRoleArgs) -> str:
     """Under the monitoring prefix only; no delete (expiry is the bucket's job)."""
-    arn = bucket_arn(args.oidc_provider_arn, args.bucket_name)
+    arn = f"arn:{args.oidc.partition}:s3:::{args.bucket_name}"
     statements = [
         prefix_list_statement(arn, args.prefix),
         prefix_objects_statement(arn, args.prefix, ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]),

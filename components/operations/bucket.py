@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.common.iam import (aws_tags, irsa_trust_policy, kms_statement, policy_document, prefix_list_statement,
-                                   prefix_objects_statement)
+from components.common.iam import (OidcProvider, aws_tags, kms_statement, policy_document, prefix_list_statement,
+                                   prefix_objects_statement, service_account_subject)
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,7 @@ class DeploymentAccess:
 class BackupBucketArgs:
     bucket_name: str
     environment: str
-    oidc_provider_arn: str
-    oidc_issuer: str
+    oidc: OidcProvider
     deployments: tuple[DeploymentAccess, ...]
     prefix: str
     expire_days: int
@@ -41,11 +40,6 @@ class BackupBucketArgs:
 def deployment_prefix(prefix: str, deployment: str) -> str:
     """Where one deployment's backups live; the scripts write <prefix>/<deployment>/..."""
     return f"{prefix}/{deployment}"
-
-
-def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
-    """IRSA: only this ServiceAccount, through the cluster's OIDC provider."""
-    return irsa_trust_policy(oidc_provider_arn, oidc_issuer, f"system:serviceaccount:{namespace}:{service_account}")
 
 
 def access_policy(bucket_arn: str, prefix: str, kms_key_id: str | None, write_only: bool = False) -> str:
@@ -123,7 +117,7 @@ class BackupBucket(pulumi.ComponentResource):
             for kind, sa, write_only in (("ops", dep.ops_service_account, False), ("data", dep.data_service_account, True)):
                 role = aws.iam.Role(
                     f"{name}-{dep.deployment}-{kind}-role",
-                    assume_role_policy=trust_policy(args.oidc_provider_arn, args.oidc_issuer, dep.namespace, sa),
+                    assume_role_policy=args.oidc.trust_policy(service_account_subject(dep.namespace, sa)),
                     description=f"IRSA role of {dep.namespace}/{sa}: Redis backups under {prefix}/ ({args.environment})",
                     tags=tags, opts=child,
                 )

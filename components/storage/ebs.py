@@ -18,20 +18,19 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.common.iam import aws_tags, irsa_trust_policy
+from components.common.iam import OidcProvider, aws_tags, service_account_subject
 from components.common.k8s import labels, metadata
 
 CSI_DRIVER = "ebs.csi.aws.com"
 ADDON_NAME = "aws-ebs-csi-driver"
 # The add-on's controller runs under this ServiceAccount; IRSA trusts exactly it.
-CONTROLLER_SA = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+CONTROLLER_SA = service_account_subject("kube-system", "ebs-csi-controller-sa")
 
 
 @dataclass(frozen=True)
 class EbsCsiStorageArgs:
     eks_cluster_name: str
-    oidc_provider_arn: str
-    oidc_issuer: str
+    oidc: OidcProvider
     storage_class_name: str
     baseline_class_name: str
     iops: int
@@ -41,15 +40,6 @@ class EbsCsiStorageArgs:
     default_class: bool
     addon_version: str | None = None
     kms_key_id: str | None = None
-
-
-def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
-    """IRSA trust: only the EBS CSI controller's ServiceAccount may assume the role."""
-    return irsa_trust_policy(oidc_provider_arn, oidc_issuer, CONTROLLER_SA)
-
-
-def _partition(arn: str) -> str:
-    return arn.split(":")[1]
 
 
 class EbsCsiStorage(pulumi.ComponentResource):
@@ -62,7 +52,7 @@ class EbsCsiStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-ebs-csi-role",
-            assume_role_policy=trust_policy(args.oidc_provider_arn, args.oidc_issuer),
+            assume_role_policy=args.oidc.trust_policy(CONTROLLER_SA),
             description=f"IRSA role of the EBS CSI controller on {args.eks_cluster_name}",
             tags=aws_tags({"eks-cluster": args.eks_cluster_name}),
             opts=child,
@@ -70,7 +60,7 @@ class EbsCsiStorage(pulumi.ComponentResource):
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-ebs-csi-policy",
             role=role.name,
-            policy_arn=f"arn:{_partition(args.oidc_provider_arn)}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+            policy_arn=f"arn:{args.oidc.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
             opts=child,
         )
         addon = aws.eks.Addon(
