@@ -3,13 +3,12 @@ backups and the monitoring servers' backups alike (each with its prefix)."""
 
 from __future__ import annotations
 
-from components.common.object_store import ObjectStore
+from components.common.args import args_from
+from components.common.object_store import ObjectStore, S3Compatible
 from stacks.config.backup import AwsBackup, S3CompatibleBackup
 
 
 def object_store_for(b: AwsBackup | S3CompatibleBackup, prefix: str) -> ObjectStore:
-    if isinstance(b, S3CompatibleBackup):
-        return ObjectStore(bucket=b.bucket_name, prefix=prefix, region=b.region, aws_cli_image=b.aws_cli_image,
-                           endpoint=b.endpoint, credentials_secret=b.credentials_secret,
-                           access_key_id_key=b.access_key_id_key, secret_access_key_key=b.secret_access_key_key)
-    return ObjectStore(bucket=b.bucket_name, prefix=prefix, region=b.region, aws_cli_image=b.aws_cli_image)
+    compatible = args_from(b, S3Compatible) if isinstance(b, S3CompatibleBackup) else None
+    return ObjectStore(bucket=b.bucket_name, prefix=prefix, region=b.region, aws_cli_image=b.aws_cli_image,
+                       compatible=compatible)

@@ -46,6 +46,9 @@ def access_policy(args: MonitoringBackupRoleArgs) -> str:
 
 
 class MonitoringBackupRole(pulumi.ComponentResource):
+    """One IAM role for every monitoring server with a backup sidecar; its
+    ARN goes on their ServiceAccounts (the IRSA annotation)."""
+
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: MonitoringBackupRoleArgs, opts: pulumi.ResourceOptions | None = None):

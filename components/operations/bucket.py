@@ -74,6 +74,9 @@ def bucket_policy(bucket_arn: str, kms_key_id: str | None) -> str:
 
 
 class BackupBucket(pulumi.ComponentResource):
+    """The bucket with its guards (no public access, versioning, encryption,
+    expiry, TLS only), then two roles per backed-up deployment."""
+
     bucket: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
