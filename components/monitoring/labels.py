@@ -17,8 +17,8 @@ DEPLOYMENT = "deployment"
 # tell them apart by it.
 COMPONENT = "component"
 
-# Pod labels they come from, and the __meta_ names Kubernetes SD gives them
-# (SD replaces every character that is not [a-zA-Z0-9_] by "_").
+# Pod labels they come from (prometheus_config.py reads them from the
+# __meta_ names Kubernetes SD gives them).
 TEAM_POD_LABEL = "redis-platform/team"
 DEPLOYMENT_POD_LABEL = "app.kubernetes.io/instance"
 COMPONENT_POD_LABEL = "app.kubernetes.io/component"
@@ -46,8 +46,3 @@ GRAFANA_SECRETS_DIR = "/etc/grafana/secrets"
 # Service port names the service-discovered jobs keep.
 METRICS_PORT_NAME = "metrics"
 HTTP_PORT_NAME = "http"
-
-
-def sd_label_name(name: str) -> str:
-    """How Kubernetes SD spells a pod label or annotation name in __meta_ labels."""
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)

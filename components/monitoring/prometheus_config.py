@@ -19,6 +19,12 @@ from components.monitoring import labels as L
 _POD_META = "__meta_kubernetes_pod_"
 
 
+def sd_label_name(name: str) -> str:
+    """How Kubernetes SD spells a pod label or annotation name in __meta_
+    labels: every character that is not [a-zA-Z0-9_] becomes "_"."""
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
 @dataclass(frozen=True)
 class DiscoveredTarget:
     """What Kubernetes SD would find: an address and its __meta_ labels."""
@@ -38,10 +44,10 @@ def pod_target(
     """Stand-in for a pod found by ``role: pod``."""
     meta = {f"{_POD_META}name": pod, "__meta_kubernetes_namespace": namespace}
     for key, value in (pod_labels or {}).items():
-        meta[f"{_POD_META}label_{L.sd_label_name(key)}"] = value
-        meta[f"{_POD_META}labelpresent_{L.sd_label_name(key)}"] = "true"
+        meta[f"{_POD_META}label_{sd_label_name(key)}"] = value
+        meta[f"{_POD_META}labelpresent_{sd_label_name(key)}"] = "true"
     for key, value in (annotations or {}).items():
-        meta[f"{_POD_META}annotation_{L.sd_label_name(key)}"] = value
+        meta[f"{_POD_META}annotation_{sd_label_name(key)}"] = value
     return DiscoveredTarget(address, meta)
 
 
@@ -173,7 +179,7 @@ def kube_state_metrics_job(port_name: str) -> "ServiceJob":
 
 
 def _annotation(prefix: str, name: str) -> str:
-    return f"{_POD_META}annotation_{L.sd_label_name(f'{prefix}/{name}')}"
+    return f"{_POD_META}annotation_{sd_label_name(f'{prefix}/{name}')}"
 
 
 def _pod_relabel(prefix: str) -> list[dict]:
@@ -188,9 +194,9 @@ def _pod_relabel(prefix: str) -> list[dict]:
             "replacement": "$1:$2",
             "target_label": "__address__",
         },
-        {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.DEPLOYMENT_POD_LABEL)}"], "target_label": L.DEPLOYMENT},
-        {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.TEAM_POD_LABEL)}"], "target_label": L.TEAM},
-        {"source_labels": [f"{_POD_META}label_{L.sd_label_name(L.COMPONENT_POD_LABEL)}"], "target_label": L.COMPONENT},
+        {"source_labels": [f"{_POD_META}label_{sd_label_name(L.DEPLOYMENT_POD_LABEL)}"], "target_label": L.DEPLOYMENT},
+        {"source_labels": [f"{_POD_META}label_{sd_label_name(L.TEAM_POD_LABEL)}"], "target_label": L.TEAM},
+        {"source_labels": [f"{_POD_META}label_{sd_label_name(L.COMPONENT_POD_LABEL)}"], "target_label": L.COMPONENT},
         {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
         {"source_labels": [f"{_POD_META}name"], "target_label": "pod"},
     ]

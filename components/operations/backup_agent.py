@@ -23,6 +23,10 @@ HANDOFF_FILE = f"{HANDOFF_DIR}/handover-done"
 
 @dataclass(frozen=True)
 class BackupAgent:
+    """The sidecar of one deployment. ``handover_wait``: seconds its preStop
+    waits for the redis container's handover signal; ``budget_seconds``: that
+    wait plus the upload, which the pod's grace period grows by."""
+
     store: ObjectStore
     deployment: str
     config_map: str
