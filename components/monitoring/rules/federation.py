@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.monitoring.rules.model import Alert, RuleGroup, RulesSpec
+from components.monitoring.rules.model import COUNT, Alert, RuleGroup, RulesSpec
 
 WHERE = "deployment {{ $labels.deployment }} (team {{ $labels.team }}) in {{ $labels.environment }}"
 
@@ -26,7 +26,7 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
                       f"No node of {WHERE} answers its exporter."),
                 Alert("RedisDeploymentDegraded", "job:redis_up:sum > 0 and job:redis_up:sum < job:redis_up:count",
                       "5m", "warning", "Redis deployment {{ $labels.deployment }} lost nodes in {{ $labels.environment }}",
-                      f"Only {{{{ $value | printf \"%.0f\" }}}} nodes of {WHERE} are up."),
+                      f"Only {COUNT} nodes of {WHERE} are up."),
             ),
         ),
     )

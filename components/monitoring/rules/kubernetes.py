@@ -13,9 +13,10 @@ stack's) get empty ones and go to the platform's receivers.
 from __future__ import annotations
 
 from components.monitoring.labels import DEPLOYMENT, TEAM
-from components.monitoring.rules.model import Alert, RuleGroup, RulesSpec
+from components.monitoring.rules.model import RATIO, Alert, Level, RuleGroup, RulesSpec, graded
 
 _DEP, _TEAM = "label_redis_platform_deployment", "label_redis_platform_team"
+PVC = "{{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }}"
 
 
 def owned(expr: str, kind: str, key: str) -> str:
@@ -59,17 +60,14 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
                       "10m", "warning", "Pod {{ $labels.namespace }}/{{ $labels.pod }} is crash-looping",
                       "Container {{ $labels.container }} of pod {{ $labels.pod }} (deployment {{ $labels.deployment }}) "
                       "keeps restarting."),
-                Alert("KubePersistentVolumeFillingUp",
-                      owned(f"{free} < {spec.pvc_free_warning_ratio} and {free} >= {spec.pvc_free_critical_ratio}",
-                            "persistentvolumeclaim", "persistentvolumeclaim"),
-                      "5m", "warning", "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is filling up",
-                      "Only {{ $value | printf \"%.2f\" }} of the volume is free; for Redis an AOF rewrite or RDB save "
-                      "needs room for a second copy."),
-                Alert("KubePersistentVolumeFillingUp",
-                      owned(f"{free} < {spec.pvc_free_critical_ratio}", "persistentvolumeclaim", "persistentvolumeclaim"),
-                      "1m", "critical", "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is almost full",
-                      "Only {{ $value | printf \"%.2f\" }} of the volume is free; Redis persistence will fail and the "
-                      "node refuse writes."),
+                *graded("KubePersistentVolumeFillingUp", free,
+                        Level(spec.pvc_free_warning_ratio, "5m", f"Volume {PVC} is filling up",
+                              f"Only {RATIO} of the volume is free; for Redis an AOF rewrite or RDB save needs room "
+                              "for a second copy."),
+                        Level(spec.pvc_free_critical_ratio, "1m", f"Volume {PVC} is almost full",
+                              f"Only {RATIO} of the volume is free; Redis persistence will fail and the node refuse "
+                              "writes."),
+                        falling=True, wrap=lambda e: owned(e, "persistentvolumeclaim", "persistentvolumeclaim")),
                 # Backup, bootstrap, drill, restore and migration Jobs: the
                 # Failed condition means every retry is spent.
                 Alert("KubeJobFailed", owned('kube_job_failed{condition="true"} == 1', "job", "job_name"), "0m",

@@ -8,12 +8,15 @@ tell exactly what a notification will say.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import yaml
 
 SEVERITIES = ("critical", "warning", "info")
+# The value in an annotation: a count, or a ratio to two places.
+COUNT = '{{ $value | printf "%.0f" }}'
+RATIO = '{{ $value | printf "%.2f" }}'
 TEMPLATE = re.compile(r"\{\{ (\$labels\.[a-zA-Z_][a-zA-Z0-9_]*|\$value \| printf \"%[^\"]+\") \}\}")
 
 
@@ -67,6 +70,36 @@ class Alert:
             leftover = TEMPLATE.sub("", text)
             if "{{" in leftover:
                 raise ValueError(f"{self.name}: unsupported template in {text!r}")
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a graded alert: where it starts, how long it must hold,
+    and what it says."""
+
+    threshold: float
+    for_: str
+    summary: str
+    description: str
+
+
+def graded(name: str, value: str, warning: Level, critical: Level, *, falling: bool = False,
+           wrap: Callable[[str], str] = str) -> tuple[Alert, Alert]:
+    """A warning and a critical alert of one name on ``value``. The warning
+    holds only between the two thresholds, so a page never arrives with a
+    warning for the same cause beside it. ``falling``: the value alarms as it
+    drops (free space), not as it climbs. ``wrap`` dresses each whole
+    expression (a join that adds routing labels)."""
+    beyond, short_of = ("<", ">=") if falling else (">", "<=")
+    if not (critical.threshold < warning.threshold if falling else warning.threshold < critical.threshold):
+        raise ValueError(f"{name}: the warning threshold {warning.threshold} must come before the critical "
+                         f"{critical.threshold}")
+    band = f"{value} {beyond} {warning.threshold} and {value} {short_of} {critical.threshold}"
+    return (
+        Alert(name, wrap(band), warning.for_, "warning", warning.summary, warning.description),
+        Alert(name, wrap(f"{value} {beyond} {critical.threshold}"), critical.for_, "critical", critical.summary,
+              critical.description),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from components.common.redis_contract import SENTINEL
 from components.monitoring.labels import COMPONENT, DEPLOYMENT, TEAM
-from components.monitoring.rules.model import Alert, Record, RuleGroup, RulesSpec
+from components.monitoring.rules.model import COUNT, RATIO, Alert, Level, Record, RuleGroup, RulesSpec, graded
 
 BY = f"by ({DEPLOYMENT}, {TEAM})"
 WHERE = "{{ $labels.pod }} of deployment {{ $labels.deployment }} (team {{ $labels.team }})"
@@ -54,7 +54,6 @@ def alert_rules(spec: RulesSpec) -> RuleGroup:
     # redis_mode="cluster" and legitimately have many masters.
     standalone = 'redis_instance_info{redis_mode="standalone"}'
     masters = 'redis_instance_info{redis_mode="standalone", role="master"}'
-    warn, crit = spec.redis_memory_warning_ratio, spec.redis_memory_critical_ratio
     noevict_ratio = (
         f"max {BY} ((redis_memory_used_bytes / (redis_memory_max_bytes > 0)) "
         f'and on (namespace, pod) redis_instance_info{{maxmemory_policy="noeviction"}})'
@@ -70,16 +69,16 @@ def alert_rules(spec: RulesSpec) -> RuleGroup:
                   f"{WHERE} reports cluster_state:fail; the cluster refuses queries."),
             Alert("RedisClusterSlotsFailing", "redis_cluster_slots_fail > 0 or redis_cluster_slots_pfail > 0", "1m",
                   "critical", "Redis Cluster slots failing ({{ $labels.deployment }})",
-                  f"{WHERE} sees {{{{ $value | printf \"%.0f\" }}}} slots in fail or pfail state."),
+                  f"{WHERE} sees {COUNT} slots in fail or pfail state."),
             Alert("RedisClusterSlotsUnassigned", "redis_cluster_slots_assigned < 16384", "5m", "critical",
                   "Redis Cluster slots not all assigned ({{ $labels.deployment }})",
-                  f"{WHERE} has only {{{{ $value | printf \"%.0f\" }}}} of 16384 slots assigned."),
+                  f"{WHERE} has only {COUNT} of 16384 slots assigned."),
             Alert("RedisNoMaster", f"count {BY} ({standalone}) unless count {BY} ({masters})", "1m", "critical",
                   "No Redis master in {{ $labels.deployment }}",
                   f"Every node of {DEP} is a replica; writes fail until Sentinel promotes one."),
             Alert("RedisMultipleMasters", f"count {BY} ({masters}) > 1", "1m", "critical",
                   "More than one Redis master in {{ $labels.deployment }}",
-                  f"{{{{ $value | printf \"%.0f\" }}}} nodes of {DEP} call themselves master (split brain or "
+                  f"{COUNT} nodes of {DEP} call themselves master (split brain or "
                   "an old master back after failover)."),
             Alert("RedisReplicationBroken", "redis_master_link_up == 0", "2m", "warning",
                   "Redis replica lost its master link on {{ $labels.pod }}",
@@ -88,22 +87,21 @@ def alert_rules(spec: RulesSpec) -> RuleGroup:
             # allkeys-* and volatile-* policies sitting at maxmemory is the
             # steady state of a cache, and a refused write shows up as OOM
             # errors instead (RedisOutOfMemoryErrors, any policy).
-            Alert("RedisMemoryNearMaxmemory", f"{noevict_ratio} > {warn} and {noevict_ratio} <= {crit}",
-                  "5m", "warning", "Redis memory near maxmemory ({{ $labels.deployment }})",
-                  f"The fullest noeviction node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory."),
-            Alert("RedisMemoryNearMaxmemory", f"{noevict_ratio} > {crit}", "2m", "critical",
-                  "Redis memory at maxmemory ({{ $labels.deployment }})",
-                  f"The fullest noeviction node of {DEP} uses {{{{ $value | printf \"%.2f\" }}}} of maxmemory; "
-                  "writes are about to be refused."),
+            *graded("RedisMemoryNearMaxmemory", noevict_ratio,
+                    Level(spec.redis_memory_warning_ratio, "5m", "Redis memory near maxmemory ({{ $labels.deployment }})",
+                          f"The fullest noeviction node of {DEP} uses {RATIO} of maxmemory."),
+                    Level(spec.redis_memory_critical_ratio, "2m", "Redis memory at maxmemory ({{ $labels.deployment }})",
+                          f"The fullest noeviction node of {DEP} uses {RATIO} of maxmemory; writes are about to be "
+                          "refused.")),
             Alert("RedisRejectedConnections", "increase(redis_rejected_connections_total[5m]) > 0", "0m", "warning",
                   "Redis rejected connections on {{ $labels.pod }}",
-                  f"{WHERE} rejected {{{{ $value | printf \"%.0f\" }}}} connections in 5m (maxclients reached)."),
+                  f"{WHERE} rejected {COUNT} connections in 5m (maxclients reached)."),
             # Evictions are not alerted on: noeviction never evicts, and the
             # other policies evict by design. What hurts clients is a write
             # refused because memory is full, whatever the policy.
             Alert("RedisOutOfMemoryErrors", 'increase(redis_errors_total{err="OOM"}[2m]) > 0', "2m", "critical",
                   "Redis refuses writes on {{ $labels.pod }} (OOM)",
-                  f"{WHERE} answered {{{{ $value | printf \"%.0f\" }}}} commands with OOM in 2m: memory is at "
+                  f"{WHERE} answered {COUNT} commands with OOM in 2m: memory is at "
                   "maxmemory and nothing can be evicted."),
         ),
     )

@@ -9,7 +9,7 @@ still fail over (RedisDown and PrometheusTargetDown name that one).
 from __future__ import annotations
 
 from components.monitoring.labels import DEPLOYMENT, TEAM
-from components.monitoring.rules.model import Alert, RuleGroup, RulesSpec
+from components.monitoring.rules.model import COUNT, Alert, RuleGroup, RulesSpec
 
 BY = f"by ({DEPLOYMENT}, {TEAM}, master_name)"
 DEP = "master set {{ $labels.master_name }} of deployment {{ $labels.deployment }} (team {{ $labels.team }})"
@@ -37,7 +37,7 @@ def groups(spec: RulesSpec) -> tuple[RuleGroup, ...]:
                 # the blip clients saw and prompts a look at the old master.
                 Alert("RedisSentinelFailover", f"{addresses} > 1", "0m", "info",
                       "Sentinel failover in {{ $labels.deployment }}",
-                      f"{DEP} had {{{{ $value | printf \"%.0f\" }}}} different masters in the last "
+                      f"{DEP} had {COUNT} different masters in the last "
                       f"{spec.sentinel_failover_window}."),
                 Alert("RedisSentinelTilt", "redis_sentinel_tilt == 1", "5m", "warning",
                       "Sentinel {{ $labels.pod }} is in TILT mode",
