@@ -8,7 +8,17 @@ from components.monitoring.rules.haproxy import WRITE_CANDIDATES
 from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, variable
 
 UID = "haproxy"
-D = 'deployment=~"$deployment"'
+# One front end pod's series, and (most panels) one proxy of it.
+POD = "{{deployment}} {{pod}}"
+PROXY = f"{POD} {{{{proxy}}}}"
+
+
+def _sel(metric: str, match: str = "") -> str:
+    return f'{metric}{{deployment=~"$deployment"{match}}}'
+
+
+def _rate(metric: str) -> str:
+    return f"rate({_sel(metric)}[{RATE}])"
 
 
 def build(spec: DashboardSpec):
@@ -18,23 +28,17 @@ def build(spec: DashboardSpec):
         .with_row(Row("Backends"))
         # Most backends are empty by design (no_master, the per-node backends
         # of every non-master); what tells health is one write candidate per pod.
-        .with_panel(stat(spec, "Nodes taking writes (want 1 per pod)", "none",
-                         (f"{WRITE_CANDIDATES}{{{D}}}", "{{deployment}} {{pod}}")))
-        .with_panel(timeseries(spec, "Active servers per backend", "short",
-                               (f"haproxy_backend_active_servers{{{D}}}", "{{deployment}} {{pod}} {{proxy}}")))
+        .with_panel(stat(spec, "Nodes taking writes (want 1 per pod)", "none", (_sel(WRITE_CANDIDATES), POD)))
+        .with_panel(timeseries(spec, "Active servers per backend", "short", (_sel("haproxy_backend_active_servers"), PROXY)))
         .with_panel(timeseries(spec, "Servers up", "short",
-                               (f'haproxy_server_status{{{D}, state="UP"}} == 1', "{{deployment}} {{pod}} {{proxy}}/{{server}}")))
+                               (_sel("haproxy_server_status", ', state="UP"') + " == 1", f"{PROXY}/{{{{server}}}}")))
         .with_panel(timeseries(spec, "Health check failures", "short",
-                               (f"increase(haproxy_server_check_failures_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{server}}")))
+                               (f"increase({_sel('haproxy_server_check_failures_total')}[{RATE}])", f"{POD} {{{{server}}}}")))
         .with_row(Row("Traffic"))
-        .with_panel(timeseries(spec, "Frontend connections per second", "cps",
-                               (f"rate(haproxy_frontend_connections_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}}")))
-        .with_panel(timeseries(spec, "Current sessions", "short",
-                               (f"haproxy_frontend_current_sessions{{{D}}}", "{{deployment}} {{pod}} {{proxy}} frontend"),
-                               (f"haproxy_backend_current_sessions{{{D}}}", "{{deployment}} {{pod}} {{proxy}} backend")))
-        .with_panel(timeseries(spec, "Backend connection errors", "short",
-                               (f"rate(haproxy_backend_connection_errors_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}}")))
-        .with_panel(timeseries(spec, "Bytes", "Bps",
-                               (f"rate(haproxy_frontend_bytes_in_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}} in"),
-                               (f"rate(haproxy_frontend_bytes_out_total{{{D}}}[{RATE}])", "{{deployment}} {{pod}} {{proxy}} out")))
+        .with_panel(timeseries(spec, "Frontend connections per second", "cps", (_rate("haproxy_frontend_connections_total"), PROXY)))
+        .with_panel(timeseries(spec, "Current sessions", "short", (_sel("haproxy_frontend_current_sessions"), f"{PROXY} frontend"),
+                               (_sel("haproxy_backend_current_sessions"), f"{PROXY} backend")))
+        .with_panel(timeseries(spec, "Backend connection errors", "short", (_rate("haproxy_backend_connection_errors_total"), PROXY)))
+        .with_panel(timeseries(spec, "Bytes", "Bps", (_rate("haproxy_frontend_bytes_in_total"), f"{PROXY} in"),
+                               (_rate("haproxy_frontend_bytes_out_total"), f"{PROXY} out")))
     )
