@@ -16,12 +16,13 @@ import urllib.request
 import pytest
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+from redis.exceptions import AuthenticationError, ResponseError
 
 from components.common.redis_acl import AclSpec, AppAcl
 from components.operations.scripts import SNAPSHOT
 from components.redis.cluster_scripts import ClusterTopology
 from tests.integration.cluster.harness import PASSWORDS, ClusterHarness
+from tests.integration.acl.checks import refused
 from tests.integration.monitoring.helpers import start_redis_exporter
 from tests.integration.ops.helpers import run_ops
 from tests.integration.procs import ProcGroup
@@ -37,14 +38,6 @@ TEAM_ACL = AclSpec(app=AppAcl(keys=("app:*",), channels=("app:*",)))
 def as_user(h: ClusterHarness, ordinal: int, user: str) -> redis.Redis:
     return redis.Redis(host=h.addr[ordinal], port=6379, username=user, password=PASSWORDS[user],
                        decode_responses=True, socket_timeout=5)
-
-
-def refused(call) -> bool:
-    try:
-        call()
-    except NoPermissionError:
-        return True
-    return False
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ import urllib.request
 
 import pytest
 import redis
-from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+from redis.exceptions import AuthenticationError, ResponseError
 from redis.sentinel import Sentinel
 
 from components.operations.scripts import SNAPSHOT
+from tests.integration.acl.checks import refused
 from tests.integration.monitoring.helpers import start_redis_exporter
 from tests.integration.ops.helpers import run_ops
 from tests.integration.procs import wait_for
@@ -38,14 +39,6 @@ class AclTopology(Topology):
 def as_user(ms: MasterSet, ip: str, user: str, port: int = 6379) -> redis.Redis:
     return redis.Redis(host=ip, port=port, username=user, password=ms.passwords[user], decode_responses=True,
                        socket_timeout=5)
-
-
-def refused(call) -> bool:
-    try:
-        call()
-    except NoPermissionError:
-        return True
-    return False
 
 
 def denials(ms: MasterSet) -> list:
