@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from .k8s import CONFIG_MAP_TYPE, SERVICE_TYPE, describe, get, items, mapping
+from .mandatory import resource_policy
 
 _OPEN_RANGES = {"0.0.0.0/0", "::/0"}
 # Key names that say "this is a credential"; a ConfigMap is readable by anyone
@@ -58,15 +59,13 @@ def validate_no_secrets_in_config_maps(args: ResourceValidationArgs, report_viol
         report_violation(f"{what}: {problem}; put it in a Secret and pass it by env var or mounted file", None)
 
 
-load_balancer_ranges = ResourceValidationPolicy(
-    name="load-balancer-source-ranges",
-    description="A Service of type LoadBalancer restricts loadBalancerSourceRanges (and not to 0.0.0.0/0).",
-    validate=validate_load_balancer_ranges,
-    enforcement_level=EnforcementLevel.MANDATORY,
+load_balancer_ranges = resource_policy(
+    "load-balancer-source-ranges",
+    "A Service of type LoadBalancer restricts loadBalancerSourceRanges (and not to 0.0.0.0/0).",
+    validate_load_balancer_ranges,
 )
-no_secrets_in_config_maps = ResourceValidationPolicy(
-    name="no-secrets-in-configmaps",
-    description="ConfigMaps hold no credential: no key named like one, no literal requirepass/masterauth/auth-pass.",
-    validate=validate_no_secrets_in_config_maps,
-    enforcement_level=EnforcementLevel.MANDATORY,
+no_secrets_in_config_maps = resource_policy(
+    "no-secrets-in-configmaps",
+    "ConfigMaps hold no credential: no key named like one, no literal requirepass/masterauth/auth-pass.",
+    validate_no_secrets_in_config_maps,
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from .k8s import WORKLOAD_TYPES, annotations, containers, describe, get, mapping, pod_template
+from .mandatory import resource_policy
 
 # The pod-template annotation a component sets when a person chose host networking
 # (redis-platform deployments[].hostNetwork: true; node-exporter).
@@ -26,12 +27,17 @@ def _pod(args: ResourceValidationArgs) -> tuple[str, Mapping, Mapping] | None:
     return describe(args.props, args.name), template, mapping(get(template, "spec"))
 
 
-def validate_container_limits(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _containers(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Mapping]]:
+    """(what, field, container) for each container of a workload's pods; none for other resources."""
     pod = _pod(args)
-    if pod is None:
-        return
-    what, _, spec = pod
-    for field, container in containers(spec):
+    if pod is not None:
+        what, _, spec = pod
+        for field, container in containers(spec):
+            yield what, field, container
+
+
+def validate_container_limits(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for what, field, container in _containers(args):
         if field == "ephemeralContainers":
             continue  # the API forbids resources on ephemeral (debug) containers
         limits = mapping(get(container, "resources", "limits"))
@@ -73,31 +79,24 @@ def image_problem(image: str) -> str | None:
 
 
 def validate_pinned_images(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    pod = _pod(args)
-    if pod is None:
-        return
-    what, _, spec = pod
-    for field, container in containers(spec):
+    for what, field, container in _containers(args):
         problem = image_problem(str(container.get("image") or ""))
         if problem:
             report_violation(f"{what}: {field} '{container.get('name')}' {problem}; pin a version tag or digest", None)
 
 
-container_limits = ResourceValidationPolicy(
-    name="container-resource-limits",
-    description="Every container and init container of every workload has cpu and memory limits.",
-    validate=validate_container_limits,
-    enforcement_level=EnforcementLevel.MANDATORY,
+container_limits = resource_policy(
+    "container-resource-limits",
+    "Every container and init container of every workload has cpu and memory limits.",
+    validate_container_limits,
 )
-no_host_network = ResourceValidationPolicy(
-    name="no-host-network",
-    description=f"Pods do not use hostNetwork unless annotated {HOST_NETWORK_ANNOTATION}: \"true\".",
-    validate=validate_host_network,
-    enforcement_level=EnforcementLevel.MANDATORY,
+no_host_network = resource_policy(
+    "no-host-network",
+    f"Pods do not use hostNetwork unless annotated {HOST_NETWORK_ANNOTATION}: \"true\".",
+    validate_host_network,
 )
-pinned_images = ResourceValidationPolicy(
-    name="pinned-image-tags",
-    description="Container images are pinned to a version tag or digest: never untagged, never :latest.",
-    validate=validate_pinned_images,
-    enforcement_level=EnforcementLevel.MANDATORY,
+pinned_images = resource_policy(
+    "pinned-image-tags",
+    "Container images are pinned to a version tag or digest: never untagged, never :latest.",
+    validate_pinned_images,
 )
