@@ -29,11 +29,8 @@ pytestmark = pytest.mark.integration
 EXPORTER_IPS = ("127.0.5.140", "127.0.5.141")
 
 
-class AclTopology(Topology):
-    """This module's own addresses: 127.0.5.100 - 127.0.5.106."""
-
-    def _ip(self, n: int) -> str:
-        return f"127.0.5.{100 + n}"
+# This module's own addresses: 127.0.5.100 - 127.0.5.106.
+TOPOLOGY = Topology(subnet="127.0.5", first=100)
 
 
 def as_user(ms: MasterSet, ip: str, user: str, port: int = 6379) -> redis.Redis:
@@ -58,7 +55,7 @@ def reset_denials(ms: MasterSet) -> None:
 
 
 def test_every_job_as_its_user_then_refusals(tmp_path, procs):
-    ms = MasterSet(procs, tmp_path, AclTopology(0))
+    ms = MasterSet(procs, tmp_path, TOPOLOGY)
     # Start scripts (admin), Sentinels watching the nodes and each other
     # (sentinel), replication, HAProxy's checks (haproxy).
     ms.start_all()

@@ -24,9 +24,7 @@ pytestmark = pytest.mark.integration
 PROM = "127.0.2.70"
 
 
-class SentinelAlertTopology(Topology):
-    def _ip(self, n: int) -> str:
-        return f"127.0.2.{60 + n}"
+TOPOLOGY = Topology(subnet="127.0.2", first=60)
 
 
 def _named(name: str) -> list[dict]:
@@ -48,7 +46,7 @@ def _rendered_sentinel_pod() -> tuple[dict, dict, int, int, str]:
 
 
 def test_failover_and_lost_quorum_fire_sentinel_alerts(procs, tmp_path):
-    ms = MasterSet(procs, tmp_path, SentinelAlertTopology(0))
+    ms = MasterSet(procs, tmp_path, TOPOLOGY)
     ms.start_all()
     labels, annotations, exporter_port, sentinel_port, user = _rendered_sentinel_pod()
     assert (exporter_port, sentinel_port, user) == (9121, 26379, "exporter")

@@ -49,9 +49,7 @@ FOR_CAP_S = 10
 WINDOW_S = FOR_CAP_S + 15
 
 
-class SteadyTopology(Topology):
-    def _ip(self, n: int) -> str:
-        return IP(10 + n)
+SENTINEL_TOPOLOGY = Topology(subnet="127.0.2", first=10)
 
 
 def _capped(duration: str) -> str:
@@ -82,7 +80,7 @@ def _start_cluster(procs, root) -> list:
 
 
 def _start_sentinel_set(procs, root) -> tuple[MasterSet, list]:
-    ms = MasterSet(procs, root / "sentinel", SteadyTopology(0))
+    ms = MasterSet(procs, root / "sentinel", SENTINEL_TOPOLOGY)
     ms.start_all()
     targets = []
     for i, ip in enumerate(ms.topo.redis):

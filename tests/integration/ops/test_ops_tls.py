@@ -16,7 +16,7 @@ from tests.integration.ops.helpers import run_ops
 from tests.integration.ops.test_migration import NEW, TwoGroups
 from tests.integration.procs import ProcGroup
 from tests.integration.sentinel.harness import MASTER_SET, MasterSet
-from tests.integration.sentinel.test_tls import TlsTopology
+from tests.integration.sentinel.test_tls import tls_topology
 from tests.integration.tls_certs import TestPki
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ TARGET_ADDRS = [f"127.0.17.{i}" for i in range(86, 89)]
 TEMP_HOST = "127.0.17.90"
 # The migration test: 127.0.17.100 - 127.0.17.111.
 MIGRATION_ADDRS = [f"127.0.17.{i}" for i in range(100, 112)]
-# The Sentinel test: address blocks 2 and 3 of TlsTopology (127.0.17.56 - 127.0.17.71), and 127.0.17.91.
+# The Sentinel test: address blocks 2 and 3 of tls_topology (127.0.17.56 - 127.0.17.71), and 127.0.17.91.
 SENTINEL_TEMP_HOST = "127.0.17.91"
 KEYS = 2_000
 
@@ -78,7 +78,7 @@ def test_backup_restore_and_drill_over_tls(tmp_path, procs):
 
 
 def test_sentinel_backup_and_restore_over_tls(tmp_path, procs):
-    source_topo, target_topo = TlsTopology(2), TlsTopology(3)
+    source_topo, target_topo = tls_topology(2), tls_topology(3)
     names = [*source_topo.redis, *source_topo.sentinels, source_topo.haproxy,
              *target_topo.redis, *target_topo.sentinels, target_topo.haproxy, SENTINEL_TEMP_HOST]
     pki = TestPki(tmp_path / "tls", names)

@@ -52,22 +52,28 @@ WRITE_PORT, READ_PORT, STATS_PORT = 6379, 6380, 8404
 
 @dataclass(frozen=True)
 class Topology:
-    block: int  # 0..4: seven addresses from 127.0.0.(50 + 8 * block)
+    """Seven addresses (three data nodes, three Sentinels, HAProxy) from
+    <subnet>.(first + 8 * block): blocks 0..4 of 127.0.0.50 by default; a
+    module with a range of its own names its subnet and first address."""
 
-    def _ip(self, n: int) -> str:
-        return f"127.0.0.{50 + 8 * self.block + n}"
+    block: int = 0
+    subnet: str = "127.0.0"
+    first: int = 50
+
+    def ip(self, n: int) -> str:
+        return f"{self.subnet}.{self.first + 8 * self.block + n}"
 
     @property
     def redis(self) -> tuple[str, ...]:
-        return tuple(self._ip(i) for i in range(NODES))
+        return tuple(self.ip(i) for i in range(NODES))
 
     @property
     def sentinels(self) -> tuple[str, ...]:
-        return tuple(self._ip(3 + i) for i in range(NODES))
+        return tuple(self.ip(3 + i) for i in range(NODES))
 
     @property
     def haproxy(self) -> str:
-        return self._ip(6)
+        return self.ip(6)
 
 
 def haproxy_spec(topo: Topology, tls_ca_file: str | None = None) -> HAProxySpec:

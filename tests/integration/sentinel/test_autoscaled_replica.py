@@ -12,7 +12,7 @@ down by its checks rather than by a missing DNS record
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
@@ -23,12 +23,8 @@ from tests.integration.sentinel.harness import READ_PORT, WRITE_PORT, MasterSet,
 pytestmark = pytest.mark.integration
 
 
-@dataclass(frozen=True)
-class Topo19(Topology):
-    """Issue 19's own addresses: 127.0.19.20-27; index 7 is the autoscaled pod."""
-
-    def _ip(self, n: int) -> str:
-        return f"127.0.19.{20 + n}"
+# Issue 19's own addresses: 127.0.19.20-27; index 7 is the autoscaled pod.
+TOPOLOGY = Topology(subnet="127.0.19", first=20)
 
 
 def _reads_reach(ms: MasterSet, tries: int = 24) -> set[str | None]:
@@ -36,8 +32,8 @@ def _reads_reach(ms: MasterSet, tries: int = 24) -> set[str | None]:
 
 
 def test_autoscaled_replica_joins_serves_reads_and_leaves(procs, tmp_path):
-    topo = Topo19(0)
-    extra = topo._ip(7)
+    topo = TOPOLOGY
+    extra = topo.ip(7)
     ms = MasterSet(procs, tmp_path, topo)
     # Rendered once, with the extra ordinal, before the pod exists.
     ms.haproxy_cfg = render_haproxy_cfg(replace(haproxy_spec(topo), redis_hosts=topo.redis + (extra,),

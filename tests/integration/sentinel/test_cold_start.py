@@ -18,21 +18,17 @@ import redis
 
 from components.redis.sentinel_scripts import REDIS_PRESTOP
 from tests.integration.procs import wait_for
-from tests.integration.sentinel.harness import MASTER_SET, WRITE_PORT, MasterSet, Writer, run_script
+from tests.integration.sentinel.harness import MASTER_SET, WRITE_PORT, MasterSet, Topology, Writer, run_script
 
 pytestmark = pytest.mark.integration
 
 
-def _addresses(first: int):
-    """The harness's Topology shape on this module's own addresses (127.0.1.100-129)."""
-    ip = f"127.0.1.{{}}".format
+# This module's addresses: 127.0.1.100-129.
+SUBNET = "127.0.1"
 
-    class Addresses:
-        redis = tuple(ip(first + i) for i in range(3))
-        sentinels = tuple(ip(first + 3 + i) for i in range(3))
-        haproxy = ip(first + 6)
 
-    return Addresses()
+def _addresses(first: int) -> Topology:
+    return Topology(subnet=SUBNET, first=first)
 
 
 def healthy(ms: MasterSet, master: str) -> bool:

@@ -107,9 +107,9 @@ def test_haproxy_follows_a_replica_to_its_new_address(tmp_path):
     dns = DNSServer(Zone(table), address=DNS[0], port=DNS[1])
     dns.start_thread()
     named, plain = NamespacedGroup(hosts), ProcGroup()
-    # Redis on the pod addresses; the Sentinels on the harness's block of this range.
-    topo = Topology(block=0)
-    object.__setattr__(topo, "_ip", lambda n: tuple(FIRST_ADDRESS.values())[n] if n < NODES else f"127.0.1.{60 + n}")
+    # Redis on the pods' first addresses (127.0.1.60-62), the Sentinels and HAProxy after them.
+    topo = Topology(subnet="127.0.1", first=60)
+    assert topo.redis == tuple(FIRST_ADDRESS.values())
     try:
         ms = NamedMasterSet(named, tmp_path, topo, table, plain)
         ms.start_all()

@@ -19,27 +19,22 @@ import threading
 import time
 
 import pytest
-import redis
 from redis.exceptions import RedisError
 
 from components.redis.sentinel_scripts import PREROLL, preroll_env
 from tests.integration.procs import wait_for
-from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Writer, run_script
+from tests.integration.sentinel.harness import MASTER_SET, MasterSet, Topology, Writer, run_script
 from tests.integration.sentinel.test_rolling import roll_in_controller_order
 
 pytestmark = pytest.mark.integration
 
 
-def _addresses(first: int):
-    """The harness's Topology shape on this module's addresses (127.0.14.150-169)."""
-    ip = "127.0.14.{}".format
+# This module's addresses: 127.0.14.150-169.
+SUBNET = "127.0.14"
 
-    class Addresses:
-        redis = tuple(ip(first + i) for i in range(3))
-        sentinels = tuple(ip(first + 3 + i) for i in range(3))
-        haproxy = ip(first + 6)
 
-    return Addresses()
+def _addresses(first: int) -> Topology:
+    return Topology(subnet=SUBNET, first=first)
 
 
 def run_preroll(ms: MasterSet, redis_hosts: tuple[str, ...] | None = None, wait_s: int = 30):

@@ -20,21 +20,17 @@ import pytest
 
 from components.redis.sentinel_scripts import REDIS_PRESTOP
 from tests.integration.procs import wait_for
-from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, Writer, run_script
+from tests.integration.sentinel.harness import WRITE_PORT, MasterSet, Topology, Writer, run_script
 
 pytestmark = pytest.mark.integration
 
 
-def _addresses(first: int):
-    """The harness's Topology shape on this module's addresses (127.0.3.30-49)."""
-    ip = "127.0.3.{}".format
+# This module's addresses: 127.0.3.30-49.
+SUBNET = "127.0.3"
 
-    class Addresses:
-        redis = tuple(ip(first + i) for i in range(3))
-        sentinels = tuple(ip(first + 3 + i) for i in range(3))
-        haproxy = ip(first + 6)
 
-    return Addresses()
+def _addresses(first: int) -> Topology:
+    return Topology(subnet=SUBNET, first=first)
 
 
 def roll_in_controller_order(ms: MasterSet, root, started: float, steps: list[str], hook=None) -> tuple[float, str, float]:

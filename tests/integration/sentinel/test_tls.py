@@ -6,11 +6,6 @@ against the CA."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import ssl
-import subprocess
 import time
 
 import pytest
@@ -28,11 +23,9 @@ from tests.integration.tls_certs import TestPki, served_serial
 pytestmark = pytest.mark.integration
 
 
-class TlsTopology(Topology):
+def tls_topology(block: int) -> Topology:
     """Blocks of 127.0.17.40 - 127.0.17.71: blocks 0 and 1 here, 2 and 3 in tests/integration/ops/test_ops_tls.py."""
-
-    def _ip(self, n: int) -> str:
-        return f"127.0.17.{40 + 8 * self.block + n}"
+    return Topology(block, subnet="127.0.17", first=40)
 
 
 def pki(folder, topo: Topology) -> TestPki:
@@ -45,7 +38,7 @@ def pki(folder, topo: Topology) -> TestPki:
 
 @pytest.fixture
 def tls_set(procs, tmp_path):
-    topo = TlsTopology(0)
+    topo = tls_topology(0)
     ms = MasterSet(procs, tmp_path, topo, tls=pki(tmp_path / "tls", topo))
     ms.start_all()
     return ms
@@ -111,7 +104,7 @@ def test_haproxy_checks_refuse_servers_signed_by_another_ca(tls_set, procs, tmp_
     fail verification, no node qualifies, and a client is refused."""
     ms = tls_set
     other = TestPki(tmp_path / "other-ca", ["localhost"], cn="some-other-ca")
-    topo = TlsTopology(1)
+    topo = tls_topology(1)
     cfg = tmp_path / "haproxy-wrong-ca.cfg"
     cfg.write_text(render_haproxy_cfg(haproxy_spec(ms.topo, str(other.ca))).replace(ms.topo.haproxy, topo.haproxy))
     proc = procs.start(["haproxy", "-db", "-f", str(cfg)], tmp_path / "haproxy-wrong-ca.log",
