@@ -279,6 +279,11 @@ def test_a_slot_its_master_stopped_claiming_is_claimed_back_or_refused(tmp_path)
         with pytest.raises(RedisError, match="not served"):
             n.get(k1)
         assert routed_to_owner(s1)
+        # Between runs the per-node alert RedisClusterSlotsUnassigned
+        # (redis_cluster_slots_assigned < 16384: the exporter's reading of
+        # CLUSTER INFO) names the owner, and no other node.
+        assigned = {i: int(h.cluster_info(i)["cluster_slots_assigned"]) for i in range(SMALL.node_count)}
+        assert assigned == {i: 16383 if i == owner else 16384 for i in assigned}
         fixed = run_preroll(h, SMALL, wait_s=10)
         assert fixed.returncode == 0
         assert f"slot {s1}: the cluster routes it to {h.hostname(owner)}, which did not claim it" in fixed.stdout
