@@ -8,9 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
-
-from components.common.iam import OidcProvider
 from components.monitoring import labels as L
 from components.monitoring.backup import CronFields, MonitoringBackupSpec
 from components.monitoring.backup_role import MonitoringBackupRole, MonitoringBackupRoleArgs
@@ -73,7 +70,7 @@ def build_monitoring_backup(cfg: StackConfig) -> MonitoringBackupPlan | None:
     if not isinstance(b, S3CompatibleBackup):
         role = MonitoringBackupRole("monitoring-backup", MonitoringBackupRoleArgs(
             bucket_name=b.bucket_name, prefix=mb.prefix, environment=cfg.environment,
-            oidc=OidcProvider(b.oidc_provider_arn, b.oidc_issuer),
+            oidc=b.oidc,
             service_accounts=tuple(f"{m.namespace}/{s}" for s in servers), kms_key_id=b.kms_key_id,
         ))
         annotations = {IRSA_ANNOTATION: role.role_arn}

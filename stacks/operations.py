@@ -12,7 +12,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.iam import OidcProvider
 from components.common.k8s import labels, metadata, selector_labels
 from components.monitoring import labels as monitoring_labels
 from components.common.redis_contract import auth_secret_name
@@ -69,7 +68,7 @@ def build_backup(cfg: StackConfig) -> BackupContext | None:
         for dep in cfg.deployments if dep.backup.enabled
     )
     bucket = BackupBucket("backup", BackupBucketArgs(
-        bucket_name=b.bucket_name, environment=cfg.environment, oidc=OidcProvider(b.oidc_provider_arn, b.oidc_issuer), deployments=access, prefix=b.prefix,
+        bucket_name=b.bucket_name, environment=cfg.environment, oidc=b.oidc, deployments=access, prefix=b.prefix,
         expire_days=b.expire_days, noncurrent_expire_days=b.noncurrent_expire_days, kms_key_id=b.kms_key_id,
     ))
     return BackupContext(store=store, role_arns=bucket.role_arns, **common)

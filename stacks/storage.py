@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pulumi
 
 from components.common.args import args_from
-from components.common.iam import OidcProvider
 from components.storage.ebs import EbsCsiStorage, EbsCsiStorageArgs
 from components.storage.nfs import NfsProvisioner, NfsProvisionerArgs
 from stacks.config import StackConfig
@@ -35,7 +34,6 @@ def build_storage(stack: StackConfig) -> StorageResult:
         res = NfsProvisioner("nfs", args_from(cfg, NfsProvisionerArgs, image=cfg.provisioner_image))
         return StorageResult(*classes, res)
     if isinstance(cfg, EbsStorage):
-        res = EbsCsiStorage("ebs", args_from(cfg, EbsCsiStorageArgs, oidc=OidcProvider(cfg.oidc_provider_arn, cfg.oidc_issuer),
-                                              baseline_class_name=cfg.baseline_storage_class_name))
+        res = EbsCsiStorage("ebs", args_from(cfg, EbsCsiStorageArgs, baseline_class_name=cfg.baseline_storage_class_name))
         return StorageResult(*classes, res)
     return StorageResult(*classes, None)

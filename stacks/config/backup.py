@@ -8,12 +8,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from stacks.config.base import DnsLabel, StrictModel, matching
+from components.common.iam import OidcProvider
+from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.cron import check_schedule
 from stacks.config.images import ImageRef
+from stacks.config.irsa import OidcProviderArn, oidc_provider
 
 AWS_CLI_IMAGE = "amazon/aws-cli:2.17.50"
-_OIDC_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(.+)$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -58,7 +59,7 @@ class AwsBackup(_Common):
     kind: Literal["aws"]
     bucket_name: str
     region: str = Field(min_length=1)
-    oidc_provider_arn: Annotated[str, matching(_OIDC_ARN, "an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/...)")]
+    oidc_provider_arn: OidcProviderArn
     expire_days: int = Field(default=30, ge=1, le=3650)
     noncurrent_expire_days: int = Field(default=7, ge=1, le=3650)
     kms_key_id: str | None = None
@@ -66,10 +67,8 @@ class AwsBackup(_Common):
     _bucket = field_validator("bucket_name")(classmethod(lambda cls, v: check_bucket(v)))
 
     @property
-    def oidc_issuer(self) -> str:
-        match = _OIDC_ARN.match(self.oidc_provider_arn)
-        assert match
-        return match.group(1)
+    def oidc(self) -> OidcProvider:
+        return oidc_provider(self.oidc_provider_arn)
 
 
 class S3CompatibleBackup(_Common):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from components.common.iam import OidcProvider
 from stacks.config.base import DnsLabel, StrictModel
 from stacks.config.images import ImageRef
+from stacks.config.irsa import OidcProviderArn, oidc_provider
 
 NFS_PROVISIONER_IMAGE = "registry.k8s.io/sig-storage/nfs-subdir-external-provisioner:v4.0.2"
 
@@ -36,15 +37,12 @@ class NfsStorage(StrictModel):
         return value
 
 
-_OIDC_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(.+)$")
-
-
 class EbsStorage(StrictModel):
     """EBS gp3 volumes on EKS through the aws-ebs-csi-driver add-on (IRSA)."""
 
     kind: Literal["ebs"]
     eks_cluster_name: str = Field(min_length=1)
-    oidc_provider_arn: str
+    oidc_provider_arn: OidcProviderArn
     # Redis data volumes: gp3 with the iops and throughput below.
     storage_class_name: DnsLabel = "gp3"
     # Monitoring volumes: gp3 at its baseline (3000 IOPS, 125 MiB/s), valid at
@@ -58,16 +56,6 @@ class EbsStorage(StrictModel):
     reclaim_policy: Literal["Delete", "Retain"] = "Retain"
     default_class: bool = False
 
-    @field_validator("oidc_provider_arn")
-    @classmethod
-    def _arn(cls, value: str) -> str:
-        if not _OIDC_ARN.match(value):
-            raise ValueError(
-                f"{value!r} is not an IAM OIDC provider ARN "
-                "(arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>)"
-            )
-        return value
-
     @model_validator(mode="after")
     def _throughput_fits_iops(self) -> "EbsStorage":
         # gp3 allows at most 0.25 MiB/s of throughput per provisioned IOPS.
@@ -78,11 +66,8 @@ class EbsStorage(StrictModel):
         return self
 
     @property
-    def oidc_issuer(self) -> str:
-        """Issuer host/path used as the condition key prefix in the trust policy."""
-        match = _OIDC_ARN.match(self.oidc_provider_arn)
-        assert match  # validated above
-        return match.group(1)
+    def oidc(self) -> OidcProvider:
+        return oidc_provider(self.oidc_provider_arn)
 
 
 class ExistingStorage(StrictModel):
