@@ -7,12 +7,12 @@ them; only what differs per pod (bind address, data/run paths) is set here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from components.common.redis_acl import SENTINEL_DATA_ROLES, AclSpec, render_users
 from components.redis.conf import RedisConfSpec, maxmemory_bytes
-from components.common.args import args_from
-from components.redis.sentinel_conf import SentinelConfSpec, SentinelFailover
+from components.redis.sentinel_conf import SentinelConfSpec
 from stacks.config.redis import RedisDeployment
 
 # This helper's loopback block: 127.0.0.200 - 127.0.0.249.
@@ -65,7 +65,7 @@ def sentinel_conf_spec(master_set: str, master_host: str, bind: str, work_dir: P
     st = deployment("sentinel").sentinel
     return SentinelConfSpec(
         master_host=master_host,
-        failover=args_from(st, SentinelFailover, master_set=master_set, quorum=st.effective_quorum),
+        failover=replace(st.failover, master_set=master_set),
         bind=bind,
         work_dir=str(work_dir),
     )

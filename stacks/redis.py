@@ -27,7 +27,6 @@ from components.redis.common import RedisCommonArgs
 from components.redis.generations import pod_hostnames, statefulset_name
 from components.redis.sentinel import RedisSentinel, RedisSentinelArgs
 from components.redis.sentinel import generation_hosts as sentinel_generation_hosts
-from components.redis.sentinel_conf import SentinelFailover
 from stacks.operations import BackupContext, backup_pod_additions, build_ops
 from stacks.config import StackConfig
 from stacks.config.redis import RedisDeployment
@@ -186,11 +185,10 @@ def build_deployment(
         outputs = component.outputs
     else:
         st = dep.sentinel
-        # Sizes, master set and failover timing under their config names.
+        # Sizes and the failover settings (the section's `failover`) under their config names.
         sentinel_args = args_from(
             st, RedisSentinelArgs,
             **base,
-            failover=args_from(st, SentinelFailover, quorum=st.effective_quorum),
             placement=placement_args(dep),
             generation=dep.generation,
             migrate_to=migration_placement(dep),

@@ -115,8 +115,11 @@ class SentinelTopology(StrictModel):
         return self
 
     @property
-    def effective_quorum(self) -> int:
-        return self.quorum if self.quorum is not None else self.sentinels // 2 + 1
+    def failover(self) -> SentinelFailover:
+        """The section as sentinel.conf takes it; no quorum set means a majority."""
+        quorum = self.quorum if self.quorum is not None else self.sentinels // 2 + 1
+        return SentinelFailover(master_set=self.master_set, quorum=quorum, down_after_ms=self.down_after_ms,
+                                failover_timeout_ms=self.failover_timeout_ms, parallel_syncs=self.parallel_syncs)
 
 
 class HAProxyFront(StrictModel):

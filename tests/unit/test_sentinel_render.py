@@ -79,13 +79,14 @@ def test_invalid_failover_settings_are_refused(change):
         dataclasses.replace(SPEC.failover, **change)
 
 
-def test_the_stack_config_takes_its_failover_defaults_from_the_renderer():
+def test_the_stack_config_gives_the_failover_settings_with_the_renderer_defaults():
     from stacks.config.redis import SentinelTopology
 
-    st = SentinelTopology()
-    assert (st.master_set, st.down_after_ms, st.failover_timeout_ms, st.parallel_syncs) == (
-        SentinelFailover().master_set, SentinelFailover().down_after_ms,
-        SentinelFailover().failover_timeout_ms, SentinelFailover().parallel_syncs)
+    assert SentinelTopology().failover == SentinelFailover()
+    # No quorum set: a majority of the Sentinels; set: as given.
+    assert SentinelTopology(sentinels=5).failover.quorum == 3
+    assert SentinelTopology(sentinels=5, quorum=4, down_after_ms=2000).failover == SentinelFailover(
+        quorum=4, down_after_ms=2000)
 
 
 def test_script_bundle_holds_every_script_as_posix_sh():
