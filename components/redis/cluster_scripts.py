@@ -57,7 +57,8 @@ START_SCRIPT = "cluster-start.sh"
 BOOTSTRAP_SCRIPT = "cluster-bootstrap.sh"
 PRESTOP_SCRIPT = "cluster-prestop.sh"
 REPAIR_SCRIPT = "cluster-repair.sh"
-# Sourced by the bootstrap and the repair: node table, zones, fix_pairing.
+# Sourced by the bootstrap, the repair and the pre-roll: node table, zones,
+# fix_pairing, and the claims check (settle_claims).
 LIB_SCRIPT = "cluster-lib.sh"
 SCRIPT_NAMES = (START_SCRIPT, BOOTSTRAP_SCRIPT, PRESTOP_SCRIPT, REPAIR_SCRIPT, TLS_RELOAD, LIB_SCRIPT, ACL_LIB)
 # What the bootstrap Job mounts: its script and the library it sources.
