@@ -24,6 +24,11 @@ class DashboardSpec:
     federate_job_regex: str = "federate-.+"
 
 
+def sel(metric: str, where: str) -> str:
+    """``metric`` with the label matchers ``where`` (a dashboard's variables)."""
+    return f"{metric}{{{where}}}"
+
+
 def datasource(spec: DashboardSpec) -> DataSourceRef:
     return DataSourceRef(type_val="prometheus", uid=spec.datasource_uid)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders.dashboard import Row
 
 from components.common.redis_contract import SENTINEL
-from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, stat, timeseries, variable
+from components.monitoring.dashboards.common import RATE, DashboardSpec, new_dashboard, sel, stat, timeseries, variable
 
 UID = "redis-overview"
 D = f'deployment=~"$deployment", component!="{SENTINEL}"'
@@ -23,55 +23,51 @@ ROLE = f' and on(instance) redis_instance_info{{{D}, role=~"$role"}}'
 POD = "{{deployment}} {{pod}}"
 
 
-def _sel(metric: str, where: str = D) -> str:
-    return f"{metric}{{{where}}}"
-
-
 def _health(spec: DashboardSpec, board):
     by = "by (deployment)"
     return (
         board.with_row(Row("Health"))
-        .with_panel(stat(spec, "Nodes up / total", "none", (f"sum {by} ({_sel('redis_up')})", "{{deployment}} up"),
-                         (f"count {by} ({_sel('redis_up')})", "{{deployment}} total")))
+        .with_panel(stat(spec, "Nodes up / total", "none", (f"sum {by} ({sel('redis_up', D)})", "{{deployment}} up"),
+                         (f"count {by} ({sel('redis_up', D)})", "{{deployment}} total")))
         .with_panel(stat(spec, "Masters", "none",
                          (f'count {by} (redis_instance_info{{{D}, role="master"}})', "{{deployment}} masters")))
         .with_panel(stat(spec, "Sentinels up / total (Sentinel mode)", "none",
-                         (f"sum {by} ({_sel('redis_up', S)})", "{{deployment}} up"),
-                         (f"count {by} ({_sel('redis_up', S)})", "{{deployment}} total")))
+                         (f"sum {by} ({sel('redis_up', S)})", "{{deployment}} up"),
+                         (f"count {by} ({sel('redis_up', S)})", "{{deployment}} total")))
         .with_panel(stat(spec, "Cluster state ok (cluster mode)", "none",
-                         (f"min {by} ({_sel('redis_cluster_state')})", "{{deployment}}")))
+                         (f"min {by} ({sel('redis_cluster_state', D)})", "{{deployment}}")))
     )
 
 
 def _traffic_and_memory(spec: DashboardSpec, board):
-    hits = f"sum by (deployment) (rate({_sel('redis_keyspace_hits_total')}[{RATE}]))"
-    misses = f"sum by (deployment) (rate({_sel('redis_keyspace_misses_total')}[{RATE}]))"
+    hits = f"sum by (deployment) (rate({sel('redis_keyspace_hits_total', D)}[{RATE}]))"
+    misses = f"sum by (deployment) (rate({sel('redis_keyspace_misses_total', D)}[{RATE}]))"
     return (
         board.with_row(Row("Traffic"))
         .with_panel(timeseries(spec, "Commands per second", "ops",
-                               (f"sum by (deployment, pod) (rate({_sel('redis_commands_processed_total')}[{RATE}]){ROLE})", POD)))
+                               (f"sum by (deployment, pod) (rate({sel('redis_commands_processed_total', D)}[{RATE}]){ROLE})", POD)))
         .with_panel(timeseries(spec, "Keyspace hit ratio", "percentunit", (f"{hits} / ({hits} + {misses})", "{{deployment}}")))
         .with_panel(timeseries(spec, "Connected and blocked clients", "short",
-                               (f"{_sel('redis_connected_clients')}{ROLE}", f"{POD} connected"),
-                               (f"{_sel('redis_blocked_clients')}{ROLE}", f"{POD} blocked")))
+                               (f"{sel('redis_connected_clients', D)}{ROLE}", f"{POD} connected"),
+                               (f"{sel('redis_blocked_clients', D)}{ROLE}", f"{POD} blocked")))
         .with_panel(timeseries(spec, "Network", "Bps",
-                               (f"rate({_sel('redis_net_input_bytes_total')}[{RATE}]){ROLE}", f"{POD} in"),
-                               (f"rate({_sel('redis_net_output_bytes_total')}[{RATE}]){ROLE}", f"{POD} out")))
+                               (f"rate({sel('redis_net_input_bytes_total', D)}[{RATE}]){ROLE}", f"{POD} in"),
+                               (f"rate({sel('redis_net_output_bytes_total', D)}[{RATE}]){ROLE}", f"{POD} out")))
         .with_row(Row("Memory"))
         .with_panel(timeseries(spec, "Memory used vs maxmemory", "bytes",
-                               (f"{_sel('redis_memory_used_bytes')}{ROLE}", f"{POD} used"),
-                               (f"{_sel('redis_memory_max_bytes')}{ROLE}", f"{POD} maxmemory")))
+                               (f"{sel('redis_memory_used_bytes', D)}{ROLE}", f"{POD} used"),
+                               (f"{sel('redis_memory_max_bytes', D)}{ROLE}", f"{POD} maxmemory")))
         .with_panel(timeseries(spec, "Fullest node, share of maxmemory", "percentunit",
-                               (f'job:redis_memory_used:ratio_maxmemory{{deployment=~"$deployment"}}', "{{deployment}}")))
+                               (sel("job:redis_memory_used:ratio_maxmemory", 'deployment=~"$deployment"'), "{{deployment}}")))
         .with_panel(timeseries(spec, "Evicted and expired keys", "short",
-                               (f"rate({_sel('redis_evicted_keys_total')}[{RATE}]){ROLE}", f"{POD} evicted"),
-                               (f"rate({_sel('redis_expired_keys_total')}[{RATE}]){ROLE}", f"{POD} expired")))
-        .with_panel(timeseries(spec, "Keys", "short", (f"sum by (deployment, pod) ({_sel('redis_db_keys')}{ROLE})", POD)))
+                               (f"rate({sel('redis_evicted_keys_total', D)}[{RATE}]){ROLE}", f"{POD} evicted"),
+                               (f"rate({sel('redis_expired_keys_total', D)}[{RATE}]){ROLE}", f"{POD} expired")))
+        .with_panel(timeseries(spec, "Keys", "short", (f"sum by (deployment, pod) ({sel('redis_db_keys', D)}{ROLE})", POD)))
         .with_row(Row("Replication"))
-        .with_panel(timeseries(spec, "Connected replicas", "short", (f"{_sel('redis_connected_slaves')}{ROLE}", POD)))
+        .with_panel(timeseries(spec, "Connected replicas", "short", (f"{sel('redis_connected_slaves', D)}{ROLE}", POD)))
         .with_panel(timeseries(spec, "Replica link to master", "bool_yes_no",
-                               (_sel("redis_master_link_up"), f"{POD} -> {{{{master_host}}}}")))
-        .with_panel(timeseries(spec, "Replication offset", "bytes", (f"{_sel('redis_master_repl_offset')}{ROLE}", POD)))
+                               (sel("redis_master_link_up", D), f"{POD} -> {{{{master_host}}}}")))
+        .with_panel(timeseries(spec, "Replication offset", "bytes", (f"{sel('redis_master_repl_offset', D)}{ROLE}", POD)))
     )
 
 
@@ -80,8 +76,8 @@ def _cluster(spec: DashboardSpec, board):
     return (
         board.with_row(Row("Redis Cluster (cluster mode)"))
         .with_panel(stat(spec, "Cluster slots failing", "none",
-                         (f"max by (deployment) ({_sel('redis_cluster_slots_fail')}) + "
-                          f"max by (deployment) ({_sel('redis_cluster_slots_pfail')})", "{{deployment}}")))
+                         (f"max by (deployment) ({sel('redis_cluster_slots_fail', D)}) + "
+                          f"max by (deployment) ({sel('redis_cluster_slots_pfail', D)})", "{{deployment}}")))
         # rules/capacity.py: 1 is empty, 0 is at the shard-advice target, below 0 more shards are due.
         .with_panel(timeseries(spec, "Cluster shard headroom (memory, CPU)", "percentunit",
                                (f"job:redis_cluster_memory_headroom:ratio{{{dep}}}", "{{deployment}} memory"),
@@ -90,9 +86,9 @@ def _cluster(spec: DashboardSpec, board):
                          (f"sum by (deployment) (job:redis_cluster_shards:count{{{dep}}})", "{{deployment}} running"),
                          (f"sum by (deployment) (job:redis_cluster_shards_needed:max{{{dep}}})", "{{deployment}} advised")))
         .with_panel(timeseries(spec, "Cluster slots", "short",
-                               (f"max by (deployment) ({_sel('redis_cluster_slots_ok')})", "{{deployment}} ok"),
-                               (f"max by (deployment) ({_sel('redis_cluster_slots_assigned')})", "{{deployment}} assigned"),
-                               (f"max by (deployment) ({_sel('redis_cluster_known_nodes')})", "{{deployment}} known nodes")))
+                               (f"max by (deployment) ({sel('redis_cluster_slots_ok', D)})", "{{deployment}} ok"),
+                               (f"max by (deployment) ({sel('redis_cluster_slots_assigned', D)})", "{{deployment}} assigned"),
+                               (f"max by (deployment) ({sel('redis_cluster_known_nodes', D)})", "{{deployment}} known nodes")))
     )
 
 
@@ -101,14 +97,14 @@ def _sentinel(spec: DashboardSpec, board):
     return (
         board.with_row(Row("Sentinel (Sentinel mode)"))
         .with_panel(timeseries(spec, "Quorum and failover authorization reachable (CKQUORUM)", "bool_yes_no",
-                               (_sel("redis_sentinel_master_ckquorum_status", S), f"{POD} {{{{master_name}}}}")))
+                               (sel("redis_sentinel_master_ckquorum_status", S), f"{POD} {{{{master_name}}}}")))
         .with_panel(timeseries(spec, "Master status each Sentinel reports", "short",
-                               (_sel("redis_sentinel_master_status", S),
+                               (sel("redis_sentinel_master_status", S),
                                 f"{POD} {{{{master_name}}}} {{{{master_address}}}} {{{{master_status}}}}")))
         .with_panel(timeseries(spec, "Sentinels and replicas each Sentinel sees ok", "short",
-                               (_sel("redis_sentinel_master_ok_sentinels", S), f"{POD} Sentinels ok"),
-                               (_sel("redis_sentinel_master_ok_slaves", S), f"{POD} replicas ok")))
-        .with_panel(timeseries(spec, "TILT mode", "bool_yes_no", (_sel("redis_sentinel_tilt", S), POD)))
+                               (sel("redis_sentinel_master_ok_sentinels", S), f"{POD} Sentinels ok"),
+                               (sel("redis_sentinel_master_ok_slaves", S), f"{POD} replicas ok")))
+        .with_panel(timeseries(spec, "TILT mode", "bool_yes_no", (sel("redis_sentinel_tilt", S), POD)))
     )
 
 
