@@ -210,8 +210,14 @@ until cli "$LOCAL" info replication | grep -qx "master_link_status:up"; do
     expired && give_up "no replication link to $master within ${TIMEOUT}s"
     sleep 1
 done
+# Repaired once the cluster says so too, not only this node: the peer lists
+# it as a replica of $master (the pairing below reads the peer's table).
+until roles_seen_by "$peer" | awk -v id="$my_id" -v m="$master" '$1 == id && $2 == "slave" && $3 == m { f = 1 } END { exit !f }'; do
+    expired && give_up "$peer does not list this node as a replica of $master after ${TIMEOUT}s"
+    sleep 1
+done
 rm -f "$MARKER"
-log "repaired: this node is a replica of $master, in sync"
+log "repaired: this node is a replica of $master, in sync, and $peer lists it so"
 
 # After a swap: every live node ok and seeing the same roles as $1, and the
 # moved replicas' links up (bounded; a swap is two CLUSTER REPLICATE).
@@ -242,12 +248,6 @@ members_agree() {
     done
 }
 if [ -n "$NODE_ZONES" ]; then
-    # The pairing reads the peer's table: first it must show this node's new role.
-    start_clock
-    until roles_seen_by "$peer" | awk -v id="$my_id" -v m="$master" '$1 == id && $2 == "slave" && $3 == m { f = 1 } END { exit !f }'; do
-        expired && give_up "$peer does not list this node as a replica of $master after ${TIMEOUT}s; pairing left to the next bootstrap run"
-        sleep 1
-    done
     settle "$peer"
     fix_pairing "$peer"
 fi
